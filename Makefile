@@ -1,0 +1,49 @@
+# What people type. The real build is Meson + ninja in build/ (and
+# build-asan/ for the sanitizer run of `make check`).
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+PREFIX     ?= /usr/local
+MESON_OPTS ?=
+
+.PHONY: all deps build demo check check-quick stress bench-pause install clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+$(BUILD)/build.ninja:
+	@scripts/install-deps.sh build
+	meson setup $(BUILD) $(MESON_OPTS) >/dev/null
+
+$(BUILD_ASAN)/build.ninja:
+	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS) >/dev/null
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo:
+	@scripts/install-deps.sh build
+	@$(MAKE) --no-print-directory build
+	@examples/demo/run-demo.sh $(BUILD)
+
+# Every test, in the normal build and under ASan+UBSan; ends "N passed, N failed".
+check:
+	@scripts/install-deps.sh check
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(BUILD_ASAN)/build.ninja
+	ninja -C $(BUILD_ASAN)
+	@tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+
+stress: build
+	@XSPLICE_STRESS_CYCLES=10000 tests/stress/run-stress.sh $(BUILD)
+
+bench-pause: build
+	@$(BUILD)/bench/bench-pause
+
+install: build
+	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null
+	meson install -C $(BUILD) --quiet
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

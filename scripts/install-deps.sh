@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian packages xsplice needs to build and test, if missing.
+# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real]
+set -eu
+want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
+case "${1:-build}" in
+  check) want="$want redis-server redis-tools patch" ;;
+  real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
+esac
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "xsplice: installing missing Debian packages:$missing"
+if [ "$(id -u)" != 0 ]; then
+  echo "xsplice: not root; install them with: sudo apt-get install$missing" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

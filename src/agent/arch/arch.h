@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* Architecture details: relocations, trampolines, serialisation. */
+#ifndef XS_AGENT_ARCH_H
+#define XS_AGENT_ARCH_H
+
+#include <elf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xsplice/error.h"
+
+#define XS_ARCH_PATCH_MAX 16 /* longest code sequence a trampoline writes */
+#define XS_ARCH_JMP_REL32_SIZE 5
+#define XS_ARCH_JMP_ABS_SIZE 14 /* jmp *0(%rip); .quad target */
+
+/*
+ * Apply one RELA relocation at `where` (writable copy) whose final run-time
+ * address is `place`, with resolved symbol value S and addend A. got_slot is
+ * the run-time address of a GOT entry already holding S (for GOTPCREL
+ * kinds), 0 if none. tp_offset is S's offset from the thread pointer for
+ * TPOFF kinds. Every truncation is checked: -ERANGE with a reason naming
+ * the relocation type; unknown types are -ENOTSUP.
+ */
+int xs_arch_apply_rela(uint32_t type, uint8_t *where, size_t room, uintptr_t place, uint64_t S,
+		       int64_t A, uintptr_t got_slot, struct xs_err *err);
+/* Does relocation type need a GOT slot? */
+int xs_arch_rela_needs_got(uint32_t type);
+const char *xs_arch_rela_name(uint32_t type);
+
+/*
+ * Bytes to write at `from` so execution continues at `to`: jmp rel32 when in
+ * range and room >= 5, else an absolute jump if room allows, else -ERANGE.
+ * to == 0: `room` bytes of NOPs (the seed's NOP-out) -- len is then room.
+ */
+int xs_arch_trampoline(uintptr_t from, uintptr_t to, size_t room, uint8_t *out, size_t *len,
+		       struct xs_err *err);
+
+/* Serialise this CPU's instruction stream (cpuid on x86). */
+void xs_arch_serialize(void);
+
+#endif

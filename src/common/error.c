@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+#include "xsplice/error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int xs_fail(struct xs_err *err, int rc, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+int xs_fail_prefix(struct xs_err *err, int rc, const char *fmt, ...)
+{
+	if (err) {
+		char prefix[XS_REASON_SIZE];
+		char old[XS_REASON_SIZE];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(prefix, sizeof(prefix), fmt, ap);
+		va_end(ap);
+		memcpy(old, err->msg, sizeof(old));
+		old[sizeof(old) - 1] = '\0';
+		if (old[0])
+			snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+		else
+			snprintf(err->msg, sizeof(err->msg), "%s", prefix);
+	}
+	return rc;
+}
+
+void xs_err_clear(struct xs_err *err)
+{
+	if (err)
+		err->msg[0] = '\0';
+}
+
+const char *xs_errno_name(int rc)
+{
+	static const struct { int no; const char *name; } names[] = {
+		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { ESRCH, "ESRCH" },
+		{ EINTR, "EINTR" }, { EIO, "EIO" }, { E2BIG, "E2BIG" },
+		{ ENOEXEC, "ENOEXEC" }, { EBADF, "EBADF" }, { EAGAIN, "EAGAIN" },
+		{ ENOMEM, "ENOMEM" }, { EACCES, "EACCES" }, { EFAULT, "EFAULT" },
+		{ EBUSY, "EBUSY" }, { EEXIST, "EEXIST" }, { EXDEV, "EXDEV" },
+		{ ENODEV, "ENODEV" }, { EINVAL, "EINVAL" }, { ENOSPC, "ENOSPC" },
+		{ ERANGE, "ERANGE" }, { ENAMETOOLONG, "ENAMETOOLONG" },
+		{ ENOSYS, "ENOSYS" }, { ENOTSUP, "ENOTSUP" }, { EOVERFLOW, "EOVERFLOW" },
+		{ EBADMSG, "EBADMSG" }, { EPROTO, "EPROTO" }, { ETIMEDOUT, "ETIMEDOUT" },
+		{ ECONNREFUSED, "ECONNREFUSED" }, { ENOTUNIQ, "ENOTUNIQ" },
+		{ EKEYREJECTED, "EKEYREJECTED" }, { ENOKEY, "ENOKEY" },
+		{ ENOTCONN, "ENOTCONN" }, { ECONNRESET, "ECONNRESET" },
+		{ EPIPE, "EPIPE" }, { ELOOP, "ELOOP" },
+	};
+	int no = rc < 0 ? -rc : rc;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].no == no)
+			return names[i].name;
+	return "E?";
+}
