@@ -28,10 +28,17 @@ int xs_fail_prefix(struct xs_err *err, int rc, const char *fmt, ...)
 		va_end(ap);
 		memcpy(old, err->msg, sizeof(old));
 		old[sizeof(old) - 1] = '\0';
-		if (old[0])
-			snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
-		else
-			snprintf(err->msg, sizeof(err->msg), "%s", prefix);
+		/* Truncation is fine for a message; build it piecewise. */
+		size_t n = strnlen(prefix, sizeof(err->msg) - 1);
+		memcpy(err->msg, prefix, n);
+		if (old[0] && n + 2 < sizeof(err->msg)) {
+			err->msg[n++] = ':';
+			err->msg[n++] = ' ';
+			size_t m = strnlen(old, sizeof(err->msg) - 1 - n);
+			memcpy(err->msg + n, old, m);
+			n += m;
+		}
+		err->msg[n] = '\0';
 	}
 	return rc;
 }
