@@ -1,1 +1,503 @@
-/* SPDX-License-Identifier: MIT */ /* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * libxsplice-ctl: the client side of the control protocol (the libxc
+ * xc_livepatch_* of xsplice). One request, one reply, in lock step.
+ */
+#include "ctl/xsplice-ctl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_IO_TIMEOUT_MS 10000u
+#define WAIT_POLL_MS 10
+/* Pages of LIST restarted at most this often when the set keeps changing. */
+#define LIST_RESTARTS 100
+
+struct xs_ctl {
+	int fd;
+	int pid; /* 0 when connected by path */
+	unsigned io_timeout_ms;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/* ---- finding the socket of a process ---- */
+
+static bool proc_exists(int pid)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d", pid);
+	return access(p, F_OK) == 0;
+}
+
+/* Does s end in "/<pid>.sock"? */
+static bool path_is_for_pid(const char *s, int pid)
+{
+	char tail[32];
+	int n = snprintf(tail, sizeof(tail), "/%d.sock", pid);
+	size_t len = strlen(s);
+	return n > 0 && len >= (size_t)n && strcmp(s + len - (size_t)n, tail) == 0;
+}
+
+/*
+ * The socket inodes among /proc/PID/fd. Returns how many (up to max), or
+ * -errno when the directory cannot be read (not ours, process gone).
+ */
+static int pid_socket_inodes(int pid, unsigned long *inodes, int max)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < max) {
+		char link[PATH_MAX], target[64];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		ssize_t k = readlink(link, target, sizeof(target) - 1);
+		if (k <= 0)
+			continue;
+		target[k] = '\0';
+		unsigned long ino;
+		if (sscanf(target, "socket:[%lu]", &ino) == 1)
+			inodes[n++] = ino;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Look in the target's /proc/PID/net/unix (its network namespace) for a
+ * listening socket, owned by one of its fds, bound to ".../PID.sock".
+ */
+static int find_socket_by_proc(int pid, char *out, size_t out_len)
+{
+	unsigned long inodes[1024];
+	int n = pid_socket_inodes(pid, inodes, 1024);
+	if (n <= 0)
+		return n ? n : -ENOENT;
+
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/net/unix", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		f = fopen("/proc/net/unix", "re");
+	if (!f)
+		return -errno;
+	char line[4096];
+	int rc = -ENOENT;
+	/* "Num RefCount Protocol Flags Type St Inode Path" */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long flags, type, st, ino;
+		int off = 0;
+		if (sscanf(line, "%*s %*s %*s %lx %lx %lx %lu %n", &flags, &type, &st, &ino,
+			   &off) < 4 || off == 0)
+			continue;
+		/* __SO_ACCEPTCON (listening), SOCK_STREAM */
+		if (!(flags & 0x10000) || type != SOCK_STREAM)
+			continue;
+		char *p = line + off;
+		p[strcspn(p, "\n")] = '\0';
+		if (p[0] != '/' || !path_is_for_pid(p, pid))
+			continue;
+		bool ours = false;
+		for (int i = 0; i < n && !ours; i++)
+			ours = inodes[i] == ino;
+		if (!ours || strlen(p) >= out_len)
+			continue;
+		strcpy(out, p);
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
+static int do_connect(const char *path, int *fdp)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static int ctl_new(int fd, int pid, const char *path, struct xs_ctl **out, struct xs_err *err)
+{
+	struct xs_ctl *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return xs_fail(err, -ENOMEM, "out of memory");
+	}
+	c->fd = fd;
+	c->pid = pid;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	xs_ctl_set_io_timeout(c, DEFAULT_IO_TIMEOUT_MS);
+	*out = c;
+	return 0;
+}
+
+int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *err)
+{
+	int fd, rc;
+
+	*out = NULL;
+	rc = do_connect(path, &fd);
+	if (rc == -ENOENT)
+		return xs_fail(err, rc, "no agent socket at %s", path);
+	if (rc == -ECONNREFUSED)
+		return xs_fail(err, rc, "nothing listens on %s (a stale socket?)", path);
+	if (rc == -EACCES || rc == -EPERM)
+		return xs_fail(err, rc, "permission denied connecting to %s: run as root or "
+			       "as the target's user", path);
+	if (rc)
+		return xs_fail(err, rc, "connect to %s: %s", path, strerror(-rc));
+	return ctl_new(fd, 0, path, out, err);
+}
+
+int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
+{
+	char path[XS_PATH_SIZE], dir[XS_PATH_SIZE];
+	int fd, rc;
+
+	*out = NULL;
+	if (pid <= 0)
+		return xs_fail(err, -ESRCH, "invalid process id %d", pid);
+	if (find_socket_by_proc(pid, path, sizeof(path)) != 0) {
+		if ((rc = xs_socket_dir(dir, sizeof(dir), err)) ||
+		    (rc = xs_socket_path_for(dir, pid, path, sizeof(path), err)))
+			return rc;
+	}
+	rc = do_connect(path, &fd);
+	if (rc == 0)
+		return ctl_new(fd, pid, path, out, err);
+	if (rc == -ECONNREFUSED && !proc_exists(pid)) {
+		/* Nobody listens and the process is gone: the file is litter. */
+		if (unlink(path) == 0)
+			return xs_fail(err, -ESRCH, "process %d is gone; removed its stale socket %s",
+				       pid, path);
+		return xs_fail(err, -ESRCH, "process %d is gone; could not remove its stale "
+			       "socket %s: %s", pid, path, strerror(errno));
+	}
+	if (!proc_exists(pid))
+		return xs_fail(err, -ESRCH, "no such process %d", pid);
+	if (rc == -ENOENT || rc == -ECONNREFUSED)
+		return xs_fail(err, -ENOENT,
+			       "process %d has no xsplice agent (no socket listening at %s): start "
+			       "it with LD_PRELOAD=/path/to/libxsplice.so, or set XSPLICE_SOCKET_DIR "
+			       "to the directory the target uses", pid, path);
+	if (rc == -EACCES || rc == -EPERM)
+		return xs_fail(err, rc, "permission denied connecting to %s: run as root or as "
+			       "the user of process %d", path, pid);
+	return xs_fail(err, rc, "connect to %s: %s", path, strerror(-rc));
+}
+
+void xs_ctl_close(struct xs_ctl *ctl)
+{
+	if (!ctl)
+		return;
+	close(ctl->fd);
+	free(ctl);
+}
+
+void xs_ctl_set_io_timeout(struct xs_ctl *ctl, unsigned ms)
+{
+	ctl->io_timeout_ms = ms;
+	/* Bounds blocking sends too (xs_write_all reports -ETIMEDOUT). */
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	setsockopt(ctl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* ---- one round trip ---- */
+
+/*
+ * A connection closed by the agent before it replied is, most of the time,
+ * its peer-credential check refusing us: say so when the uids suggest it.
+ */
+static int explain_close(struct xs_ctl *ctl, int rc, struct xs_err *err)
+{
+	struct stat st;
+	char p[64];
+
+	if (ctl->pid > 0) {
+		snprintf(p, sizeof(p), "/proc/%d", ctl->pid);
+		if (stat(p, &st) == 0 && geteuid() != 0 && st.st_uid != geteuid())
+			return xs_fail(err, -EPERM, "the agent of process %d closed the connection: "
+				       "only root or uid %u may control it", ctl->pid,
+				       (unsigned)st.st_uid);
+		if (!proc_exists(ctl->pid))
+			return xs_fail(err, -ESRCH, "process %d exited", ctl->pid);
+	}
+	return xs_fail_prefix(err, rc, "the agent closed the connection");
+}
+
+/*
+ * Send rq, read and decode the reply into rs. Returns the transport/decode
+ * error, else the agent's ret (with its reason in err). rs must be freed
+ * with xs_response_free by the caller whatever the result.
+ */
+static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_response *rs,
+		     struct xs_err *err)
+{
+	uint8_t *frame, *body;
+	size_t len;
+	struct xs_frame_header h;
+	int rc;
+
+	memset(rs, 0, sizeof(*rs));
+	rc = xs_encode_request(rq, &frame, &len, err);
+	if (rc)
+		return rc;
+	rc = xs_write_all(ctl->fd, frame, len, err);
+	free(frame);
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		return explain_close(ctl, rc, err);
+	if (rc)
+		return xs_fail_prefix(err, rc, "sending the request");
+	rc = xs_read_frame(ctl->fd, &h, &body, 1, ctl->io_timeout_ms, err);
+	if (rc == -ENOTCONN || rc == -ECONNRESET)
+		return explain_close(ctl, rc, err);
+	if (rc == -ETIMEDOUT)
+		return xs_fail_prefix(err, rc, "waiting for the agent");
+	if (rc)
+		return xs_fail_prefix(err, rc == -ENOMEM ? rc : -EPROTO, "bad reply from the agent");
+	if ((h.op & (uint16_t)~XS_OP_REPLY) != rq->op) {
+		free(body);
+		return xs_fail(err, -EPROTO, "bad reply from the agent: op %u answers op %u",
+			       h.op & (uint16_t)~XS_OP_REPLY, rq->op);
+	}
+	rc = xs_decode_response(rq->op, body, h.length, rs, err);
+	free(body);
+	/* A malformed reply is our peer's fault, not a refusal: -EPROTO. */
+	if (rc)
+		return xs_fail_prefix(err, rc == -ENOMEM ? rc : -EPROTO, "bad reply from the agent");
+	if (rs->ret) {
+		xs_fail(err, rs->ret, "%s", rs->reason[0] ? rs->reason : strerror(-rs->ret));
+		return rs->ret;
+	}
+	return 0;
+}
+
+static int set_name(struct xs_request *rq, const char *name, struct xs_err *err)
+{
+	size_t n = strlen(name);
+	if (n == 0)
+		return xs_fail(err, -EINVAL, "empty payload name");
+	if (n >= XS_NAME_SIZE)
+		return xs_fail(err, -ENAMETOOLONG, "payload name is %zu bytes, at most %d allowed",
+			       n, XS_NAME_SIZE - 1);
+	memcpy(rq->name, name, n + 1);
+	return 0;
+}
+
+int xs_ctl_upload(struct xs_ctl *ctl, const char *name, const void *elf, size_t size,
+		  struct xs_err *err)
+{
+	struct xs_request rq = { .op = XS_OP_UPLOAD };
+	struct xs_response rs;
+	int rc = set_name(&rq, name, err);
+	if (rc)
+		return rc;
+	if (size > XS_MAX_PAYLOAD)
+		return xs_fail(err, -EFBIG, "payload is %zu bytes, at most %u allowed", size,
+			       XS_MAX_PAYLOAD);
+	rq.payload = elf;
+	rq.payload_size = (uint32_t)size;
+	rc = roundtrip(ctl, &rq, &rs, err);
+	xs_response_free(&rs);
+	return rc;
+}
+
+int xs_ctl_get(struct xs_ctl *ctl, const char *name, uint32_t *state, int32_t *rcp,
+	       char *rc_reason, struct xs_err *err)
+{
+	struct xs_request rq = { .op = XS_OP_GET };
+	struct xs_response rs;
+	int rc = set_name(&rq, name, err);
+	if (rc)
+		return rc;
+	rc = roundtrip(ctl, &rq, &rs, err);
+	if (!rc) {
+		if (state)
+			*state = rs.state;
+		if (rcp)
+			*rcp = rs.rc;
+		if (rc_reason)
+			snprintf(rc_reason, XS_REASON_SIZE, "%s", rs.rc_reason);
+	}
+	xs_response_free(&rs);
+	return rc;
+}
+
+int xs_ctl_list(struct xs_ctl *ctl, uint32_t *version, uint32_t idx, uint32_t nr,
+		struct xs_list_entry *entries, uint32_t *count, uint32_t *left, struct xs_err *err)
+{
+	struct xs_request rq = { .op = XS_OP_LIST, .list_version = *version, .list_idx = idx,
+				 .list_nr = nr };
+	struct xs_response rs;
+	int rc = roundtrip(ctl, &rq, &rs, err);
+	if (!rc) {
+		if (rs.list_count > nr) {
+			xs_response_free(&rs);
+			return xs_fail(err, -EPROTO, "bad reply from the agent: %u entries for %u asked",
+				       rs.list_count, nr);
+		}
+		if (rs.list_count)
+			memcpy(entries, rs.list, rs.list_count * sizeof(*entries));
+		*count = rs.list_count;
+		*left = rs.list_left;
+		*version = rs.list_version;
+	}
+	xs_response_free(&rs);
+	return rc;
+}
+
+int xs_ctl_list_all(struct xs_ctl *ctl, struct xs_list_entry **entries, size_t *count,
+		    struct xs_err *err)
+{
+	struct xs_list_entry page[XS_LIST_MAX];
+
+	*entries = NULL;
+	*count = 0;
+	for (int attempt = 0; attempt < LIST_RESTARTS; attempt++) {
+		struct xs_list_entry *all = NULL;
+		size_t n = 0;
+		uint32_t version = 0, first_version = 0, idx = 0, got, left;
+		bool stale = false;
+		for (;;) {
+			int rc = xs_ctl_list(ctl, &version, idx, XS_LIST_MAX, page, &got, &left, err);
+			if (rc) {
+				free(all);
+				return rc;
+			}
+			if (idx == 0)
+				first_version = version;
+			else if (version != first_version) {
+				stale = true; /* the set changed under us: start over */
+				break;
+			}
+			if (got) {
+				struct xs_list_entry *na = realloc(all, (n + got) * sizeof(*all));
+				if (!na) {
+					free(all);
+					return xs_fail(err, -ENOMEM, "out of memory listing payloads");
+				}
+				all = na;
+				memcpy(all + n, page, got * sizeof(*all));
+				n += got;
+			}
+			idx += got;
+			if (!left)
+				break;
+			if (!got) {
+				free(all);
+				return xs_fail(err, -EPROTO, "bad reply from the agent: no entries "
+					       "but %u left", left);
+			}
+		}
+		if (!stale) {
+			*entries = all;
+			*count = n;
+			return 0;
+		}
+		free(all);
+	}
+	return xs_fail(err, -EAGAIN, "the payload list kept changing while being read");
+}
+
+int xs_ctl_action(struct xs_ctl *ctl, const char *name, uint32_t cmd, uint32_t timeout_ms,
+		  struct xs_err *err)
+{
+	struct xs_request rq = { .op = XS_OP_ACTION, .cmd = cmd, .timeout_ms = timeout_ms };
+	struct xs_response rs;
+	int rc = set_name(&rq, name, err);
+	if (rc)
+		return rc;
+	if (!xs_action_name(cmd))
+		return xs_fail(err, -EINVAL, "unknown action %u", cmd);
+	rc = roundtrip(ctl, &rq, &rs, err);
+	xs_response_free(&rs);
+	return rc;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wait_ms,
+		void (*progress)(void *arg), void *arg, struct xs_err *err)
+{
+	uint64_t deadline = wait_ms ? now_ms() + wait_ms : 0;
+	char reason[XS_REASON_SIZE];
+
+	for (;;) {
+		uint32_t state;
+		int32_t arc;
+		int rc = xs_ctl_get(ctl, name, &state, &arc, reason, err);
+		if (rc == -ENOENT && cmd == XS_ACTION_UNLOAD)
+			return 0; /* unloaded: gone is what we asked for */
+		if (rc)
+			return rc;
+		if (arc != -EAGAIN) {
+			if (arc)
+				return xs_fail(err, arc, "%s", reason[0] ? reason : strerror(-arc));
+			return 0;
+		}
+		if (progress)
+			progress(arg);
+		if (deadline && now_ms() >= deadline)
+			return xs_fail(err, -ETIMEDOUT, "%s of %s still running after %u ms",
+				       xs_action_name(cmd) ? xs_action_name(cmd) : "action", name,
+				       wait_ms);
+		struct timespec ts = { 0, WAIT_POLL_MS * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+int xs_ctl_info(struct xs_ctl *ctl, struct xs_info **info, struct xs_err *err)
+{
+	struct xs_request rq = { .op = XS_OP_INFO };
+	struct xs_response rs;
+	int rc = roundtrip(ctl, &rq, &rs, err);
+	*info = NULL;
+	if (!rc) {
+		*info = rs.info; /* hand over ownership */
+		rs.info = NULL;
+	}
+	xs_response_free(&rs);
+	return rc;
+}
+
+void xs_info_free(struct xs_info *info)
+{
+	struct xs_response rs = { .info = info };
+	xs_response_free(&rs);
+}
