@@ -28,7 +28,7 @@ struct xs_ctl {
 	int fd;
 	int pid; /* 0 when connected by path */
 	unsigned io_timeout_ms;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[XS_PATH_SIZE];
 };
 
 /* ---- finding the socket of a process ---- */
