@@ -1,1 +1,354 @@
-/* SPDX-License-Identifier: MIT */ /* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * libxsplice.so start-up and the control thread: it owns the control
+ * socket, accepts only root or the process's own user, and serves the four
+ * seed operations (plus INFO) one request at a time. It never writes to
+ * stdout and never exits the process; start-up problems go to stderr once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "action.h"
+#include "payload.h"
+#include "symbols.h"
+#include "transition.h"
+#include "xsplice/protocol.h"
+
+#define XS_MAX_CLIENTS 16
+#define XS_REQUEST_IO_MS 5000
+
+static int g_listen_fd = -1;
+static char g_sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static pid_t g_owner_pid;
+
+static void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void agent_log(const char *fmt, ...)
+{
+	char buf[XS_REASON_SIZE + 64];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	/* stderr only, one write, never stdout. */
+	ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
+	(void)w;
+}
+
+/* ---- requests ---- */
+
+static void do_list(const struct xs_request *rq, struct xs_response *rs)
+{
+	static struct xs_list_entry entries[XS_LIST_MAX];
+	uint32_t total = xs_payloads_count();
+	rs->list_version = xs_payloads_version();
+	rs->list = entries;
+	rs->list_count = 0;
+	uint32_t idx = 0;
+	for (struct xs_payload *p = xs_payload_first(); p; p = p->next, idx++) {
+		if (idx < rq->list_idx || rs->list_count >= rq->list_nr)
+			continue;
+		struct xs_list_entry *e = &entries[rs->list_count++];
+		snprintf(e->name, sizeof(e->name), "%s", p->name);
+		e->state = p->state;
+		e->rc = p->rc;
+	}
+	uint32_t after = rq->list_idx + rs->list_count;
+	rs->list_left = total > after ? total - after : 0;
+}
+
+static void do_action(const struct xs_request *rq, struct xs_response *rs, struct xs_err *err)
+{
+	struct xs_payload *p = xs_payload_find(rq->name);
+	if (!p) {
+		rs->ret = xs_fail(err, -ENOENT, "no payload named '%s'", rq->name);
+		return;
+	}
+	const char *busy = xs_action_busy();
+	if (busy) {
+		rs->ret = xs_fail(err, -EBUSY, "another action is in progress (%s); wait for it", busy);
+		return;
+	}
+	rs->ret = xs_payload_check_action(p, rq->cmd, err);
+	if (rs->ret)
+		return;
+	if (rq->cmd == XS_ACTION_UNLOAD) {
+		/* Not applied and nothing stacked on it: no thread can be in
+		 * its code (revert checked stacks), so it is freed at once. */
+		xs_payload_unload(p);
+		return;
+	}
+	rs->ret = xs_action_submit(p, rq->cmd, rq->timeout_ms, err);
+}
+
+static void dispatch(const struct xs_request *rq, struct xs_response *rs, struct xs_info *info)
+{
+	struct xs_err err = { "" };
+	memset(rs, 0, sizeof(*rs));
+	rs->op = rq->op;
+	xs_payloads_lock();
+	switch (rq->op) {
+	case XS_OP_UPLOAD:
+		rs->ret = xs_payload_upload(rq->name, rq->payload, rq->payload_size, &err);
+		break;
+	case XS_OP_GET: {
+		struct xs_payload *p = xs_payload_find(rq->name);
+		if (!p) {
+			rs->ret = xs_fail(&err, -ENOENT, "no payload named '%s'", rq->name);
+			break;
+		}
+		rs->state = p->state;
+		rs->rc = p->rc;
+		snprintf(rs->rc_reason, sizeof(rs->rc_reason), "%s", p->rc ? p->reason : "");
+		break;
+	}
+	case XS_OP_LIST:
+		do_list(rq, rs);
+		break;
+	case XS_OP_ACTION:
+		do_action(rq, rs, &err);
+		break;
+	case XS_OP_INFO:
+		rs->ret = xs_payloads_info(info, &err);
+		if (!rs->ret)
+			rs->info = info;
+		break;
+	default:
+		rs->ret = xs_fail(&err, -EINVAL, "unknown operation %u", rq->op);
+	}
+	xs_payloads_unlock();
+	if (rs->ret)
+		snprintf(rs->reason, sizeof(rs->reason), "%s", err.msg);
+}
+
+static int send_response(int fd, const struct xs_response *rs)
+{
+	uint8_t *frame = NULL;
+	size_t len = 0;
+	struct xs_err err = { "" };
+	int rc = xs_encode_response(rs, &frame, &len, &err);
+	if (rc == 0)
+		rc = xs_write_all(fd, frame, len, &err);
+	free(frame);
+	return rc;
+}
+
+static void send_error(int fd, uint16_t op, int ret, const char *reason)
+{
+	struct xs_response rs;
+	memset(&rs, 0, sizeof(rs));
+	rs.op = op < XS_OP_COUNT ? op : 0;
+	rs.ret = ret;
+	snprintf(rs.reason, sizeof(rs.reason), "%s", reason);
+	send_response(fd, &rs);
+}
+
+/* One request from a ready client. Returns <0 when the connection ends. */
+static int serve_one(int fd)
+{
+	struct xs_frame_header h;
+	uint8_t *body = NULL;
+	struct xs_err err = { "" };
+	int rc = xs_read_frame(fd, &h, &body, 0, XS_REQUEST_IO_MS, &err);
+	if (rc == -ECONNRESET || rc == -EPIPE || rc == -ENOTCONN || rc == -ENODATA)
+		return -1;
+	if (rc) {
+		/* A bad frame: say why, then drop the connection since the
+		 * stream may be out of step. */
+		if (rc != -ETIMEDOUT && err.msg[0])
+			send_error(fd, h.op, rc, err.msg);
+		free(body);
+		return -1;
+	}
+	struct xs_request rq;
+	rc = xs_decode_request(h.op, body, h.length, &rq, &err);
+	if (rc) {
+		send_error(fd, h.op, rc, err.msg);
+		free(body);
+		return 0;
+	}
+	struct xs_response rs;
+	struct xs_info info;
+	memset(&info, 0, sizeof(info));
+	dispatch(&rq, &rs, &info);
+	free(body);
+	rc = send_response(fd, &rs);
+	xs_info_release(&info);
+	return rc ? -1 : 0;
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+static void *control_thread(void *arg)
+{
+	(void)arg;
+	struct pollfd fds[1 + XS_MAX_CLIENTS];
+	int nclients = 0;
+	for (;;) {
+		fds[0].fd = g_listen_fd;
+		fds[0].events = POLLIN;
+		int n = poll(fds, (nfds_t)(1 + nclients), -1);
+		if (n < 0)
+			continue; /* EINTR: the park signal */
+		for (int i = 1; i <= nclients; i++) {
+			if (!fds[i].revents)
+				continue;
+			if ((fds[i].revents & POLLIN) ? serve_one(fds[i].fd) < 0 : true) {
+				close(fds[i].fd);
+				fds[i] = fds[nclients];
+				nclients--;
+				i--;
+			} else {
+				fds[i].revents = 0;
+			}
+		}
+		if (fds[0].revents & POLLIN) {
+			int c = accept4(g_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				continue;
+			/* Refused before a byte is read. */
+			if (!peer_allowed(c) || nclients == XS_MAX_CLIENTS) {
+				close(c);
+				continue;
+			}
+			nclients++;
+			fds[nclients].fd = c;
+			fds[nclients].events = POLLIN;
+			fds[nclients].revents = 0;
+		}
+	}
+	return NULL;
+}
+
+/* ---- socket ---- */
+
+static int make_dir(const char *dir, struct xs_err *err)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *s = tmp + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		mkdir(tmp, 0755);
+		*s = '/';
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return xs_fail(err, -errno, "cannot create %s: %s", dir, strerror(errno));
+	struct stat st;
+	if (stat(tmp, &st) < 0 || !S_ISDIR(st.st_mode))
+		return xs_fail(err, -ENOTDIR, "%s is not a directory", dir);
+	/* Only its owner may enter: others cannot even reach the socket. */
+	if (st.st_uid != geteuid())
+		return xs_fail(err, -EPERM, "%s belongs to uid %u, not to us (uid %u)", dir,
+			       (unsigned)st.st_uid, (unsigned)geteuid());
+	if ((st.st_mode & 0077) && chmod(tmp, 0700) < 0)
+		return xs_fail(err, -errno, "cannot restrict %s to its owner: %s", dir,
+			       strerror(errno));
+	return 0;
+}
+
+static int open_socket(struct xs_err *err)
+{
+	char dir[200];
+	int rc = xs_socket_dir(dir, sizeof(dir), err);
+	if (rc)
+		return rc;
+	rc = make_dir(dir, err);
+	if (rc)
+		return rc;
+	rc = xs_socket_path_for(dir, getpid(), g_sock_path, sizeof(g_sock_path), err);
+	if (rc)
+		return rc;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return xs_fail(err, -errno, "socket: %s", strerror(errno));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", g_sock_path);
+	/* A socket left by a dead process with our (recycled) pid. */
+	unlink(g_sock_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(g_sock_path, 0600) < 0 ||
+	    listen(fd, 16) < 0) {
+		rc = xs_fail(err, -errno, "cannot listen on %s: %s", g_sock_path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	g_listen_fd = fd;
+	return 0;
+}
+
+/* A fork child has no agent thread: it must not hold the parent's socket
+ * open (clients would hang on it) nor remove it at exit. */
+static void atfork_child(void)
+{
+	if (g_listen_fd >= 0)
+		close(g_listen_fd);
+	g_listen_fd = -1;
+}
+
+__attribute__((destructor)) static void xs_agent_fini(void)
+{
+	if (g_listen_fd >= 0 && getpid() == g_owner_pid)
+		unlink(g_sock_path);
+}
+
+__attribute__((constructor)) static void xs_agent_init(void)
+{
+	const char *off = getenv("XSPLICE_DISABLE");
+	if (off && *off && strcmp(off, "0") != 0)
+		return;
+	struct xs_err err = { "" };
+	g_owner_pid = getpid();
+	int rc = xs_transition_init(&err);
+	if (!rc)
+		rc = xs_action_init(&err);
+	if (!rc)
+		rc = open_socket(&err);
+	if (rc) {
+		agent_log("xsplice: agent not started in pid %d: %s\n", (int)getpid(), err.msg);
+		return;
+	}
+	pthread_atfork(NULL, NULL, atfork_child);
+
+	/* The control thread takes only the park signal: it is parked like
+	 * any other thread, so nothing it runs can be mid-patch. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, xs_transition_signal());
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	rc = pthread_create(&t, NULL, control_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		agent_log("xsplice: agent not started in pid %d: cannot create its thread: %s\n",
+			  (int)getpid(), strerror(rc));
+		close(g_listen_fd);
+		unlink(g_sock_path);
+		g_listen_fd = -1;
+		return;
+	}
+	pthread_setname_np(t, "xsplice-ctl");
+	pthread_detach(t);
+}

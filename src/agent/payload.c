@@ -1,1 +1,399 @@
-/* SPDX-License-Identifier: MIT */ /* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+#include "payload.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action.h"
+#include "elf.h"
+#include "symbols.h"
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xs_payload *g_head;
+static uint32_t g_version = 1;
+static uint64_t g_seq;
+
+void xs_payloads_lock(void)
+{
+	pthread_mutex_lock(&g_lock);
+}
+
+void xs_payloads_unlock(void)
+{
+	pthread_mutex_unlock(&g_lock);
+}
+
+pthread_mutex_t *xs_payloads_lock_ptr(void)
+{
+	return &g_lock;
+}
+
+struct xs_payload *xs_payload_first(void)
+{
+	return g_head;
+}
+
+uint32_t xs_payloads_version(void)
+{
+	return g_version;
+}
+
+void xs_payloads_bump_version(void)
+{
+	if (++g_version == 0)
+		g_version = 1;
+}
+
+uint64_t xs_payloads_next_seq(void)
+{
+	return ++g_seq;
+}
+
+unsigned xs_payloads_count(void)
+{
+	unsigned n = 0;
+	for (struct xs_payload *p = g_head; p; p = p->next)
+		n++;
+	return n;
+}
+
+struct xs_payload *xs_payload_find(const char *name)
+{
+	for (struct xs_payload *p = g_head; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+static struct xs_payload *find_by_build_id(const uint8_t *id, size_t len)
+{
+	for (struct xs_payload *p = g_head; p; p = p->next)
+		if (p->ld.build_id_len == len && memcmp(p->ld.build_id, id, len) == 0)
+			return p;
+	return NULL;
+}
+
+/* ---- symbol resolution for the loader (DESIGN §3 order, after the
+ * payload's own .livepatch.symbols which the loader handles) ---- */
+
+struct resolve_ctx {
+	struct xs_object *target;
+	struct xs_payload *below;
+};
+
+static int resolve_symbol(void *vctx, const char *name, uintptr_t *addr, struct xs_err *err)
+{
+	struct resolve_ctx *ctx = vctx;
+	/* Loaded payloads: the chain this one stacks on first, then the rest. */
+	for (struct xs_payload *p = ctx->below; p; p = p->below)
+		if (xs_loaded_lookup(&p->ld, name, addr) == 0)
+			return 0;
+	for (struct xs_payload *p = g_head; p; p = p->next)
+		if (xs_loaded_lookup(&p->ld, name, addr) == 0)
+			return 0;
+	struct xs_err lerr = { "" };
+	int rc = xs_object_lookup(ctx->target, name, addr, NULL, &lerr);
+	if (rc == 0)
+		return 0;
+	if (rc != -ENOENT) {
+		if (err)
+			*err = lerr;
+		return rc;
+	}
+	rc = xs_global_lookup(name, addr, &lerr);
+	if (rc == 0)
+		return 0;
+	if (rc != -ENOENT) {
+		if (err)
+			*err = lerr;
+		return rc;
+	}
+	return xs_fail(err, -ENOENT,
+		       "undefined symbol '%s': not defined by a loaded payload, by %s, or by any "
+		       "loaded object's dynamic symbols", name, ctx->target->path);
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	xs_hex_encode(b, n, out);
+}
+
+static int pick_target(const uint8_t *dep, size_t deplen, struct xs_object **target,
+		       struct xs_payload **below, struct xs_err *err)
+{
+	char dephex[2 * XS_BUILD_ID_MAX + 1];
+	hex(dep, deplen, dephex);
+	int rc = xs_objects_refresh(err);
+	if (rc)
+		return rc;
+	struct xs_object *obj = xs_object_by_build_id(dep, deplen);
+	if (obj) {
+		if (obj->is_agent)
+			return xs_fail(err, -EPERM,
+				       "payload depends on build-id %s, which is the xsplice agent itself; "
+				       "the agent is never patched", dephex);
+		if (obj->is_vdso)
+			return xs_fail(err, -EPERM, "payload depends on the vDSO (%s); it cannot be "
+				       "patched", dephex);
+		*target = obj;
+		*below = NULL;
+		return 0;
+	}
+	struct xs_payload *p = find_by_build_id(dep, deplen);
+	if (p) {
+		obj = NULL;
+		for (size_t i = 0; i < xs_objects_count(); i++) {
+			struct xs_object *o = xs_object_at(i);
+			if (o->bias == p->target_bias && strcmp(o->path, p->target_path) == 0)
+				obj = o;
+		}
+		if (!obj)
+			return xs_fail(err, -ENOENT, "payload %s is stacked on %s, whose object %s is no "
+				       "longer loaded", dephex, p->name, p->target_path);
+		*target = obj;
+		*below = p;
+		return 0;
+	}
+	struct xs_object *main_obj = xs_objects_count() ? xs_object_at(0) : NULL;
+	char mainhex[2 * XS_BUILD_ID_MAX + 1] = "";
+	if (main_obj)
+		hex(main_obj->build_id, main_obj->build_id_len, mainhex);
+	return xs_fail(err, -EINVAL,
+		       "build-id mismatch: payload depends on %s, which is neither a loaded object nor "
+		       "a loaded payload (the program %s is %s); build the payload against the "
+		       "running binary", dephex, main_obj ? main_obj->path : "?",
+		       mainhex[0] ? mainhex : "without build-id");
+}
+
+int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struct xs_err *err)
+{
+	if (xs_payload_find(name))
+		return xs_fail(err, -EEXIST, "a payload named '%s' is already loaded", name);
+	if (size == 0)
+		return xs_fail(err, -EINVAL, "payload '%s' is empty", name);
+
+	/* Our own copy: the peer's buffer is gone after the request. */
+	uint8_t *copy = malloc(size);
+	if (!copy)
+		return xs_fail(err, -ENOMEM, "out of memory for a %zu-byte payload", size);
+	memcpy(copy, image, size);
+
+	struct xs_payload *p = calloc(1, sizeof(*p));
+	struct xs_elf elf;
+	memset(&elf, 0, sizeof(elf));
+	int rc = -ENOMEM;
+	if (!p) {
+		xs_fail(err, rc, "out of memory");
+		goto out;
+	}
+	rc = xs_elf_parse(&elf, copy, size, XS_ELF_PAYLOAD, err);
+	if (rc)
+		goto out;
+	uint8_t bid[XS_BUILD_ID_MAX], dep[XS_BUILD_ID_MAX];
+	size_t bidlen = 0, deplen = 0;
+	rc = xs_payload_notes(&elf, bid, &bidlen, dep, &deplen, err);
+	if (rc)
+		goto out;
+	struct xs_payload *same = find_by_build_id(bid, bidlen);
+	if (same) {
+		char h[2 * XS_BUILD_ID_MAX + 1];
+		hex(bid, bidlen, h);
+		rc = xs_fail(err, -EEXIST, "payload '%s' with the same build-id %s is already loaded",
+			     same->name, h);
+		goto out;
+	}
+	struct xs_object *target = NULL;
+	rc = pick_target(dep, deplen, &target, &p->below, err);
+	if (rc)
+		goto out;
+
+	struct resolve_ctx rctx = { target, p->below };
+	struct xs_load_params params = { target, resolve_symbol, &rctx };
+	rc = xs_load(&elf, &params, &p->ld, err);
+	if (rc)
+		goto out;
+	rc = xs_funcs_prepare(&p->ld, target, &p->funcs, &p->nfuncs, err);
+	if (rc) {
+		xs_unload(&p->ld);
+		goto out;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->target_path, sizeof(p->target_path), "%s", target->path);
+	p->target_bias = target->bias;
+	p->state = XS_STATE_CHECKED;
+	p->rc = 0;
+	struct xs_payload **tail = &g_head;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = p;
+	p = NULL;
+	xs_payloads_bump_version();
+	rc = 0;
+out:
+	xs_elf_free(&elf);
+	free(copy);
+	free(p);
+	return rc;
+}
+
+static int refuse(struct xs_payload *p, struct xs_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(struct xs_payload *p, struct xs_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
+	p->rc = -EINVAL;
+	return xs_fail(err, -EINVAL, "%s", p->reason);
+}
+
+/* Does an applied payload newer than p patch one of p's functions? */
+static struct xs_payload *patched_on_top(struct xs_payload *p, const char **fname)
+{
+	for (struct xs_payload *q = g_head; q; q = q->next) {
+		if (q == p || q->state != XS_STATE_APPLIED || q->applied_seq < p->applied_seq)
+			continue;
+		for (unsigned i = 0; i < p->nfuncs; i++)
+			for (unsigned j = 0; j < q->nfuncs; j++)
+				if (p->funcs[i].old_addr == q->funcs[j].old_addr) {
+					*fname = p->funcs[i].name;
+					return q;
+				}
+	}
+	return NULL;
+}
+
+int xs_payload_check_action(struct xs_payload *p, uint32_t cmd, struct xs_err *err)
+{
+	const char *st = xs_state_name(p->state);
+	switch (cmd) {
+	case XS_ACTION_UNLOAD:
+		if (p->state != XS_STATE_CHECKED)
+			return refuse(p, err, "cannot unload '%s': it is %s; revert it first", p->name, st);
+		for (struct xs_payload *q = g_head; q; q = q->next)
+			if (q->below == p)
+				return refuse(p, err, "cannot unload '%s': payload '%s' is stacked on it; "
+					      "unload '%s' first", p->name, q->name, q->name);
+		return 0;
+	case XS_ACTION_APPLY:
+		if (p->state != XS_STATE_CHECKED)
+			return refuse(p, err, "cannot apply '%s': it is already %s", p->name, st);
+		if (p->below && p->below->state != XS_STATE_APPLIED)
+			return refuse(p, err, "cannot apply '%s': it depends on '%s', which is not "
+				      "applied; apply '%s' first", p->name, p->below->name,
+				      p->below->name);
+		return 0;
+	case XS_ACTION_REPLACE:
+		if (p->state != XS_STATE_CHECKED)
+			return refuse(p, err, "cannot replace with '%s': it is already %s", p->name, st);
+		if (p->below)
+			return refuse(p, err, "cannot replace with '%s': it is stacked on '%s'; a "
+				      "replacement must be built against the program itself", p->name,
+				      p->below->name);
+		return 0;
+	case XS_ACTION_REVERT: {
+		if (p->state != XS_STATE_APPLIED)
+			return refuse(p, err, "cannot revert '%s': it is %s, not APPLIED", p->name, st);
+		for (struct xs_payload *q = g_head; q; q = q->next)
+			if (q->below == p && q->state == XS_STATE_APPLIED)
+				return refuse(p, err, "cannot revert '%s': payload '%s' depends on it and is "
+					      "applied; revert '%s' first", p->name, q->name, q->name);
+		const char *fname = NULL;
+		struct xs_payload *q = patched_on_top(p, &fname);
+		if (q)
+			return refuse(p, err, "cannot revert '%s': function %s is also patched by '%s', "
+				      "applied later; revert '%s' first", p->name, fname, q->name,
+				      q->name);
+		return 0;
+	}
+	default:
+		return xs_fail(err, -EINVAL, "unknown action %u", cmd);
+	}
+}
+
+void xs_payload_unload(struct xs_payload *p)
+{
+	for (struct xs_payload **pp = &g_head; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	xs_unload(&p->ld);
+	free(p->funcs);
+	free(p);
+	xs_payloads_bump_version();
+}
+
+int xs_payloads_info(struct xs_info *info, struct xs_err *err)
+{
+	memset(info, 0, sizeof(*info));
+	int rc = xs_objects_refresh(err);
+	if (rc)
+		return rc;
+	info->pid = (uint32_t)getpid();
+	snprintf(info->agent_version, sizeof(info->agent_version), "%s", XSPLICE_VERSION);
+	size_t nobj = xs_objects_count();
+	info->objects = calloc(nobj ? nobj : 1, sizeof(*info->objects));
+	unsigned np = xs_payloads_count();
+	info->payloads = calloc(np ? np : 1, sizeof(*info->payloads));
+	if (!info->objects || !info->payloads) {
+		xs_info_release(info);
+		return xs_fail(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < nobj; i++) {
+		struct xs_object *o = xs_object_at(i);
+		struct xs_info_object *io = &info->objects[info->nobjects++];
+		snprintf(io->path, sizeof(io->path), "%s", o->path);
+		hex(o->build_id, o->build_id_len, io->build_id);
+		io->base = o->bias;
+	}
+	for (struct xs_payload *p = g_head; p; p = p->next) {
+		struct xs_info_payload *ip = &info->payloads[info->npayloads++];
+		snprintf(ip->name, sizeof(ip->name), "%s", p->name);
+		ip->state = p->state;
+		ip->rc = p->rc;
+		snprintf(ip->reason, sizeof(ip->reason), "%s", p->rc ? p->reason : "");
+		hex(p->ld.build_id, p->ld.build_id_len, ip->build_id);
+		hex(p->ld.depends, p->ld.depends_len, ip->depends);
+		if (p->below)
+			snprintf(ip->target, sizeof(ip->target), "payload %s", p->below->name);
+		else
+			snprintf(ip->target, sizeof(ip->target), "%s", p->target_path);
+		ip->load_addr = (uintptr_t)p->ld.base;
+		ip->load_size = p->ld.size;
+		ip->funcs = calloc(p->nfuncs ? p->nfuncs : 1, sizeof(*ip->funcs));
+		if (!ip->funcs) {
+			xs_info_release(info);
+			return xs_fail(err, -ENOMEM, "out of memory");
+		}
+		for (unsigned i = 0; i < p->nfuncs; i++) {
+			const struct xs_func *f = &p->funcs[i];
+			struct xs_info_func *fi = &ip->funcs[ip->nfuncs++];
+			snprintf(fi->name, sizeof(fi->name), "%s", f->name);
+			fi->old_addr = f->old_addr;
+			fi->new_addr = f->new_addr;
+			fi->old_size = f->old_size;
+			fi->new_size = f->new_size;
+			fi->flags = (f->applied ? XS_FUNC_APPLIED : 0) |
+				    (f->flags & LIVEPATCH_FUNC_NO_STACK_CHECK ? XS_FUNC_NO_STACK_CHECK : 0);
+		}
+	}
+	return 0;
+}
+
+void xs_info_release(struct xs_info *info)
+{
+	if (info->payloads)
+		for (uint32_t i = 0; i < info->npayloads; i++)
+			free(info->payloads[i].funcs);
+	free(info->payloads);
+	free(info->objects);
+	memset(info, 0, sizeof(*info));
+}

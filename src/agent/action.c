@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+#include "action.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/syscall.h"
+#include "patch.h"
+
+/* One code write of the plan, in the order it is performed. */
+struct plan_op {
+	struct xs_func *f;
+	struct xs_payload *owner;
+	bool revert;                       /* restore f->saved, else write f->patch */
+	uint8_t before[XS_ARCH_PATCH_MAX]; /* bytes found there (saved for apply) */
+	bool done;
+};
+
+/* Address range no parked thread may be in. */
+struct plan_range {
+	uintptr_t lo, hi;
+	const char *what;     /* function or payload name */
+	bool payload_code;    /* payload code being removed (else: function replaced) */
+	bool only_pc;         /* only the interrupted PC matters (mid-trampoline) */
+};
+
+enum plan_failure { FAIL_NONE, FAIL_CONFLICT, FAIL_NOT_OURS, FAIL_EXPECT, FAIL_WRITE };
+
+struct plan {
+	struct plan_op *ops;
+	unsigned nops;
+	struct plan_range *ranges;
+	unsigned nranges;
+	int memfd;
+	/* What went wrong, recorded raw in the critical section (no
+	 * formatting there) and turned into words after release. */
+	enum plan_failure failure;
+	int fail_rc;
+	unsigned fail_op;
+	pid_t conflict_tid;
+	unsigned conflict_frame;
+	uintptr_t conflict_pc;
+	unsigned conflict_range;
+};
+
+static pthread_t g_thread;
+static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+static struct xs_payload *g_job;
+static uint32_t g_job_cmd, g_job_timeout;
+static char g_busy[XS_NAME_SIZE + 16];
+static struct xs_transition_stats g_stats;
+
+const char *xs_action_busy(void)
+{
+	return g_busy[0] ? g_busy : NULL;
+}
+
+struct xs_transition_stats xs_action_last_stats(void)
+{
+	return g_stats;
+}
+
+static int add_op(struct plan *pl, struct xs_payload *owner, struct xs_func *f, bool revert)
+{
+	struct plan_op *ops = realloc(pl->ops, (pl->nops + 1) * sizeof(*ops));
+	if (!ops)
+		return -ENOMEM;
+	pl->ops = ops;
+	memset(&ops[pl->nops], 0, sizeof(ops[0]));
+	ops[pl->nops].f = f;
+	ops[pl->nops].owner = owner;
+	ops[pl->nops].revert = revert;
+	pl->nops++;
+	return 0;
+}
+
+static int add_range(struct plan *pl, uintptr_t lo, uintptr_t hi, const char *what, bool code,
+		     bool only_pc)
+{
+	struct plan_range *r = realloc(pl->ranges, (pl->nranges + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	pl->ranges = r;
+	r[pl->nranges++] = (struct plan_range){ lo, hi, what, code, only_pc };
+	return 0;
+}
+
+static int plan_apply(struct plan *pl, struct xs_payload *p)
+{
+	for (unsigned i = 0; i < p->nfuncs; i++) {
+		struct xs_func *f = &p->funcs[i];
+		int rc = add_op(pl, p, f, false);
+		if (!rc && !(f->flags & LIVEPATCH_FUNC_NO_STACK_CHECK))
+			rc = add_range(pl, f->old_addr, f->old_addr + f->old_size, f->name, false,
+				       false);
+		/* Even when opted out, no thread may sit inside the bytes the
+		 * trampoline overwrites (it would resume mid-instruction). */
+		if (!rc)
+			rc = add_range(pl, f->old_addr + 1, f->old_addr + f->patch_len, f->name, false,
+				       true);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int plan_revert(struct plan *pl, struct xs_payload *p)
+{
+	/* Undo in reverse order of application. */
+	for (unsigned i = p->nfuncs; i-- > 0;) {
+		int rc = add_op(pl, p, &p->funcs[i], true);
+		if (rc)
+			return rc;
+	}
+	return add_range(pl, (uintptr_t)p->ld.base, (uintptr_t)p->ld.base + p->ld.size, p->name,
+			 true, false);
+}
+
+static int build_plan(struct plan *pl, struct xs_payload *p, uint32_t cmd)
+{
+	int rc = 0;
+	if (cmd == XS_ACTION_APPLY)
+		return plan_apply(pl, p);
+	if (cmd == XS_ACTION_REVERT)
+		return plan_revert(pl, p);
+	/* REPLACE: every applied payload, newest first, then p. */
+	for (;;) {
+		struct xs_payload *newest = NULL;
+		for (struct xs_payload *q = xs_payload_first(); q; q = q->next) {
+			if (q->state != XS_STATE_APPLIED)
+				continue;
+			bool planned = false;
+			for (unsigned k = 0; k < pl->nops; k++)
+				if (pl->ops[k].owner == q)
+					planned = true;
+			if (!planned && (!newest || q->applied_seq > newest->applied_seq))
+				newest = q;
+		}
+		if (!newest)
+			break;
+		rc = plan_revert(pl, newest);
+		if (rc)
+			return rc;
+	}
+	return plan_apply(pl, p);
+}
+
+/* ---- the critical section: threads parked; raw syscalls, own loops ---- */
+
+static bool in_range(const struct plan_range *r, uintptr_t pc, unsigned frame)
+{
+	/* A return address points after its call: test the call itself. */
+	uintptr_t at = frame ? pc - 1 : pc;
+	if (r->only_pc && frame)
+		return false;
+	return at >= r->lo && at < r->hi;
+}
+
+static void rollback(struct plan *pl, unsigned upto)
+{
+	for (unsigned k = upto; k-- > 0;) {
+		struct plan_op *op = &pl->ops[k];
+		if (op->done)
+			xs_patch_write(pl->memfd, op->f->old_addr, op->before, op->f->patch_len);
+		op->done = false;
+	}
+}
+
+static int critical(void *ctx, const struct xs_thread_stack *threads, unsigned n,
+		    struct xs_err *err)
+{
+	(void)err;
+	struct plan *pl = ctx;
+	pl->failure = FAIL_NONE;
+
+	for (unsigned t = 0; t < n; t++)
+		for (unsigned fr = 0; fr < threads[t].nframes; fr++)
+			for (unsigned r = 0; r < pl->nranges; r++)
+				if (in_range(&pl->ranges[r], threads[t].pcs[fr], fr)) {
+					pl->failure = FAIL_CONFLICT;
+					pl->conflict_tid = threads[t].tid;
+					pl->conflict_frame = fr;
+					pl->conflict_pc = threads[t].pcs[fr];
+					pl->conflict_range = r;
+					return -EAGAIN;
+				}
+
+	for (unsigned k = 0; k < pl->nops; k++) {
+		struct plan_op *op = &pl->ops[k];
+		struct xs_func *f = op->f;
+		const uint8_t *cur = (const uint8_t *)f->old_addr;
+		xs_bytes_copy(op->before, cur, f->patch_len);
+		const uint8_t *bytes;
+		if (op->revert) {
+			/* Only undo what is ours: someone else rewrote it otherwise. */
+			if (!xs_bytes_equal(cur, f->patch, f->patch_len)) {
+				pl->failure = FAIL_NOT_OURS;
+				pl->fail_op = k;
+				rollback(pl, k);
+				return -EIO;
+			}
+			bytes = f->saved;
+		} else {
+			if (f->expect_len && !xs_bytes_equal(cur, f->expect, f->expect_len)) {
+				pl->failure = FAIL_EXPECT;
+				pl->fail_op = k;
+				rollback(pl, k);
+				return -EINVAL;
+			}
+			bytes = f->patch;
+		}
+		int rc = xs_patch_write(pl->memfd, f->old_addr, bytes, f->patch_len);
+		if (rc) {
+			pl->failure = FAIL_WRITE;
+			pl->fail_rc = rc;
+			pl->fail_op = k;
+			/* A partial write of this op: put its old bytes back too. */
+			op->done = true;
+			rollback(pl, k + 1);
+			return rc;
+		}
+		op->done = true;
+	}
+	return 0;
+}
+
+/* ---- after release: words and state ---- */
+
+static void explain(struct plan *pl, int rc, struct xs_err *err)
+{
+	if (pl->failure == FAIL_CONFLICT && rc == -EBUSY && !err->msg[0]) {
+		const struct plan_range *r = &pl->ranges[pl->conflict_range];
+		char comm[64] = "", sym[160] = "";
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)pl->conflict_tid);
+		FILE *f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		if (xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
+			snprintf(sym, sizeof(sym), "0x%lx", (unsigned long)pl->conflict_pc);
+		xs_fail(err, -EBUSY, "thread %d (%s) is %s %s %s (frame %u, pc %s); gave up after the "
+			"time bound", (int)pl->conflict_tid, comm,
+			pl->conflict_frame ? "has a return address in" : "executing in",
+			r->payload_code ? "the code of payload" : "function", r->what,
+			pl->conflict_frame, sym);
+	} else if (pl->failure == FAIL_NOT_OURS) {
+		xs_fail(err, rc, "function %s does not hold this payload's trampoline any more; "
+			"someone else rewrote it: nothing changed", pl->ops[pl->fail_op].f->name);
+	} else if (pl->failure == FAIL_EXPECT) {
+		xs_fail(err, rc, "function %s does not start with the bytes the payload expects: "
+			"nothing changed", pl->ops[pl->fail_op].f->name);
+	} else if (pl->failure == FAIL_WRITE) {
+		xs_fail(err, rc, "writing function %s through /proc/self/mem failed (%s): nothing "
+			"changed", pl->ops[pl->fail_op].f->name, strerror(-pl->fail_rc));
+	}
+}
+
+static void commit(struct plan *pl, struct xs_payload *p, uint32_t cmd)
+{
+	for (unsigned k = 0; k < pl->nops; k++) {
+		struct plan_op *op = &pl->ops[k];
+		if (!op->revert)
+			memcpy(op->f->saved, op->before, op->f->patch_len);
+		op->f->applied = !op->revert;
+	}
+	for (unsigned k = 0; k < pl->nops; k++) {
+		struct xs_payload *q = pl->ops[k].owner;
+		if (pl->ops[k].revert && q->state == XS_STATE_APPLIED) {
+			q->state = XS_STATE_CHECKED;
+			q->applied_seq = 0;
+			q->rc = 0;
+		}
+	}
+	if (cmd == XS_ACTION_APPLY || cmd == XS_ACTION_REPLACE) {
+		p->state = XS_STATE_APPLIED;
+		p->applied_seq = xs_payloads_next_seq();
+	}
+	xs_payloads_bump_version();
+}
+
+static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
+{
+	struct plan pl;
+	memset(&pl, 0, sizeof(pl));
+	pl.memfd = -1;
+	struct xs_err err = { "" };
+	struct xs_transition_stats stats = { 0 };
+
+	xs_payloads_lock();
+	int rc = build_plan(&pl, p, cmd);
+	xs_payloads_unlock();
+	if (rc) {
+		xs_fail(&err, rc, "out of memory planning the action");
+		goto done;
+	}
+	rc = xs_patch_open(&err);
+	if (rc < 0)
+		goto done;
+	pl.memfd = rc;
+	rc = xs_transition_run(critical, &pl, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS, &stats,
+			       &err);
+	explain(&pl, rc, &err);
+done:
+	xs_patch_close(pl.memfd);
+	xs_payloads_lock();
+	if (rc == 0) {
+		commit(&pl, p, cmd);
+		g_stats = stats;
+	}
+	p->rc = rc;
+	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
+	g_busy[0] = '\0';
+	xs_payloads_unlock();
+	free(pl.ops);
+	free(pl.ranges);
+}
+
+static void *action_thread(void *arg)
+{
+	(void)arg;
+	xs_payloads_lock();
+	for (;;) {
+		while (!g_job)
+			pthread_cond_wait(&g_cond, xs_payloads_lock_ptr());
+		struct xs_payload *p = g_job;
+		uint32_t cmd = g_job_cmd, timeout = g_job_timeout;
+		g_job = NULL;
+		xs_payloads_unlock();
+		run_job(p, cmd, timeout);
+		xs_payloads_lock();
+	}
+	return NULL;
+}
+
+int xs_action_submit(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err)
+{
+	if (g_busy[0])
+		return xs_fail(err, -EBUSY, "another action is in progress (%s)", g_busy);
+	snprintf(g_busy, sizeof(g_busy), "%s of %s", xs_action_name(cmd), p->name);
+	p->rc = -EAGAIN;
+	p->reason[0] = '\0';
+	g_job = p;
+	g_job_cmd = cmd;
+	g_job_timeout = timeout_ms;
+	pthread_cond_signal(&g_cond);
+	return 0;
+}
+
+int xs_action_init(struct xs_err *err)
+{
+	/* The action thread blocks every signal: it is never parked and must
+	 * not run the program's handlers. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&g_thread, NULL, action_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return xs_fail(err, -rc, "cannot start the action thread: %s", strerror(rc));
+	pthread_setname_np(g_thread, "xsplice-action");
+	pthread_detach(g_thread);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The payload table and the seed's state machine: UPLOAD -> CHECKED;
+ * APPLY/REPLACE from CHECKED; REVERT from APPLIED; UNLOAD from CHECKED.
+ * All functions here run on the control thread with the table locked
+ * (xs_payloads_lock) unless said otherwise.
+ */
+#ifndef XS_AGENT_PAYLOAD_H
+#define XS_AGENT_PAYLOAD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "funcs.h"
+#include "load.h"
+#include "xsplice/error.h"
+#include "xsplice/protocol.h"
+
+struct xs_payload {
+	struct xs_payload *next;      /* upload order */
+	char name[XS_NAME_SIZE];
+	uint32_t state;               /* XS_STATE_* */
+	int32_t rc;                   /* last action: 0, -EAGAIN while running, -errno */
+	char reason[XS_REASON_SIZE];  /* why rc is non-zero */
+	struct xs_loaded ld;
+	char target_path[XS_PATH_SIZE];
+	uintptr_t target_bias;
+	struct xs_payload *below;     /* the payload this one is stacked on */
+	struct xs_func *funcs;
+	unsigned nfuncs;
+	uint64_t applied_seq;         /* order of application; 0 when not applied */
+};
+
+void xs_payloads_lock(void);
+void xs_payloads_unlock(void);
+/* For pthread_cond_wait on the table lock. */
+pthread_mutex_t *xs_payloads_lock_ptr(void);
+
+struct xs_payload *xs_payload_find(const char *name);
+struct xs_payload *xs_payload_first(void);
+uint32_t xs_payloads_version(void);
+void xs_payloads_bump_version(void);
+unsigned xs_payloads_count(void);
+uint64_t xs_payloads_next_seq(void);
+
+/* UPLOAD: verify, load, link; state CHECKED, or an error and nothing kept. */
+int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struct xs_err *err);
+
+/*
+ * Check that cmd is allowed now (state table, stacking order, nothing else
+ * patched on top). On refusal records rc/reason in the payload as the seed
+ * does, and returns -EINVAL.
+ */
+int xs_payload_check_action(struct xs_payload *p, uint32_t cmd, struct xs_err *err);
+
+/* UNLOAD (checked by xs_payload_check_action): free and forget. */
+void xs_payload_unload(struct xs_payload *p);
+
+/* Fill an INFO reply (malloc'd arrays). */
+int xs_payloads_info(struct xs_info *info, struct xs_err *err);
+void xs_info_release(struct xs_info *info);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The rendezvous: park every thread of the process except the calling one
+ * (the agent's action thread) so code can change while nothing runs it.
+ * Each thread gets a reserved real-time signal; its handler records its
+ * stack (libunwind, from the signal context) and sleeps on a futex until
+ * released. Never a spin: with more threads than cores spinners starve
+ * the threads that have not arrived yet.
+ */
+#ifndef XS_AGENT_TRANSITION_H
+#define XS_AGENT_TRANSITION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "xsplice/error.h"
+
+#define XS_STACK_MAX 64
+
+struct xs_thread_stack {
+	pid_t tid;
+	uint32_t nframes;        /* pcs[0] is the interrupted PC, then return addresses */
+	bool truncated;          /* more frames than XS_STACK_MAX, or unwinding failed */
+	uintptr_t pcs[XS_STACK_MAX];
+};
+
+struct xs_transition_stats {
+	uint64_t pause_ns;      /* first signal sent -> last thread released */
+	uint64_t park_ns;       /* first signal sent -> last thread arrived */
+	unsigned threads;       /* threads parked in the successful attempt */
+	unsigned attempts;
+};
+
+/*
+ * Work done while every other thread is parked. Return 0 (done),
+ * -EAGAIN (a thread is in the way: release, back off, try again), or
+ * another -errno (give up). Must call nothing a payload may patch.
+ */
+typedef int (*xs_critical_fn)(void *ctx, const struct xs_thread_stack *threads, unsigned n,
+			      struct xs_err *err);
+
+/* Install the park handler on the reserved signal ($XSPLICE_SIGNAL or
+ * SIGRTMIN+XS_DEFAULT_SIGNAL_OFFSET). Call once, before any action. */
+#define XS_DEFAULT_SIGNAL_OFFSET 6
+int xs_transition_init(struct xs_err *err);
+int xs_transition_signal(void);
+
+/*
+ * Park all threads, run fn, release; retry on -EAGAIN until timeout_ms.
+ * On running out of time: -EBUSY with the reason of the last conflict, or
+ * naming a thread that never arrived. Also unblocks nothing: threads that
+ * block the signal simply never arrive.
+ */
+int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
+		      struct xs_transition_stats *stats, struct xs_err *err);
+
+#endif
