@@ -41,7 +41,9 @@ enum xs_elf_kind {
 
 /*
  * Parse and validate headers, section table, section names, the symbol
- * table and its string table. The image must stay valid while elf is used.
+ * table and its string table. The image must stay valid while elf is used
+ * and must be 8-byte aligned in memory (a malloc'd or mmap'd buffer) so the
+ * header structures can be used in place.
  * Returns 0, or -ENOEXEC / -EINVAL with a reason naming what is wrong.
  */
 int xs_elf_parse(struct xs_elf *elf, const void *image, size_t size, enum xs_elf_kind kind,
@@ -61,5 +63,9 @@ const char *xs_elf_sym_name(const struct xs_elf *elf, const Elf64_Sym *sym);
  */
 int xs_elf_note_build_id(const uint8_t *data, size_t size, uint8_t *out, size_t out_max,
 			 size_t *out_len, struct xs_err *err);
+/* The same for note areas padded to `align` (4 or 8: PT_NOTE segments and
+ * SHT_NOTE sections with 8-byte alignment, e.g. next to .note.gnu.property). */
+int xs_elf_note_build_id_aligned(const uint8_t *data, size_t size, size_t align, uint8_t *out,
+				 size_t out_max, size_t *out_len, struct xs_err *err);
 
 #endif

@@ -26,6 +26,7 @@ struct xs_object {
 	size_t build_id_len;
 	bool is_agent;            /* libxsplice.so itself: never patched */
 	bool is_vdso;             /* linux-vdso: never patched */
+	bool is_main;             /* the main program (first in link-map order) */
 	/* PT_TLS of the object, for TLS relocations (0 if none) */
 	size_t tls_modid;
 	uint64_t tls_memsz, tls_align;
@@ -52,6 +53,13 @@ void xs_objects_free(void);
  */
 int xs_object_lookup(struct xs_object *obj, const char *name, uintptr_t *addr, uint64_t *size,
 		     struct xs_err *err);
+
+/*
+ * A thread-local (STT_TLS) symbol of obj: *tls_offset is its st_value, the
+ * offset inside obj's PT_TLS block. -ENOENT / -ENOTUNIQ as above.
+ */
+int xs_object_lookup_tls(struct xs_object *obj, const char *name, uint64_t *tls_offset,
+			 struct xs_err *err);
 
 /*
  * The function symbol that starts at link-time address link_addr in obj:

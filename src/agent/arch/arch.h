@@ -17,15 +17,23 @@
  * Apply one RELA relocation at `where` (writable copy) whose final run-time
  * address is `place`, with resolved symbol value S and addend A. got_slot is
  * the run-time address of a GOT entry already holding S (for GOTPCREL
- * kinds), 0 if none. tp_offset is S's offset from the thread pointer for
- * TPOFF kinds. Every truncation is checked: -ERANGE with a reason naming
- * the relocation type; unknown types are -ENOTSUP.
+ * kinds), 0 if none. For TPOFF32/TPOFF64, S is the symbol's offset from the
+ * thread pointer; for GOTTPOFF the GOT slot holds that offset. Every
+ * truncation is checked: -ERANGE with a reason naming the relocation type;
+ * unknown types are -ENOTSUP.
  */
 int xs_arch_apply_rela(uint32_t type, uint8_t *where, size_t room, uintptr_t place, uint64_t S,
 		       int64_t A, uintptr_t got_slot, struct xs_err *err);
 /* Does relocation type need a GOT slot? */
 int xs_arch_rela_needs_got(uint32_t type);
 const char *xs_arch_rela_name(uint32_t type);
+/* Is it a thread-local (initial/local-exec) relocation type? */
+int xs_arch_rela_is_tls(uint32_t type);
+
+/* A PLT-like stub for calls whose target is beyond rel32 range: the loader
+ * redirects a PLT32 relocation to it. Absolute indirect jump, padded. */
+#define XS_ARCH_PLT_STUB_SIZE 16
+void xs_arch_plt_stub(uint8_t out[XS_ARCH_PLT_STUB_SIZE], uint64_t target);
 
 /*
  * Bytes to write at `from` so execution continues at `to`: jmp rel32 when in
