@@ -41,9 +41,13 @@ static volatile unsigned long ticks;
 static void answer(int fd)
 {
 	char req[64];
-	ssize_t n = read(fd, req, sizeof(req) - 1);
-	if (n <= 0)
-		return;
+	size_t n = 0;
+	while (n < sizeof(req) - 1 && !memchr(req, '\n', n)) {
+		ssize_t got = read(fd, req + n, sizeof(req) - 1 - n);
+		if (got <= 0)
+			return;
+		n += (size_t)got;
+	}
 	req[n] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
 	char out[256];
@@ -115,7 +119,10 @@ static int query(const char *path, const char *req)
 		perror(path);
 		return 1;
 	}
-	if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
+	char line[128];
+	snprintf(line, sizeof(line), "%s\n", req);
+	/* One write: the server answers as soon as it has the line. */
+	if (write(fd, line, strlen(line)) < 0) {
 		perror("write");
 		return 1;
 	}
