@@ -1,0 +1,49 @@
+#!/bin/bash
+# Run every test: the normal build, then the ASan+UBSan build (the real-
+# server test runs once, in the normal build). Counts individual checks
+# (TAP lines, cmocka cases) and ends with the line "N passed, N failed".
+set -uo pipefail
+build=${1:-build}
+asan=${2:-build-asan}
+status=0
+
+echo "== tests (normal build: $build)"
+meson test -C "$build" --no-rebuild --print-errorlogs || status=1
+echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer ($asan)"
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+meson test -C "$asan" --no-rebuild --print-errorlogs --no-suite real --no-suite stress-long || status=1
+
+python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        print(f"missing {path}: counted as a failure")
+        failed += 1
+        continue
+    for line in lines:
+        t = json.loads(line)
+        out = t.get("stdout") or ""
+        res = t.get("result")
+        tap_ok = len(re.findall(r"^ok\b(?!.*# SKIP)", out, re.M))
+        tap_skip = len(re.findall(r"^ok\b.*# SKIP", out, re.M))
+        tap_bad = len(re.findall(r"^not ok\b", out, re.M))
+        cm_ok = sum(int(n) for n in re.findall(r"^\[  PASSED  \] (\d+) test", out, re.M))
+        cm_bad = sum(int(n) for n in re.findall(r"^\[  FAILED  \] (\d+) test", out, re.M))
+        p, f, s = tap_ok + cm_ok, tap_bad + cm_bad, tap_skip
+        if res == "SKIP":
+            s = max(s, 1)
+        elif res not in ("OK", "EXPECTEDFAIL") and f == 0:
+            f = 1  # crashed or timed out before reporting its own failures
+        elif p + f + s == 0:
+            p = 1  # a plain pass/fail test
+        passed, failed, skipped = passed + p, failed + f, skipped + s
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed else 0)
+PY
+rc=$?
+[ $status -ne 0 ] && [ $rc -eq 0 ] && rc=1
+exit $rc
