@@ -670,8 +670,10 @@ static int cmd_build_id(struct ctx *c, char **argv, int argc)
 		char hex[2 * XS_BUILD_ID_MAX + 1];
 		size_t n;
 		rc = xs_file_build_id(argv[0], id, sizeof(id), &n, &err);
+		/* A local file: missing is "not found", anything else a failure. */
 		if (rc)
-			return report(rc, &err, NULL, "build-id");
+			return report(rc, &err, NULL, "build-id") == EXIT_NOTFOUND ? EXIT_NOTFOUND
+										   : EXIT_FAIL;
 		xs_hex_encode(id, n, hex);
 		puts(hex);
 		return EXIT_OK;
