@@ -68,6 +68,11 @@ else
 fi
 export AGENT_PRELOAD
 
+# The real interpreter: a version-manager shim (pyenv) costs ~0.4 s a call.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+[ -x "${PYTHON:-}" ] || PYTHON=python3
+export PYTHON
+
 TAP_N=0
 TAP_FAILED=0
 STARTED_PIDS=()
@@ -245,7 +250,7 @@ expect_no_out() {
 
 # json_field FIELD < json: print one top-level field of a JSON object.
 json_field() {
-	python3 -c 'import json, sys; v = json.load(sys.stdin)[sys.argv[1]]; print(v)' "$1"
+	"$PYTHON" -c 'import json, sys; v = json.load(sys.stdin)[sys.argv[1]]; print(v)' "$1"
 }
 
 # expect_state NAME STATE RC DESC [REASON]: GET via --json. RC is a number
@@ -260,9 +265,10 @@ expect_state() {
 		show_last
 		return
 	fi
-	got_state=$(json_field state <<<"$OUT")
-	got_rc=$(json_field rc <<<"$OUT")
-	got_reason=$(json_field reason <<<"$OUT")
+	{ read -r got_state; read -r got_rc; IFS= read -r got_reason; } < <("$PYTHON" -c '
+import json, sys
+v = json.load(sys.stdin)
+print(v["state"]); print(v["rc"]); print(v["reason"].replace("\n", " "))' <<<"$OUT")
 	if [ "$got_state" = "$state" ] && [ "$got_rc" = "$rc" ] &&
 		{ [ "$reason" != nonempty ] || [ -n "$got_reason" ]; }; then
 		pass "$desc"
@@ -284,7 +290,7 @@ expect_gone() {
 list_names() {
 	xsp --json list
 	[ "$RC" = 0 ] || { echo "LIST-FAILED($RC)"; return; }
-	python3 -c 'import json, sys
+	"$PYTHON" -c 'import json, sys
 print(" ".join(p["name"] + ":" + p["state"] for p in json.load(sys.stdin)["payloads"]))' <<<"$OUT"
 }
 
@@ -341,7 +347,7 @@ P_OTHER=$PAYLOADS/hello-other-build.livepatch
 # write_note FILE HEX: an ELF note "GNU", NT_GNU_BUILD_ID, the id HEX
 # (namesz 4, descsz len, type 3, little-endian u32s).
 write_note() {
-	python3 - "$1" "$2" <<'PY'
+	"$PYTHON" - "$1" "$2" <<'PY'
 import struct, sys
 bid = bytes.fromhex(sys.argv[2])
 open(sys.argv[1], "wb").write(struct.pack("<III", 4, len(bid), 3) + b"GNU\0" + bid)
