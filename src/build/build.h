@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xsplice-build internals: capture of compilations (wrapper), the work tree,
+ * object files, the target binary, the object diff and the payload writer.
+ */
+#ifndef XS_BUILD_H
+#define XS_BUILD_H
+
+#include <gelf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xsplice/error.h"
+
+/* Exit codes of xsplice-build. */
+#define XB_EXIT_OK      0
+#define XB_EXIT_FAIL    1
+#define XB_EXIT_USAGE   2
+#define XB_EXIT_REFUSED 4
+
+extern int xb_verbose;
+void xb_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void xb_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double xb_now(void);
+char *xb_strdup(const char *s);            /* aborts on ENOMEM: a build tool */
+void *xb_calloc(size_t n, size_t size);
+void *xb_realloc(void *p, size_t n, size_t size);
+char *xb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- capture.c: the compiler wrapper and its log ---- */
+
+/* Flags the wrapper appends to every compiler invocation. */
+#define XB_WRAP_CFLAGS "-ffunction-sections -fdata-sections -fno-common -fno-lto"
+
+/* True when argv[0] names a compiler and we were started as the wrapper. */
+bool xb_is_wrapper(const char *argv0);
+int xb_wrapper_main(int argc, char **argv);
+/* Populate dir with compiler-named symlinks to self. */
+int xb_install_wrapper(const char *dir, struct xs_err *err);
+
+struct xb_compile {
+	char *obj; /* absolute path of the object written */
+	char *src; /* source as given to the compiler */
+};
+/* Read a wrapper log; later entries for the same object win. */
+int xb_read_log(const char *path, struct xb_compile **out, size_t *n, struct xs_err *err);
+void xb_free_log(struct xb_compile *c, size_t n);
+
+/* ---- tree.c: work tree, builds, patch ---- */
+
+/* Run argv (argv[0] looked up in PATH) in cwd with output to logfile
+ * (NULL: inherit). 0 when it exited 0. */
+int xb_run(char *const argv[], const char *cwd, const char *logfile, struct xs_err *err);
+int xb_run_shell(const char *cmd, const char *cwd, const char *logfile, struct xs_err *err);
+int xb_copy_tree(const char *src, const char *dst, struct xs_err *err);
+int xb_remove_tree(const char *dir);
+int xb_copy_file(const char *src, const char *dst, struct xs_err *err);
+int xb_mkdir_p(const char *path, struct xs_err *err);
+
+struct xb_hunk {
+	long old_start, old_len, new_start, new_len;
+	/* Line after the last changed line, in both numberings. */
+	long resync_old, resync_new;
+};
+struct xb_pfile {
+	char *path; /* relative to the tree, after -p strip */
+	struct xb_hunk *hunks;
+	size_t nhunks;
+};
+struct xb_patch {
+	struct xb_pfile *files;
+	size_t nfiles;
+	int strip; /* -p level that applies */
+};
+int xb_patch_parse(const char *patchfile, struct xb_patch *p, struct xs_err *err);
+void xb_patch_free(struct xb_patch *p);
+/* Apply with patch(1), trying -p1 then -p0; sets p->strip. */
+int xb_patch_apply(const char *tree, const char *patchfile, struct xb_patch *p,
+		   struct xs_err *err);
+/* Insert #line directives so lines after each hunk keep their numbers. */
+int xb_line_fixup(const char *tree, const struct xb_patch *p, unsigned *ninserted,
+		  struct xs_err *err);
+
+/* ---- elfobj.c: a relocatable object in memory ---- */
+
+struct xb_sym;
+
+struct xb_rela {
+	uint64_t off;
+	uint32_t type;
+	int64_t addend;
+	struct xb_sym *sym;
+};
+
+struct xb_sec {
+	size_t idx;
+	const char *name;
+	GElf_Shdr sh;
+	const unsigned char *data; /* NULL for NOBITS */
+	size_t size;
+	struct xb_rela *rela;
+	size_t nrela;
+	struct xb_sym *secsym;   /* its STT_SECTION symbol, if any */
+	struct xb_sym **ents;    /* FUNC/OBJECT/TLS symbols in it, by value */
+	size_t nents;
+	int cmp;                 /* comparison state while diffing */
+	struct xb_sec *cmp_with;
+	bool include;
+	size_t out_idx;          /* index in the payload part */
+};
+
+enum xb_status { XB_UNKNOWN, XB_SAME, XB_CHANGED, XB_NEW };
+
+struct xb_sym {
+	size_t idx;
+	const char *name;
+	GElf_Sym s;
+	unsigned type, bind;
+	struct xb_sec *sec;      /* NULL: undefined, absolute or common */
+	struct xb_sym *twin;     /* correlated symbol in the other object */
+	struct xb_sym *parent;   /* .cold part: its function */
+	enum xb_status status;
+	bool include;            /* defined in the payload */
+	bool copy;               /* included although unchanged (missing in target) */
+	const char *extname;     /* not included: payload name of the target's symbol */
+	size_t out_idx;          /* symbol index in the payload part, 0 = none */
+};
+
+struct xb_obj {
+	char *path;
+	char *file;              /* first STT_FILE name */
+	int fd;
+	Elf *elf;
+	size_t nsec;
+	struct xb_sec *sec;
+	size_t nsym;
+	struct xb_sym *sym;
+};
+
+int xb_obj_open(struct xb_obj *o, const char *path, struct xs_err *err);
+void xb_obj_close(struct xb_obj *o);
+struct xb_sym *xb_obj_find(struct xb_obj *o, const char *name);
+bool xb_sym_is_label(const struct xb_sym *s); /* section symbol or local .L label */
+bool xb_sym_is_entity(const struct xb_sym *s); /* FUNC, OBJECT or TLS, defined */
+const char *xb_reloc_name(uint32_t type);
+
+/* ---- target.c: the running binary ---- */
+
+struct xb_tsym {
+	const char *name;
+	uint64_t value, size;
+	unsigned type, bind;
+	int file; /* index of the preceding STT_FILE, -1 none */
+};
+
+struct xb_target {
+	char *path;          /* BINARY */
+	char *sympath;       /* where the symbols come from (BINARY or a copy) */
+	int fd, symfd;
+	Elf *elf, *symelf;
+	uint8_t build_id[64];
+	size_t build_id_len;
+	bool has_symtab;
+	struct xb_tsym *syms;
+	size_t nsyms;
+	char **files;
+	size_t nfiles;
+};
+
+int xb_target_open(struct xb_target *t, const char *path, struct xs_err *err);
+/* Use another file (unstripped linked output, debug file) for symbols. */
+int xb_target_use_symbols(struct xb_target *t, const char *path, struct xs_err *err);
+void xb_target_close(struct xb_target *t);
+int xb_build_id(Elf *e, uint8_t *id, size_t *len);
+int xb_file_build_id(const char *path, uint8_t *id, size_t *len, bool *has_symtab);
+/* Find name; file (STT_FILE of the defining object) for locals, NULL for
+ * globals (falling back to a unique hidden-turned-local one). -ENOENT or
+ * -ENOTUNIQ with a reason. */
+int xb_target_lookup(struct xb_target *t, const char *name, bool local, const char *file,
+		     const struct xb_tsym **out, struct xs_err *err);
+
+/* ---- diff.c: compare one object pair, decide what the payload holds ---- */
+
+struct xb_item {
+	char *name;    /* as shown to the user */
+	char *file;
+	char *reason;  /* refused: why */
+};
+
+struct xb_list {
+	struct xb_item *v;
+	size_t n;
+};
+void xb_list_add(struct xb_list *l, const char *name, const char *file, const char *reason);
+void xb_list_free(struct xb_list *l);
+
+/* A reference from the payload to a symbol of the target. */
+struct xb_ext {
+	char *name;     /* symbol name in the payload */
+	uint64_t addr;  /* link-time address in BINARY (TLS: offset in its block) */
+	uint64_t size;
+	unsigned type;
+	bool in_target; /* listed in .livepatch.symbols */
+};
+
+/* A function entry of .livepatch.funcs. */
+struct xb_func {
+	struct xb_obj *obj;
+	struct xb_sym *sym;  /* in the patched object */
+	char *name;          /* BINARY's name */
+	uint64_t old_addr, old_size;
+};
+
+struct xb_result {
+	struct xb_list changed, added, refused, notes;
+	struct xb_ext *ext;
+	size_t next;
+	struct xb_func *funcs;
+	size_t nfuncs;
+};
+void xb_result_free(struct xb_result *r);
+
+struct xb_pair {
+	struct xb_obj orig, patched;
+	bool is_new_obj; /* no original: every function is new */
+	bool any;        /* something is included */
+};
+
+/* Correlate and compare; mark statuses. Refusals go to r->refused. */
+int xb_diff(struct xb_pair *p, struct xb_result *r, struct xs_err *err);
+/* Decide the included sections and how references resolve (after every
+ * pair has been diffed, so cross-object globals are known). */
+int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struct xs_err *err);
+/* What a relocation points at: an entity/undefined symbol (sym) with an
+ * addend relative to it, or an anonymous section (sym NULL). */
+int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec **sec,
+		    int64_t *off);
+/* Name of the payload symbol for an external reference from the patched
+ * object (target symbols get unique names for locals). */
+const char *xb_ext_name(struct xb_result *r, const char *name);
+
+/* ---- writer.c ---- */
+
+struct xb_payload_opts {
+	const uint8_t *depends;
+	size_t depends_len;
+	const char *name; /* payload name for .modinfo, may be NULL */
+};
+
+int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, struct xs_err *err);
+int xb_write_meta(struct xb_result *r, const struct xb_payload_opts *o, const char *path,
+		  struct xs_err *err);
+int xb_link(char **parts, size_t nparts, const char *out, struct xs_err *err);
+/* Print a payload's contents (also used by tests). */
+int xb_dump(const char *path, struct xs_err *err);
+
+#endif

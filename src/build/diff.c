@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Object diff: correlate the symbols of the original and the patched object,
+ * compare functions section by section (bytes and normalised relocations),
+ * refuse unsafe data changes, then select what the payload carries and how
+ * its references resolve in the target.
+ */
+#include "build.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Distance from a PC-relative field to the end of the usual instruction. */
+static int pcadj(uint32_t type)
+{
+	switch (type) {
+	case R_X86_64_PC32:
+	case R_X86_64_PLT32:
+	case R_X86_64_GOTPCREL:
+	case R_X86_64_GOTPCRELX:
+	case R_X86_64_REX_GOTPCRELX:
+		return 4;
+	default:
+		return 0;
+	}
+}
+
+static bool reloc_supported(uint32_t type)
+{
+	switch (type) {
+	case R_X86_64_64:
+	case R_X86_64_PC32:
+	case R_X86_64_PLT32:
+	case R_X86_64_32:
+	case R_X86_64_32S:
+	case R_X86_64_PC64:
+	case R_X86_64_GOTPCREL:
+	case R_X86_64_GOTPCRELX:
+	case R_X86_64_REX_GOTPCRELX:
+	case R_X86_64_TPOFF32:
+	case R_X86_64_GOTTPOFF:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* "count.3" -> "count", "f.constprop.0" -> "f.constprop": GCC numbers
+ * static locals and clones per translation unit, so numbers shift. */
+static void norm(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+	const char *p = in;
+	while (*p && o + 1 < n) {
+		if (*p == '.' && p != in) {
+			const char *q = p + 1;
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (q > p + 1 && (*q == '\0' || *q == '.')) {
+				p = q;
+				continue;
+			}
+		}
+		out[o++] = *p++;
+	}
+	out[o] = '\0';
+}
+
+static bool norm_eq(const char *a, const char *b)
+{
+	char x[512], y[512];
+	norm(a, x, sizeof(x));
+	norm(b, y, sizeof(y));
+	return !strcmp(x, y);
+}
+
+/* "f.cold" / "f.part.0.cold.1" -> parent name length, 0 if not cold. */
+static size_t cold_parent_len(const char *name)
+{
+	const char *c = strstr(name, ".cold");
+	while (c) {
+		const char *q = c + 5;
+		if (*q == '\0' || (*q == '.' && q[1] >= '0' && q[1] <= '9'))
+			return (size_t)(c - name);
+		c = strstr(c + 1, ".cold");
+	}
+	return 0;
+}
+
+struct tgt {
+	struct xb_sym *sym;  /* entity, undefined or absolute symbol; NULL: anonymous */
+	struct xb_sec *sec;
+	int64_t off;         /* addend relative to sym, or to sec when anonymous */
+};
+
+static struct xb_sym *covering(struct xb_sec *sec, int64_t p)
+{
+	struct xb_sym *best = NULL;
+	for (size_t i = 0; i < sec->nents; i++) {
+		if ((int64_t)sec->ents[i]->s.st_value > p)
+			break;
+		if (!best || sec->ents[i]->s.st_value != best->s.st_value)
+			best = sec->ents[i];
+	}
+	if (!best && sec->nents)
+		best = sec->ents[0];
+	return best;
+}
+
+/* Section symbols and .L labels become the entity they point into. */
+static void resolve(const struct xb_rela *r, struct tgt *t)
+{
+	struct xb_sym *s = r->sym;
+	if (!xb_sym_is_label(s)) {
+		t->sym = s;
+		t->sec = s->sec;
+		t->off = r->addend;
+		return;
+	}
+	int64_t a = (s->type == STT_SECTION ? 0 : (int64_t)s->s.st_value) + r->addend;
+	struct xb_sym *e = covering(s->sec, a + pcadj(r->type));
+	t->sec = s->sec;
+	t->sym = e;
+	t->off = e ? a - (int64_t)e->s.st_value : a;
+}
+
+/* The bytes a reference into a mergeable section depends on: from the start
+ * of the entry holding the target up to the end of the entry the
+ * instruction most likely means (the next entry start within 4 bytes). */
+static void merge_key(const struct xb_sec *s, int64_t a, uint32_t type, size_t *kstart,
+		      size_t *klen, int64_t *delta)
+{
+	int64_t t = a + pcadj(type);
+	size_t size = s->size;
+	const unsigned char *d = s->data;
+	if (t < 0 || (size_t)t >= size || !d) {
+		*kstart = 0;
+		*klen = 0;
+		*delta = t;
+		return;
+	}
+	size_t start, end;
+	if (s->sh.sh_flags & SHF_STRINGS) {
+		start = (size_t)t;
+		while (start > 0 && d[start - 1])
+			start--;
+		size_t r = (size_t)t;
+		while (r < size && r - (size_t)t < 4 && !(r == 0 || !d[r - 1]))
+			r++;
+		end = r;
+		while (end < size && d[end])
+			end++;
+		if (end < size)
+			end++;
+	} else {
+		size_t e = s->sh.sh_entsize ? s->sh.sh_entsize : 1;
+		start = (size_t)t / e * e;
+		size_t r = ((size_t)t + e - 1) / e * e;
+		end = r + e;
+		if (end > size)
+			end = size;
+	}
+	*kstart = start;
+	*klen = end - start;
+	*delta = t - (int64_t)start;
+}
+
+static bool sec_same(struct xb_sec *a, struct xb_sec *b, int depth);
+
+static bool tgt_same(const struct xb_rela *ra, const struct xb_rela *rb, int depth)
+{
+	struct tgt ta, tb;
+	resolve(ra, &ta);
+	resolve(rb, &tb);
+	if (ta.sym && tb.sym) {
+		if (!ta.sym->sec || !tb.sym->sec)
+			return !ta.sym->sec && !tb.sym->sec && !strcmp(ta.sym->name, tb.sym->name) &&
+			       ta.sym->s.st_shndx == tb.sym->s.st_shndx && ta.off == tb.off;
+		return tb.sym->twin == ta.sym && ta.off == tb.off;
+	}
+	if (ta.sym || tb.sym)
+		return false;
+	if ((ta.sec->sh.sh_flags & SHF_MERGE) && (tb.sec->sh.sh_flags & SHF_MERGE)) {
+		size_t sa, la, sb, lb;
+		int64_t da, db;
+		merge_key(ta.sec, ta.off, ra->type, &sa, &la, &da);
+		merge_key(tb.sec, tb.off, rb->type, &sb, &lb, &db);
+		return la == lb && da == db && ta.sec->sh.sh_flags == tb.sec->sh.sh_flags &&
+		       (!la || !memcmp(ta.sec->data + sa, tb.sec->data + sb, la));
+	}
+	if (ta.off != tb.off)
+		return false;
+	if (depth > 32)
+		return false;
+	return sec_same(ta.sec, tb.sec, depth + 1);
+}
+
+static bool rela_range_same(const struct xb_sec *a, uint64_t alo, const struct xb_sec *b,
+			    uint64_t blo, uint64_t len, int depth)
+{
+	size_t i = 0, j = 0;
+	for (;;) {
+		while (i < a->nrela && a->rela[i].off < alo)
+			i++;
+		while (j < b->nrela && b->rela[j].off < blo)
+			j++;
+		bool ea = i >= a->nrela || a->rela[i].off >= alo + len;
+		bool eb = j >= b->nrela || b->rela[j].off >= blo + len;
+		if (ea || eb)
+			return ea && eb;
+		const struct xb_rela *ra = &a->rela[i++], *rb = &b->rela[j++];
+		if (ra->off - alo != rb->off - blo || ra->type != rb->type)
+			return false;
+		if (!tgt_same(ra, rb, depth))
+			return false;
+	}
+}
+
+static bool sec_same(struct xb_sec *a, struct xb_sec *b, int depth)
+{
+	if (a->cmp_with == b) {
+		if (a->cmp == 1) /* in progress: assume equal (cycles) */
+			return true;
+		return a->cmp == 2;
+	}
+	if (a->sh.sh_type != b->sh.sh_type || a->size != b->size ||
+	    (a->sh.sh_flags & ~(uint64_t)SHF_GROUP) != (b->sh.sh_flags & ~(uint64_t)SHF_GROUP))
+		return false;
+	a->cmp_with = b;
+	a->cmp = 1;
+	bool same = true;
+	if (a->data && b->data && memcmp(a->data, b->data, a->size))
+		same = false;
+	else if (a->nrela != b->nrela)
+		same = false;
+	else
+		same = rela_range_same(a, 0, b, 0, a->size, depth);
+	a->cmp = same ? 2 : 3;
+	return same;
+}
+
+static bool obj_range_same(struct xb_sym *a, struct xb_sym *b)
+{
+	uint64_t n = a->s.st_size;
+	if (a->sec->sh.sh_type == SHT_NOBITS || b->sec->sh.sh_type == SHT_NOBITS)
+		return a->sec->sh.sh_type == b->sec->sh.sh_type;
+	if (a->s.st_value + n > a->sec->size || b->s.st_value + n > b->sec->size)
+		return false;
+	if (memcmp(a->sec->data + a->s.st_value, b->sec->data + b->s.st_value, n))
+		return false;
+	return rela_range_same(a->sec, a->s.st_value, b->sec, b->s.st_value, n, 0);
+}
+
+static void pair(struct xb_sym *a, struct xb_sym *b)
+{
+	a->twin = b;
+	b->twin = a;
+}
+
+static bool unique_name(struct xb_obj *o, struct xb_sym *y)
+{
+	for (size_t i = 1; i < o->nsym; i++)
+		if (&o->sym[i] != y && xb_sym_is_entity(&o->sym[i]) &&
+		    !strcmp(o->sym[i].name, y->name) && o->sym[i].s.st_value != y->s.st_value)
+			return false;
+	return true;
+}
+
+/* Pass 1: exact names (unique), pass 2: normalised names (unique). */
+static void correlate_named(struct xb_obj *a, struct xb_obj *b, bool funcs, bool normalised)
+{
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *y = &b->sym[j];
+		if (!xb_sym_is_entity(y) || y->twin || (y->type == STT_FUNC) != funcs)
+			continue;
+		struct xb_sym *hit = NULL;
+		int nhit = 0;
+		for (size_t i = 1; i < a->nsym; i++) {
+			struct xb_sym *x = &a->sym[i];
+			if (!xb_sym_is_entity(x) || x->twin || x->type != y->type)
+				continue;
+			if (normalised ? !norm_eq(x->name, y->name) : strcmp(x->name, y->name))
+				continue;
+			if (hit && hit->s.st_value == x->s.st_value && hit->sec == x->sec)
+				continue;
+			hit = x;
+			nhit++;
+		}
+		if (nhit != 1)
+			continue;
+		if (!normalised && (!unique_name(a, hit) || !unique_name(b, y)))
+			continue;
+		if (normalised) {
+			/* The same normalised name must be unique on the patched side too. */
+			int n2 = 0;
+			for (size_t k = 1; k < b->nsym; k++)
+				if (xb_sym_is_entity(&b->sym[k]) && !b->sym[k].twin &&
+				    b->sym[k].type == y->type && norm_eq(b->sym[k].name, y->name))
+					n2++;
+			if (n2 != 1)
+				continue;
+		}
+		pair(hit, y);
+	}
+}
+
+/* Static locals ("count.3") follow the function that uses them: the number
+ * is a per-file counter that any added static shifts. */
+static void correlate_static_locals(struct xb_obj *a, struct xb_obj *b)
+{
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *f = &b->sym[j];
+		if (f->type != STT_FUNC || !f->sec || !f->twin)
+			continue;
+		struct xb_sec *fs = f->sec, *gs = f->twin->sec;
+		for (size_t k = 0; k < fs->nrela; k++) {
+			struct tgt tb;
+			resolve(&fs->rela[k], &tb);
+			struct xb_sym *v = tb.sym;
+			if (!v || !v->sec || v->twin || v->bind != STB_LOCAL ||
+			    (v->type != STT_OBJECT && v->type != STT_TLS))
+				continue;
+			for (size_t m = 0; m < gs->nrela; m++) {
+				struct tgt ta;
+				resolve(&gs->rela[m], &ta);
+				struct xb_sym *u = ta.sym;
+				if (u && u->sec && !u->twin && u->bind == STB_LOCAL && u->type == v->type &&
+				    norm_eq(u->name, v->name)) {
+					pair(u, v);
+					break;
+				}
+			}
+		}
+	}
+	(void)a;
+}
+
+static bool special_section(const char *n)
+{
+	static const char *const names[] = { ".init_array", ".fini_array", ".preinit_array",
+					     ".ctors", ".dtors", ".init", ".fini" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t l = strlen(names[i]);
+		if (!strncmp(n, names[i], l) && (n[l] == '\0' || n[l] == '.'))
+			return true;
+	}
+	return false;
+}
+
+static void refuse(struct xb_result *r, struct xb_obj *o, const char *name, const char *fmt,
+		   const char *arg)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), fmt, arg);
+	for (size_t i = 0; i < r->refused.n; i++)
+		if (!strcmp(r->refused.v[i].name, name) && !strcmp(r->refused.v[i].reason, buf))
+			return;
+	xb_list_add(&r->refused, name, o->file ? o->file : o->path, buf);
+}
+
+int xb_diff(struct xb_pair *p, struct xb_result *r, struct xs_err *err)
+{
+	struct xb_obj *a = &p->orig, *b = &p->patched;
+	(void)err;
+	if (!p->is_new_obj) {
+		correlate_named(a, b, true, false);
+		correlate_named(a, b, true, true);
+		correlate_static_locals(a, b);
+		correlate_named(a, b, false, false);
+		correlate_named(a, b, false, true);
+	}
+	/* Functions. */
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *y = &b->sym[j];
+		if (y->type != STT_FUNC || !y->sec)
+			continue;
+		if (!y->twin)
+			y->status = XB_NEW;
+		else
+			y->status = sec_same(y->twin->sec, y->sec, 0) ? XB_SAME : XB_CHANGED;
+		size_t pl = cold_parent_len(y->name);
+		if (pl) {
+			char *pn = xb_strdup(y->name);
+			pn[pl] = '\0';
+			y->parent = xb_obj_find(b, pn);
+			free(pn);
+		}
+	}
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *y = &b->sym[j];
+		if (y->parent && y->status != XB_SAME && y->parent->status == XB_SAME)
+			y->parent->status = XB_CHANGED;
+	}
+	/* A function changed only if the code differs; aliases share the verdict. */
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *y = &b->sym[j];
+		if (y->type != STT_FUNC || !y->sec || y->parent)
+			continue;
+		if (y->status == XB_CHANGED)
+			xb_list_add(&r->changed, y->twin->name, b->file, NULL);
+		else if (y->status == XB_NEW)
+			xb_list_add(&r->added, y->name, b->file, NULL);
+		if (y->status != XB_SAME)
+			p->any = true;
+	}
+	if (p->is_new_obj)
+		return 0;
+	/* Data: no layout or initial value may change under running code. */
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *y = &b->sym[j];
+		if (!y->sec || (y->type != STT_OBJECT && y->type != STT_TLS) || !y->twin)
+			continue;
+		struct xb_sym *x = y->twin;
+		const char *what = y->name;
+		if (x->s.st_size != y->s.st_size) {
+			char m[128];
+			snprintf(m, sizeof(m), "size changed from %llu to %llu bytes",
+				 (unsigned long long)x->s.st_size, (unsigned long long)y->s.st_size);
+			refuse(r, b, what, "%s (data layout cannot change under running code)", m);
+		} else if (!obj_range_same(x, y)) {
+			refuse(r, b, what, "%s",
+			       (y->sec->sh.sh_flags & SHF_WRITE)
+				       ? "changed initialised data (the running value would be lost)"
+				       : "changed read-only data (unchanged code still uses the old copy)");
+		}
+	}
+	for (size_t i = 1; i < b->nsec; i++) {
+		struct xb_sec *s = &b->sec[i];
+		if (!special_section(s->name))
+			continue;
+		struct xb_sec *t = NULL;
+		for (size_t k = 1; k < a->nsec; k++)
+			if (!strcmp(a->sec[k].name, s->name))
+				t = &a->sec[k];
+		if (!t || !sec_same(t, s, 0))
+			refuse(r, b, s->name, "%s", "constructors/destructors changed (they will not run)");
+	}
+	/* A .bss/.data whose total size changed without a symbol telling why. */
+	for (size_t i = 1; i < b->nsec; i++) {
+		struct xb_sec *s = &b->sec[i];
+		if (strcmp(s->name, ".data") && strcmp(s->name, ".bss"))
+			continue;
+		for (size_t k = 1; k < a->nsec; k++)
+			if (!strcmp(a->sec[k].name, s->name) && a->sec[k].size != s->size)
+				refuse(r, b, s->name, "%s",
+				       "section size changed (data layout cannot change under running code)");
+	}
+	return 0;
+}
+
+static char *local_name(struct xb_obj *o, const char *name)
+{
+	return xb_asprintf("%s:%s", o->file ? o->file : "?", name);
+}
+
+const char *xb_ext_name(struct xb_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->next; i++)
+		if (!strcmp(r->ext[i].name, name))
+			return r->ext[i].name;
+	r->ext = xb_realloc(r->ext, r->next + 1, sizeof(*r->ext));
+	memset(&r->ext[r->next], 0, sizeof(r->ext[0]));
+	r->ext[r->next].name = xb_strdup(name);
+	return r->ext[r->next++].name;
+}
+
+static struct xb_ext *ext_find(struct xb_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->next; i++)
+		if (!strcmp(r->ext[i].name, name))
+			return &r->ext[i];
+	return NULL;
+}
+
+static void include_sec(struct xb_sec *s, struct xb_sec ***work, size_t *nwork)
+{
+	if (s->include)
+		return;
+	s->include = true;
+	for (size_t i = 0; i < s->nents; i++)
+		s->ents[i]->include = true;
+	*work = xb_realloc(*work, *nwork + 1, sizeof(**work));
+	(*work)[(*nwork)++] = s;
+}
+
+/* Bind y (defined in the original as y->twin) to the target's symbol.
+ * 0 bound, -ENOENT not in the target. */
+static int bind_target(struct xb_pair *p, struct xb_sym *y, struct xb_target *t,
+		       struct xb_result *r, struct xs_err *err)
+{
+	struct xb_sym *x = y->twin;
+	bool local = x->bind == STB_LOCAL;
+	const struct xb_tsym *ts;
+	int rc = xb_target_lookup(t, x->name, local, p->orig.file, &ts, err);
+	if (rc)
+		return rc;
+	char *n = local ? local_name(&p->orig, x->name) : xb_strdup(x->name);
+	y->extname = xb_ext_name(r, n);
+	free(n);
+	struct xb_ext *e = ext_find(r, y->extname);
+	e->addr = ts->value;
+	e->size = ts->size;
+	e->type = x->type == STT_TLS ? STT_TLS : ts->type;
+	e->in_target = true;
+	return 0;
+}
+
+int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struct xs_err *err)
+{
+	struct xb_obj *b = &p->patched;
+	struct xb_sec **work = NULL;
+	size_t nwork = 0;
+	char msg[XS_REASON_SIZE + 128];
+
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *y = &b->sym[j];
+		if (y->type != STT_FUNC || !y->sec)
+			continue;
+		struct xb_sym *top = y->parent ? y->parent : y;
+		if (top->status == XB_CHANGED || top->status == XB_NEW)
+			include_sec(y->sec, &work, &nwork);
+	}
+	for (size_t w = 0; w < nwork; w++) {
+		struct xb_sec *s = work[w];
+		const char *who = s->nents ? s->ents[0]->name : s->name;
+		for (size_t k = 0; k < s->nrela; k++) {
+			const struct xb_rela *ra = &s->rela[k];
+			struct tgt tg;
+			resolve(ra, &tg);
+			if (!reloc_supported(ra->type)) {
+				snprintf(msg, sizeof(msg),
+					 "uses relocation %s (type %u) against %s, which the agent does not apply",
+					 xb_reloc_name(ra->type), ra->type, ra->sym->name);
+				refuse(r, b, who, "%s", msg);
+				continue;
+			}
+			if (!tg.sym) {
+				include_sec(tg.sec, &work, &nwork);
+				continue;
+			}
+			struct xb_sym *y = tg.sym;
+			if (y->sec && y->sec->include)
+				continue;
+			if (!y->sec) {
+				if (y->s.st_shndx == SHN_UNDEF) {
+					const struct xb_tsym *ts;
+					y->extname = xb_ext_name(r, y->name);
+					struct xb_ext *e = ext_find(r, y->extname);
+					e->type = y->type;
+					if (!e->in_target && t->has_symtab &&
+					    !xb_target_lookup(t, y->name, false, NULL, &ts, NULL)) {
+						e->addr = ts->value;
+						e->size = ts->size;
+						e->type = ts->type;
+						e->in_target = true;
+					}
+				} else if (y->s.st_shndx == SHN_COMMON) {
+					refuse(r, b, y->name, "%s",
+					       "common symbol (build with -fno-common)");
+				}
+				continue;
+			}
+			if (!y->twin) {
+				if (y->type == STT_TLS) {
+					refuse(r, b, y->name, "%s",
+					       "new thread-local variable (the TLS block cannot grow)");
+					continue;
+				}
+				if (y->type != STT_FUNC)
+					xb_list_add(&r->notes, y->name, b->file, "new data, fresh copy in the payload");
+				include_sec(y->sec, &work, &nwork);
+				continue;
+			}
+			if (y->extname)
+				continue;
+			struct xs_err e2 = { { 0 } };
+			int rc = bind_target(p, y, t, r, &e2);
+			if (!rc)
+				continue;
+			bool ro = !(y->sec->sh.sh_flags & SHF_WRITE) && y->type != STT_TLS;
+			if (rc == -ENOENT && (y->type == STT_FUNC || ro)) {
+				/* Unchanged code or constants the linker dropped or inlined:
+				 * a private copy behaves the same. */
+				y->copy = true;
+				xb_list_add(&r->notes, y->name, b->file,
+					    "not in the target, private copy in the payload");
+				include_sec(y->sec, &work, &nwork);
+				continue;
+			}
+			snprintf(msg, sizeof(msg), "referenced by %s: %s", who, e2.msg);
+			refuse(r, b, y->twin->name, "%s", msg);
+		}
+	}
+	free(work);
+
+	/* Function entries: changed functions that exist in the target. */
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *y = &b->sym[j];
+		if (y->type != STT_FUNC || !y->sec || y->parent || y->status != XB_CHANGED)
+			continue;
+		bool dup = false;
+		for (size_t i = 0; i < r->nfuncs; i++)
+			if (r->funcs[i].obj == b && r->funcs[i].sym->sec == y->sec &&
+			    r->funcs[i].sym->s.st_value == y->s.st_value)
+				dup = true;
+		if (dup)
+			continue;
+		struct xb_sym *x = y->twin;
+		const struct xb_tsym *ts;
+		struct xs_err e2 = { { 0 } };
+		int rc = xb_target_lookup(t, x->name, x->bind == STB_LOCAL, p->orig.file, &ts, &e2);
+		if (rc) {
+			snprintf(msg, sizeof(msg), "changed function cannot be located: %s", e2.msg);
+			refuse(r, b, x->name, "%s", msg);
+			continue;
+		}
+		if (ts->type != STT_FUNC && ts->type != STT_GNU_IFUNC) {
+			refuse(r, b, x->name, "%s", "is not a function in the target");
+			continue;
+		}
+		if (ts->size < 5) {
+			snprintf(msg, sizeof(msg),
+				 "function is %llu bytes in the target, too small for a 5-byte jump",
+				 (unsigned long long)ts->size);
+			refuse(r, b, x->name, "%s", msg);
+			continue;
+		}
+		r->funcs = xb_realloc(r->funcs, r->nfuncs + 1, sizeof(*r->funcs));
+		r->funcs[r->nfuncs].obj = b;
+		r->funcs[r->nfuncs].sym = y;
+		r->funcs[r->nfuncs].name = xb_strdup(x->name);
+		r->funcs[r->nfuncs].old_addr = ts->value;
+		r->funcs[r->nfuncs].old_size = ts->size;
+		r->nfuncs++;
+	}
+	(void)err;
+	return 0;
+}
+
+int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec **sec,
+		    int64_t *off)
+{
+	struct tgt t;
+	resolve(r, &t);
+	*sym = t.sym;
+	*sec = t.sec;
+	*off = t.off;
+	return 0;
+}

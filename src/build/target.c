@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* The running binary: its build-id and link-time symbol addresses. */
+#include "build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int xb_build_id(Elf *e, uint8_t *id, size_t *len)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		size_t off = 0, noff, doff;
+		GElf_Nhdr nh;
+		while ((off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp((char *)d->d_buf + noff, "GNU", 4) && nh.n_descsz &&
+			    nh.n_descsz <= 64) {
+				memcpy(id, (char *)d->d_buf + doff, nh.n_descsz);
+				*len = nh.n_descsz;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+static Elf_Scn *find_symtab(Elf *e)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			return scn;
+	}
+	return NULL;
+}
+
+int xb_file_build_id(const char *path, uint8_t *id, size_t *len, bool *has_symtab)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	int rc = -ENOEXEC;
+	if (e && elf_kind(e) == ELF_K_ELF) {
+		rc = xb_build_id(e, id, len);
+		if (has_symtab)
+			*has_symtab = find_symtab(e) != NULL;
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return rc;
+}
+
+static int load_symbols(struct xb_target *t, Elf *e, struct xs_err *err)
+{
+	Elf_Scn *scn = find_symtab(e);
+	if (!scn)
+		return xs_fail(err, -ENOENT, "%s: no symbol table", t->sympath);
+	GElf_Shdr sh;
+	gelf_getshdr(scn, &sh);
+	Elf_Data *d = elf_getdata(scn, NULL);
+	if (!d || !sh.sh_entsize)
+		return xs_fail(err, -EINVAL, "%s: bad symbol table", t->sympath);
+	size_t n = sh.sh_size / sh.sh_entsize;
+	t->syms = xb_calloc(n, sizeof(*t->syms));
+	int file = -1;
+	for (size_t i = 1; i < n; i++) {
+		GElf_Sym s;
+		if (!gelf_getsym(d, (int)i, &s))
+			continue;
+		const char *name = elf_strptr(e, sh.sh_link, s.st_name);
+		unsigned type = GELF_ST_TYPE(s.st_info), bind = GELF_ST_BIND(s.st_info);
+		if (!name)
+			continue;
+		if (type == STT_FILE) {
+			t->files = xb_realloc(t->files, t->nfiles + 1, sizeof(*t->files));
+			t->files[t->nfiles] = xb_strdup(name);
+			file = (int)t->nfiles++;
+			continue;
+		}
+		if (s.st_shndx == SHN_UNDEF || type == STT_SECTION || !*name)
+			continue;
+		struct xb_tsym *y = &t->syms[t->nsyms++];
+		y->name = name;
+		y->value = s.st_value;
+		y->size = s.st_size;
+		y->type = type;
+		y->bind = bind;
+		y->file = bind == STB_LOCAL ? file : -1;
+	}
+	t->has_symtab = true;
+	return 0;
+}
+
+int xb_target_open(struct xb_target *t, const char *path, struct xs_err *err)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = t->symfd = -1;
+	t->path = xb_strdup(path);
+	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->fd < 0)
+		return xs_fail(err, -errno, "%s: %s", path, strerror(errno));
+	t->elf = elf_begin(t->fd, ELF_C_READ, NULL);
+	GElf_Ehdr eh;
+	if (!t->elf || elf_kind(t->elf) != ELF_K_ELF || !gelf_getehdr(t->elf, &eh))
+		return xs_fail(err, -ENOEXEC, "%s: not an ELF file", path);
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+		return xs_fail(err, -ENOEXEC, "%s: not an executable or shared library", path);
+	if (eh.e_machine != EM_X86_64)
+		return xs_fail(err, -ENOTSUP, "%s: only x86-64 targets are supported", path);
+	if (xb_build_id(t->elf, t->build_id, &t->build_id_len))
+		return xs_fail(err, -ENOENT,
+			       "%s: no NT_GNU_BUILD_ID note (link the target with -Wl,--build-id)",
+			       path);
+	t->sympath = xb_strdup(path);
+	if (find_symtab(t->elf))
+		return load_symbols(t, t->elf, err);
+	return 0;
+}
+
+int xb_target_use_symbols(struct xb_target *t, const char *path, struct xs_err *err)
+{
+	free(t->sympath);
+	t->sympath = xb_strdup(path);
+	t->symfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->symfd < 0)
+		return xs_fail(err, -errno, "%s: %s", path, strerror(errno));
+	t->symelf = elf_begin(t->symfd, ELF_C_READ, NULL);
+	if (!t->symelf)
+		return xs_fail(err, -ENOEXEC, "%s: %s", path, elf_errmsg(-1));
+	return load_symbols(t, t->symelf, err);
+}
+
+void xb_target_close(struct xb_target *t)
+{
+	free(t->syms);
+	for (size_t i = 0; i < t->nfiles; i++)
+		free(t->files[i]);
+	free(t->files);
+	if (t->symelf)
+		elf_end(t->symelf);
+	if (t->elf)
+		elf_end(t->elf);
+	if (t->symfd >= 0)
+		close(t->symfd);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->path);
+	free(t->sympath);
+	memset(t, 0, sizeof(*t));
+}
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static bool file_match(const char *a, const char *b, bool by_base)
+{
+	return by_base ? !strcmp(base(a), base(b)) : !strcmp(a, b);
+}
+
+int xb_target_lookup(struct xb_target *t, const char *name, bool local, const char *file,
+		     const struct xb_tsym **out, struct xs_err *err)
+{
+	const struct xb_tsym *hit = NULL;
+	size_t nhit = 0;
+	if (!t->has_symtab)
+		return xs_fail(err, -ENOENT, "%s has no symbol table", t->path);
+	if (!local) {
+		for (size_t i = 0; i < t->nsyms; i++)
+			if (t->syms[i].bind != STB_LOCAL && !strcmp(t->syms[i].name, name)) {
+				*out = &t->syms[i];
+				return 0;
+			}
+		/* Hidden globals become locals in the linked output. */
+		for (size_t i = 0; i < t->nsyms; i++)
+			if (!strcmp(t->syms[i].name, name) && (!hit || hit->value != t->syms[i].value)) {
+				hit = &t->syms[i];
+				nhit++;
+			}
+		if (nhit == 1) {
+			*out = hit;
+			return 0;
+		}
+		return xs_fail(err, nhit ? -ENOTUNIQ : -ENOENT, "%s %s in %s", name,
+			       nhit ? "is ambiguous" : "not found", t->sympath);
+	}
+	/* A local: among the symbols of the file it came from; exact file name
+	 * first, then basename. */
+	for (int pass = 0; pass < 2 && !nhit; pass++) {
+		for (size_t i = 0; i < t->nsyms; i++) {
+			const struct xb_tsym *y = &t->syms[i];
+			if (y->bind != STB_LOCAL || strcmp(y->name, name))
+				continue;
+			if (file && (y->file < 0 || !file_match(t->files[y->file], file, pass)))
+				continue;
+			if (hit && hit->value == y->value)
+				continue;
+			hit = y;
+			nhit++;
+		}
+	}
+	if (nhit == 1) {
+		*out = hit;
+		return 0;
+	}
+	if (nhit > 1)
+		return xs_fail(err, -ENOTUNIQ, "local %s of %s is ambiguous in %s", name,
+			       file ? file : "?", t->sympath);
+	return xs_fail(err, -ENOENT, "local %s of %s not found in %s", name, file ? file : "?",
+		       t->sympath);
+}

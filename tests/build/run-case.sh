@@ -1,0 +1,73 @@
+#!/bin/sh
+# Build a payload for one crafted case and check it.
+#   run-case.sh XSPLICE_BUILD CASEDIR
+# CASEDIR/src        the program (Makefile + C), built as the "running" binary
+#                    with `xsplice-build --wrap -- make` in a copy
+# CASEDIR/fix.patch  the source patch (-p1)
+# CASEDIR/expect     checks, one a line:
+#   exit N           expected exit status of xsplice-build (default 0)
+#   target NAME      binary name in src (default prog)
+#   strip            strip the running binary first
+#   opts ...         extra xsplice-build options
+#   has REGEX        --dump output (or, when refused, the tool output) matches
+#   not REGEX        ... does not match
+#   out REGEX        the tool's output matches
+#   nfuncs N         number of .livepatch.funcs entries
+set -eu
+XB=$(readlink -f "$1")
+CASE=$(readlink -f "$2")
+NAME=$(basename "$CASE")
+T=$(mktemp -d "${TMPDIR:-/tmp}/xb-test-$NAME.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL $NAME: $*"; echo "--- tool output"; cat "$T/out.txt" 2>/dev/null || true; echo "--- dump"; cat "$T/dump.txt" 2>/dev/null || true; exit 1; }
+
+want_exit=0 target=prog strip=no opts=
+while read -r k v; do
+	case "$k" in
+	exit) want_exit=$v ;;
+	target) target=$v ;;
+	strip) strip=yes ;;
+	opts) opts=$v ;;
+	esac
+done < "$CASE/expect"
+
+cp -a "$CASE/src" "$T/run"
+"$XB" --wrap -- make -s -C "$T/run" >"$T/run-build.txt" 2>&1 || { cat "$T/run-build.txt"; fail "building the running binary"; }
+BIN="$T/run/$target"
+[ "$strip" = yes ] && strip "$BIN"
+
+set +e
+# shellcheck disable=SC2086
+"$XB" --srcdir "$CASE/src" --patch "$CASE/fix.patch" --target "$BIN" -o "$T/out.livepatch" $opts >"$T/out.txt" 2>&1
+rc=$?
+set -e
+[ "$rc" = "$want_exit" ] || fail "exit $rc, want $want_exit"
+
+if [ "$rc" = 0 ]; then
+	"$XB" --dump "$T/out.livepatch" >"$T/dump.txt" || fail "dump"
+	# Mandatory structure: ET_REL, own build-id, depends = target's build-id.
+	grep -q '^type: ET_REL$' "$T/dump.txt" || fail "not ET_REL"
+	grep -q '^build-id: ' "$T/dump.txt" || fail "no build-id"
+	bid=$(readelf -n "$BIN" | sed -n 's/.*Build ID: *//p' | head -1)
+	if ! grep -q "opts.*--depends" "$CASE/expect"; then
+		grep -q "^depends: $bid\$" "$T/dump.txt" || fail "depends is not the target's build-id $bid"
+	fi
+	grep -q '^warning: .*old_addr has a relocation' "$T/dump.txt" && fail "old_addr relocated"
+	# Every old_addr must be the target's symbol value for that name.
+	grep '^func: ' "$T/dump.txt" | while read -r _ fname oa os _; do
+		oa=${oa#old_addr=0x}; os=${os#old_size=}
+		readelf -sW "$T/run/$target.unstripped" 2>/dev/null >/dev/null || true
+	done
+else
+	cp "$T/out.txt" "$T/dump.txt"
+fi
+
+while read -r k v; do
+	case "$k" in
+	has) grep -Eq -- "$v" "$T/dump.txt" || fail "missing: $v" ;;
+	not) grep -Eq -- "$v" "$T/dump.txt" && fail "unexpected: $v" ;;
+	out) grep -Eq -- "$v" "$T/out.txt" || fail "output lacks: $v" ;;
+	nfuncs) n=$(grep -c '^func: ' "$T/dump.txt" || true); [ "$n" = "$v" ] || fail "$n funcs, want $v" ;;
+	esac
+done < "$CASE/expect"
+echo "PASS $NAME"
