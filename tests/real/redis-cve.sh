@@ -13,6 +13,11 @@
 #   XSPLICE_REAL_INSTALL_DEPS 1 (default, root only): apt-get install missing
 #                           build/client packages
 #   MAKE_JOBS               parallel jobs of the Redis builds (nproc)
+#   XSPLICE_REAL_REDIS_ARGS extra redis-server arguments for the server under
+#                           test (debugging aid, e.g. "--jemalloc-bg-thread no")
+#   XSPLICE_REAL_PREBUILT   debugging aid: a dir with NAME.livepatch files to
+#                           use instead of running xsplice-build (the run then
+#                           always ends with a FAIL: the builder is untested)
 #
 # Prints PASS:/FAIL: per check; exits 1 on any FAIL, 77 (skip) only when the
 # package source (network, apt, deb-src) is unavailable.
@@ -469,6 +474,11 @@ for t in "$AGENT" "$XSPLICE" "$XSPLICE_BUILD"; do
     [ -e "$t" ] || die "$t is missing (build the meson tree first)"
 done
 server_args "$PORT" server
+if [ -n "${XSPLICE_REAL_REDIS_ARGS:-}" ]; then
+    read -r -a extra <<< "$XSPLICE_REAL_REDIS_ARGS"
+    SARGS+=("${extra[@]}")
+    info "extra redis-server arguments: ${extra[*]}"
+fi
 LD_PRELOAD=$AGENT "$SERVER" "${SARGS[@]}" \
     > "$LOGDIR/server.stdout" 2>&1 &
 SPID=$!
@@ -517,6 +527,7 @@ info "redis-benchmark load running (pid $LOAD_PID): ${BENCH_ARGS[*]} -n 50000, b
 # ---------------------------------------------------------------- payloads
 mkdir -p "$R/payloads"
 declare -A PAYLOAD=()
+prebuilt_used=0
 
 funcs_of() {  # names of the functions a payload patches (new_addr relocations)
     local off sym names=()
@@ -532,6 +543,14 @@ funcs_of() {  # names of the functions a payload patches (new_addr relocations)
 build_payload() {
     local fix=$1 name=${PAYLOAD_NAME[$1]}
     local out=$R/payloads/$name.livepatch src=$R/xsplice-build-src
+    if [ -n "${XSPLICE_REAL_PREBUILT:-}" ]; then
+        cp "$XSPLICE_REAL_PREBUILT/$name.livepatch" "$out" || { fail "no prebuilt $name"; return 1; }
+        prebuilt_used=1
+        info "using the PREBUILT $XSPLICE_REAL_PREBUILT/$name.livepatch: xsplice-build not run"
+        echo "PAYLOAD $name (prebuilt): functions: $(funcs_of "$out"); payload size: $(stat -c %s "$out") bytes"
+        PAYLOAD[$fix]=$out
+        return 0
+    fi
     local times=$LOGDIR/$name.build-times log=$LOGDIR/$name.xsplice-build.log
     rm -rf "$src" "$out"
     cp -a "$basesrc" "$src"
@@ -582,7 +601,8 @@ for fix in "${FIXES[@]}"; do
         server_alive || die "redis-server died during load of $name"
         continue
     fi
-    pass "xsplice -p $SPID load $(basename "${PAYLOAD[$fix]}") (applied under load)"
+    if kill -0 "$LOAD_PID" 2>/dev/null; then under="while redis-benchmark runs"; else under="(the background load had stopped!)"; fi
+    pass "xsplice -p $SPID load $(basename "${PAYLOAD[$fix]}"): applied $under"
     xs info > "$LOGDIR/$name.info.out" 2>&1 || true
     expect fixed "$fix" "while applied"
     if [ "$fix" = "$FIX_HLL" ] && [[ $(repro_hll) == fixed:* ]]; then
@@ -631,13 +651,23 @@ bench_csv() {  # bench_csv OUTFILE: one redis-benchmark run, CSV to OUTFILE
 }
 
 PATCH_STOP=$LOGDIR/patch.stop
+sleep_until() {  # sleep_until NANOSECONDS-SINCE-EPOCH
+    local d=$(( $1 - $(date +%s%N) ))
+    if [ "$d" -gt 0 ]; then
+        sleep "$((d / 1000000000)).$(printf '%09d' $((d % 1000000000)))"
+    fi
+}
 patch_loop() {  # apply and revert NAME every 100 ms until told to stop
-    local name=$1 n=0 bad=0
+    # One apply and one revert per 100 ms period, on a fixed schedule (the
+    # CLI's own time counts against the period).
+    local name=$1 n=0 bad=0 next
+    next=$(date +%s%N)
     while [ ! -e "$PATCH_STOP" ]; do
         xs apply "$name" >> "$LOGDIR/patch-loop.out" 2>&1 || bad=$((bad + 1))
-        sleep 0.05
+        sleep_until $((next + 50000000))
         xs revert "$name" >> "$LOGDIR/patch-loop.out" 2>&1 || bad=$((bad + 1))
-        sleep 0.05
+        next=$((next + 100000000))
+        sleep_until "$next"
         n=$((n + 1))
         echo "$n $bad" > "$LOGDIR/patch-loop.count"
     done
@@ -648,11 +678,16 @@ for fix in "${FIXES[@]}"; do
     [ -n "${PAYLOAD[$fix]:-}" ] && { loop_fix=$fix; break; }
 done
 echo "== throughput: redis-benchmark ${BENCH_ARGS[*]} -n $BENCH_N"
-rc=0
-bench_csv "$LOGDIR/bench-plain.csv" || rc=$?
-if [ $rc -ne 0 ] || [ -s "$LOGDIR/bench-plain.err" ]; then
-    fail "redis-benchmark without patching: exit $rc $(head -n2 "$LOGDIR/bench-plain.err" | tr '\n' ' ')"
-fi
+plain_run() {  # plain_run TAG
+    local rc=0
+    bench_csv "$LOGDIR/bench-$1.csv" || rc=$?
+    if [ $rc -ne 0 ] || [ -s "$LOGDIR/bench-$1.err" ]; then
+        fail "redis-benchmark without patching ($1): exit $rc $(head -n2 "$LOGDIR/bench-$1.err" | tr '\n' ' ')"
+    else
+        pass "redis-benchmark without patching ($1): no errors"
+    fi
+}
+plain_run plain
 if [ -z "$loop_fix" ]; then
     fail "no payload was built: no apply/revert throughput run"
 else
@@ -684,17 +719,24 @@ else
         xs revert "$name" > /dev/null 2>&1 || true
         xs unload "$name" >> "$LOGDIR/patch-loop.out" 2>&1 ||
             fail "unload $name after the loop: $(tail -n2 "$LOGDIR/patch-loop.out" | tr '\n' ' ')"
-        echo "THROUGHPUT (requests/s, redis-benchmark -c 4 -n $BENCH_N per test):"
-        printf '  %-8s %14s %30s %8s\n' test unpatched "apply+revert every 100 ms" ratio
-        join -t, <(tr -d '"' < "$LOGDIR/bench-plain.csv" | awk -F, 'NR > 1 { print $1 "," $2 }' | sort) \
-                 <(tr -d '"' < "$LOGDIR/bench-patching.csv" | awk -F, 'NR > 1 { print $1 "," $2 }' | sort) |
-            awk -F, '{ printf "  %-8s %14.0f %30.0f %8.3f\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0) }'
+        # Unpatched again, to see how much the machine's own noise is.
+        plain_run plain-again
+        rps() { tr -d '"' < "$1" | awk -F, 'NR > 1 { print $1 "," $2 }' | sort; }
+        echo "THROUGHPUT (requests/s, redis-benchmark -c 4 -n $BENCH_N per test; the"
+        echo "unpatched run before and after the apply/revert run; ratio = patching / mean unpatched):"
+        printf '  %-8s %12s %28s %14s %8s\n' test unpatched "apply+revert every 100 ms" "unpatched again" ratio
+        join -t, <(join -t, <(rps "$LOGDIR/bench-plain.csv") <(rps "$LOGDIR/bench-patching.csv")) \
+            <(rps "$LOGDIR/bench-plain-again.csv") |
+            awk -F, '{ m = ($2 + $4) / 2; printf "  %-8s %12.0f %28.0f %14.0f %8.3f\n", $1, $2, $3, $4, (m > 0 ? $3 / m : 0) }'
     else
         fail "xsplice upload $name for the throughput loop: $(tail -n2 "$LOGDIR/patch-loop.out" | tr '\n' ' ')"
     fi
 fi
 
 # ----------------------------------------------------------------- the end
+if [ "$prebuilt_used" = 1 ]; then
+    fail "XSPLICE_REAL_PREBUILT was set: payloads did not come from xsplice-build"
+fi
 if server_alive; then
     pass "redis-server pid $SPID is still the same process and answers PING"
 else
