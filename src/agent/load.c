@@ -388,6 +388,11 @@ static int plan_got_stubs(struct layout *L, struct xs_err *err)
 		L->got_idx[i] = L->stub_idx[i] = -1;
 	for (unsigned r = 1; r < elf->nsecs; r++) {
 		const struct xs_elf_sec *rs = &elf->secs[r];
+		if ((rs->sh->sh_type == SHT_RELA || rs->sh->sh_type == SHT_REL) &&
+		    (rs->sh->sh_info == 0 || rs->sh->sh_info >= elf->nsecs))
+			return xs_fail(err, -EINVAL,
+				       "section %u (%s): sh_info %u is not a section to relocate", r,
+				       rs->name, rs->sh->sh_info);
 		if (rs->sh->sh_type == SHT_REL && is_loaded(L, rs->sh->sh_info))
 			return xs_fail(err, -ENOTSUP,
 				       "section %u (%s): SHT_REL relocations are not supported (x86-64 uses RELA)",
@@ -639,9 +644,9 @@ static int apply_relocations(struct layout *L, bool *old_relocated, struct xs_er
 						      (unsigned long long)k);
 			int tls_type = xs_arch_rela_is_tls(type);
 			if (tls_type != L->stls[si])
-				return xs_fail(err, -EINVAL, "%s relocation %llu: %s against %s symbol '%s'",
+				return xs_fail(err, -EINVAL, "%s relocation %llu: %s (%u) against %s symbol '%s'",
 					       rs->name, (unsigned long long)k,
-					       xs_arch_rela_name(type),
+					       xs_arch_rela_name(type), type,
 					       L->stls[si] ? "thread-local" : "non-thread-local",
 					       sym_label(elf, si));
 			uint64_t S = L->sval[si];

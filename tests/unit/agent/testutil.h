@@ -69,6 +69,7 @@ static inline int xt_parse_load(const uint8_t *img, size_t size, const struct xs
 				struct xs_loaded *ld, struct xs_err *err)
 {
 	struct xs_elf elf;
+	memset(ld, 0, sizeof(*ld));
 	int rc = xs_elf_parse(&elf, img, size, XS_ELF_PAYLOAD, err);
 	if (rc)
 		return rc;
