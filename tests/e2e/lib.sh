@@ -142,6 +142,13 @@ wait_for() {
 
 sock_ready() { [ -S "$1" ]; }
 
+# gone PID: the process has exited (no longer exists, or is a zombie).
+gone() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
 # start_target [THREADS] [BINARY]: demo target with the agent preloaded.
 # Sets TPID, TSOCK, ASOCK. Fails the test (Bail out) if the agent does not
 # come up within 10 s.
