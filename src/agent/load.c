@@ -246,7 +246,8 @@ static uint64_t find_gap(const struct range *r, size_t n, uint64_t olo, uint64_t
 		if (ge < PAGE)
 			continue;
 		ge -= PAGE;
-		uint64_t a = gs > wlo ? gs : wlo, b = ge < whi ? ge : whi;
+		uint64_t a = align_up(gs > wlo ? gs : wlo, PAGE);
+		uint64_t b = (ge < whi ? ge : whi) & ~(PAGE - 1);
 		if (a >= b || b - a < size)
 			continue;
 		uint64_t cand, dist;
@@ -259,9 +260,6 @@ static uint64_t find_gap(const struct range *r, size_t n, uint64_t olo, uint64_t
 		} else {
 			continue; /* overlapping the object: cannot be a real gap */
 		}
-		cand &= ~(PAGE - 1);
-		if (cand < a)
-			continue;
 		if (dist < best_dist) {
 			best = cand;
 			best_dist = dist;

@@ -336,11 +336,9 @@ static int has_symtab(const struct xs_symtab *st)
 	return st->elf.symtab_idx && st->elf.secs[st->elf.symtab_idx].sh->sh_type == SHT_SYMTAB;
 }
 
-static const struct xs_symtab *sort_ctx;
-
-static int cmp_name(const void *a, const void *b)
+static int cmp_name(const void *a, const void *b, void *ctx)
 {
-	const struct xs_elf *e = &sort_ctx->elf;
+	const struct xs_elf *e = &((const struct xs_symtab *)ctx)->elf;
 	const char *x = e->strtab + e->syms[*(const uint32_t *)a].st_name;
 	const char *y = e->strtab + e->syms[*(const uint32_t *)b].st_name;
 	int c = strcmp(x, y);
@@ -349,9 +347,9 @@ static int cmp_name(const void *a, const void *b)
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
-static int cmp_addr(const void *a, const void *b)
+static int cmp_addr(const void *a, const void *b, void *ctx)
 {
-	const struct xs_elf *e = &sort_ctx->elf;
+	const struct xs_elf *e = &((const struct xs_symtab *)ctx)->elf;
 	const Elf64_Sym *x = &e->syms[*(const uint32_t *)a], *y = &e->syms[*(const uint32_t *)b];
 	if (x->st_value != y->st_value)
 		return x->st_value < y->st_value ? -1 : 1;
@@ -391,10 +389,8 @@ static int index_symbols(struct xs_symtab *st, struct xs_err *err)
 		     type == STT_GNU_IFUNC) && s->st_shndx < e->nsecs)
 			st->by_addr[st->n_by_addr++] = i;
 	}
-	sort_ctx = st;
-	qsort(st->by_name, st->n_by_name, sizeof(uint32_t), cmp_name);
-	qsort(st->by_addr, st->n_by_addr, sizeof(uint32_t), cmp_addr);
-	sort_ctx = NULL;
+	qsort_r(st->by_name, st->n_by_name, sizeof(uint32_t), cmp_name, st);
+	qsort_r(st->by_addr, st->n_by_addr, sizeof(uint32_t), cmp_addr, st);
 	return 0;
 }
 
