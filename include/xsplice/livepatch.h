@@ -68,11 +68,6 @@ struct livepatch_symbol {
 	uint16_t flags;    /* 0 */
 };
 
-/* flags of a livepatch_symbol: addr is the symbol's offset in the target
- * object's PT_TLS block (st_value of an STT_TLS symbol), not an address;
- * the load bias does not apply. */
-#define LIVEPATCH_SYMBOL_TLS 0x0001u
-
 _Static_assert(sizeof(struct livepatch_symbol) == 16, "livepatch_symbol is 16 bytes");
 
 /* Helper for hand-written payloads. */

@@ -86,7 +86,7 @@ int xb_dump(const char *path, struct xs_err *err)
 				memcpy(&ls, (char *)d->d_buf + off, sizeof(ls));
 				if (off + sizeof(ls) + ls.name_len > d->d_size)
 					break;
-				printf("symbol: %.*s addr=%#llx size=%u flags=%u\n", (int)ls.name_len,
+				printf("symbol: %.*s addr=0x%llx size=%u flags=%u\n", (int)ls.name_len,
 				       (char *)d->d_buf + off + sizeof(ls), (unsigned long long)ls.addr,
 				       ls.size, ls.flags);
 				off += (sizeof(ls) + ls.name_len + 7) & ~(size_t)7;
@@ -173,7 +173,7 @@ int xb_dump(const char *path, struct xs_err *err)
 	for (size_t k = 0; k < nf; k++) {
 		struct livepatch_func f;
 		memcpy(&f, (char *)fd_->d_buf + k * sizeof(f), sizeof(f));
-		printf("func: %s old_addr=%#llx old_size=%u new_size=%u new=%s version=%u\n",
+		printf("func: %s old_addr=0x%llx old_size=%u new_size=%u new=%s version=%u\n",
 		       names[k] ? names[k] : "?", (unsigned long long)(uintptr_t)f.old_addr,
 		       f.old_size, f.new_size, news[k] ? news[k] : "0", f.version);
 		free(names[k]);

@@ -385,7 +385,7 @@ static int build(const struct opts *o)
 	struct stat st;
 	stat(out, &st);
 	for (size_t i = 0; i < res.nfuncs; i++)
-		printf("func: %s old_addr=%#llx old_size=%llu new_size=%llu\n", res.funcs[i].name,
+		printf("func: %s old_addr=0x%llx old_size=%llu new_size=%llu\n", res.funcs[i].name,
 		       (unsigned long long)res.funcs[i].old_addr,
 		       (unsigned long long)res.funcs[i].old_size,
 		       (unsigned long long)res.funcs[i].sym->s.st_size);

@@ -426,7 +426,9 @@ int xb_write_meta(struct xb_result *r, const struct xb_payload_opts *o, const ch
 		ls.addr = e->addr;
 		ls.size = e->size > UINT32_MAX ? 0 : (uint32_t)e->size;
 		ls.name_len = (uint16_t)l;
-		ls.flags = e->type == STT_TLS ? LIVEPATCH_SYMBOL_TLS : 0;
+		/* The agent reads addr as a TLS block offset when the payload's
+		 * undefined symbol of that name is STT_TLS. */
+		ls.flags = 0;
 		memcpy(tab + ntab, &ls, sizeof(ls));
 		memcpy(tab + ntab + sizeof(ls), e->name, l);
 		ntab += rec;

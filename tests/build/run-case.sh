@@ -3,7 +3,8 @@
 #   run-case.sh XSPLICE_BUILD CASEDIR
 # CASEDIR/src        the program (Makefile + C), built as the "running" binary
 #                    with `xsplice-build --wrap -- make` in a copy
-# CASEDIR/fix.patch  the source patch (-p1)
+# CASEDIR/fix.patch  the source patch (-p1), or
+# CASEDIR/patched/   the files that differ; the test makes the patch with diff
 # CASEDIR/expect     checks, one a line:
 #   exit N           expected exit status of xsplice-build (default 0)
 #   target NAME      binary name in src (default prog)
@@ -21,24 +22,37 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/xb-test-$NAME.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL $NAME: $*"; echo "--- tool output"; cat "$T/out.txt" 2>/dev/null || true; echo "--- dump"; cat "$T/dump.txt" 2>/dev/null || true; exit 1; }
 
-want_exit=0 target=prog strip=no opts=
+want_exit=0 target=prog strip=no opts= stripsym=
 while read -r k v; do
 	case "$k" in
 	exit) want_exit=$v ;;
 	target) target=$v ;;
 	strip) strip=yes ;;
 	opts) opts=$v ;;
+	strip-symbol) stripsym="$stripsym $v" ;;
 	esac
 done < "$CASE/expect"
+
+PATCH="$CASE/fix.patch"
+if [ ! -f "$PATCH" ]; then
+	mkdir -p "$T/p"
+	cp -a "$CASE/src" "$T/p/a"
+	cp -a "$CASE/src" "$T/p/b"
+	cp -a "$CASE/patched/." "$T/p/b/"
+	(cd "$T/p" && diff -ruN a b >"$T/fix.patch") && fail "patched/ does not differ"
+	PATCH="$T/fix.patch"
+fi
 
 cp -a "$CASE/src" "$T/run"
 "$XB" --wrap -- make -s -C "$T/run" >"$T/run-build.txt" 2>&1 || { cat "$T/run-build.txt"; fail "building the running binary"; }
 BIN="$T/run/$target"
+cp "$BIN" "$T/unstripped"
 [ "$strip" = yes ] && strip "$BIN"
+for s in $stripsym; do objcopy --strip-symbol="$s" "$BIN"; done
 
 set +e
 # shellcheck disable=SC2086
-"$XB" --srcdir "$CASE/src" --patch "$CASE/fix.patch" --target "$BIN" -o "$T/out.livepatch" $opts >"$T/out.txt" 2>&1
+"$XB" --srcdir "$CASE/src" --patch "$PATCH" --target "$BIN" -o "$T/out.livepatch" $opts >"$T/out.txt" 2>&1
 rc=$?
 set -e
 [ "$rc" = "$want_exit" ] || fail "exit $rc, want $want_exit"
@@ -53,11 +67,15 @@ if [ "$rc" = 0 ]; then
 		grep -q "^depends: $bid\$" "$T/dump.txt" || fail "depends is not the target's build-id $bid"
 	fi
 	grep -q '^warning: .*old_addr has a relocation' "$T/dump.txt" && fail "old_addr relocated"
-	# Every old_addr must be the target's symbol value for that name.
-	grep '^func: ' "$T/dump.txt" | while read -r _ fname oa os _; do
-		oa=${oa#old_addr=0x}; os=${os#old_size=}
-		readelf -sW "$T/run/$target.unstripped" 2>/dev/null >/dev/null || true
-	done
+	# Every old_addr/old_size is the target's value and size for that name.
+	if [ -z "$stripsym" ]; then
+		grep '^func: ' "$T/dump.txt" | while read -r _ fname oa os _; do
+			oa=$(printf '%016x' "${oa#old_addr=}"); os=${os#old_size=}
+			readelf -sW "$T/unstripped" | awk -v n="$fname" -v a="$oa" -v s="$os" \
+				'$8 == n && $2 == a && $3 == s { f = 1 } END { exit !f }' ||
+				{ echo "FAIL $NAME: $fname $oa/$os is not in the target"; exit 1; }
+		done || fail "func entry does not match the target"
+	fi
 else
 	cp "$T/out.txt" "$T/dump.txt"
 fi

@@ -1,0 +1,14 @@
+#include <stdio.h>
+volatile int input = 200;
+
+__attribute__((noipa)) int compute(int x)
+{
+	return x + 1 + input;
+}
+
+const char *line(void)
+{
+	static char buf[64];
+	snprintf(buf, sizeof(buf), "compute=%d", compute(input));
+	return buf;
+}
