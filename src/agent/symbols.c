@@ -357,6 +357,10 @@ static int cmp_addr(const void *a, const void *b, void *ctx)
 	int fx = ELF64_ST_TYPE(x->st_info) == STT_FUNC, fy = ELF64_ST_TYPE(y->st_info) == STT_FUNC;
 	if (fx != fy)
 		return fy - fx;
+	/* then global names before local ones (the public name of an alias) */
+	int gx = ELF64_ST_BIND(x->st_info) != STB_LOCAL, gy = ELF64_ST_BIND(y->st_info) != STB_LOCAL;
+	if (gx != gy)
+		return gy - gx;
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
