@@ -6,6 +6,8 @@
 # installed headers, library and pkg-config file.
 source "$(dirname "$0")/lib.sh" "$1"
 
+# meson test points LD_LIBRARY_PATH into the build tree; a new user has none.
+unset LD_LIBRARY_PATH
 DEST=$WORK/dest
 if ! meson install -C "$BUILD" --no-rebuild --destdir "$DEST" --quiet >"$WORK/install.log" 2>&1; then
 	fail "meson install --destdir"

@@ -113,7 +113,23 @@ show_last() {
 	return 0
 }
 
+# Sanitizer reports from any process we started (their stderr goes to
+# *.log files under $WORK): the ASan build must stay clean.
+check_sanitizer_logs() {
+	local hits
+	hits=$(grep -rlE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ASan runtime does not come first' \
+		--include='*.log' "$WORK" 2>/dev/null)
+	if [ -z "$hits" ]; then
+		pass "no sanitizer reports from the processes started"
+	else
+		fail "no sanitizer reports from the processes started"
+		local f
+		for f in $hits; do diag "$f:"; diag "$(head -n 40 "$f")"; done
+	fi
+}
+
 done_testing() {
+	check_sanitizer_logs
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]
 	exit $?
