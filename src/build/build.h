@@ -124,6 +124,7 @@ struct xb_sym {
 	bool include;            /* defined in the payload */
 	bool copy;               /* included although unchanged (missing in target) */
 	const char *extname;     /* not included: payload name of the target's symbol */
+	char *norm;              /* name without GCC's numbering, cached */
 	size_t out_idx;          /* symbol index in the payload part, 0 = none */
 };
 
@@ -229,6 +230,8 @@ struct xb_pair {
 
 /* Correlate and compare; mark statuses. Refusals go to r->refused. */
 int xb_diff(struct xb_pair *p, struct xb_result *r, struct xs_err *err);
+/* Is the object linked into the target (file symbol or its functions)? */
+bool xb_obj_in_target(struct xb_pair *p, struct xb_target *t);
 /* Decide the included sections and how references resolve (after every
  * pair has been diffed, so cross-object globals are known). */
 int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struct xs_err *err);

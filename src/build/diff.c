@@ -68,12 +68,19 @@ static void norm(const char *in, char *out, size_t n)
 	out[o] = '\0';
 }
 
-static bool norm_eq(const char *a, const char *b)
+static const char *normname(struct xb_sym *y)
 {
-	char x[512], y[512];
-	norm(a, x, sizeof(x));
-	norm(b, y, sizeof(y));
-	return !strcmp(x, y);
+	if (!y->norm) {
+		char buf[1024];
+		norm(y->name, buf, sizeof(buf));
+		y->norm = xb_strdup(buf);
+	}
+	return y->norm;
+}
+
+static bool norm_eq(struct xb_sym *a, struct xb_sym *b)
+{
+	return !strcmp(normname(a), normname(b));
 }
 
 /* "f.cold" / "f.part.0.cold.1" -> parent name length, 0 if not cold. */
@@ -281,7 +288,7 @@ static void correlate_named(struct xb_obj *a, struct xb_obj *b, bool funcs, bool
 			struct xb_sym *x = &a->sym[i];
 			if (!xb_sym_is_entity(x) || x->twin || x->type != y->type)
 				continue;
-			if (normalised ? !norm_eq(x->name, y->name) : strcmp(x->name, y->name))
+			if (normalised ? !norm_eq(x, y) : strcmp(x->name, y->name))
 				continue;
 			if (hit && hit->s.st_value == x->s.st_value && hit->sec == x->sec)
 				continue;
@@ -297,7 +304,7 @@ static void correlate_named(struct xb_obj *a, struct xb_obj *b, bool funcs, bool
 			int n2 = 0;
 			for (size_t k = 1; k < b->nsym; k++)
 				if (xb_sym_is_entity(&b->sym[k]) && !b->sym[k].twin &&
-				    b->sym[k].type == y->type && norm_eq(b->sym[k].name, y->name))
+				    b->sym[k].type == y->type && norm_eq(&b->sym[k], y))
 					n2++;
 			if (n2 != 1)
 				continue;
@@ -327,7 +334,7 @@ static void correlate_static_locals(struct xb_obj *a, struct xb_obj *b)
 				resolve(&gs->rela[m], &ta);
 				struct xb_sym *u = ta.sym;
 				if (u && u->sec && !u->twin && u->bind == STB_LOCAL && u->type == v->type &&
-				    norm_eq(u->name, v->name)) {
+				    norm_eq(u, v)) {
 					pair(u, v);
 					break;
 				}
@@ -537,6 +544,13 @@ int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struc
 				continue;
 			}
 			if (!tg.sym) {
+				if ((tg.sec->sh.sh_flags & SHF_WRITE) && !p->is_new_obj) {
+					/* State without a symbol cannot be bound to the running copy. */
+					snprintf(msg, sizeof(msg),
+						 "references anonymous writable data in %s", tg.sec->name);
+					refuse(r, b, who, "%s", msg);
+					continue;
+				}
 				include_sec(tg.sec, &work, &nwork);
 				continue;
 			}
@@ -616,8 +630,8 @@ int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struc
 			refuse(r, b, x->name, "%s", msg);
 			continue;
 		}
-		if (ts->type != STT_FUNC && ts->type != STT_GNU_IFUNC) {
-			refuse(r, b, x->name, "%s", "is not a function in the target");
+		if (ts->type != STT_FUNC) {
+			refuse(r, b, x->name, "%s", "is not a plain function in the target (IFUNC or data)");
 			continue;
 		}
 		if (ts->size < 5) {
@@ -648,4 +662,33 @@ int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec 
 	*sec = t.sec;
 	*off = t.off;
 	return 0;
+}
+
+bool xb_obj_in_target(struct xb_pair *p, struct xb_target *t)
+{
+	struct xb_obj *o = p->is_new_obj ? &p->patched : &p->orig;
+	const char *f = o->file;
+	if (!t->has_symtab)
+		return true;
+	if (f) {
+		const char *fb = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
+		for (size_t i = 0; i < t->nfiles; i++) {
+			const char *tb = strrchr(t->files[i], '/') ? strrchr(t->files[i], '/') + 1
+								    : t->files[i];
+			if (!strcmp(tb, fb))
+				return true;
+		}
+	}
+	/* No file symbol kept for it: its global functions tell. */
+	size_t n = 0, found = 0;
+	for (size_t i = 1; i < o->nsym; i++) {
+		struct xb_sym *y = &o->sym[i];
+		const struct xb_tsym *ts;
+		if (y->type != STT_FUNC || !y->sec || y->bind == STB_LOCAL)
+			continue;
+		n++;
+		if (!xb_target_lookup(t, y->name, false, NULL, &ts, NULL) && ts->size == y->s.st_size)
+			found++;
+	}
+	return n && found * 2 >= n;
 }

@@ -336,6 +336,12 @@ static int build(const struct opts *o)
 			xb_info("new object %s: all its functions are new", pl[i].obj);
 			p->orig.file = p->patched.file ? xb_strdup(p->patched.file) : NULL;
 		}
+		if (!xb_obj_in_target(p, &tgt)) {
+			/* e.g. a client program's object in the same tree */
+			xb_list_add(&res.notes, p->patched.file ? p->patched.file : pl[i].obj, NULL,
+				    "changed, but not linked into the target: skipped");
+			continue;
+		}
 		xb_debug("diffing %s", pl[i].obj);
 		if ((rc = xb_diff(p, &res, &err)))
 			goto fail_snap;
@@ -347,8 +353,9 @@ static int build(const struct opts *o)
 	print_list("changed", &res.changed);
 	print_list("new", &res.added);
 	for (size_t i = 0; i < res.notes.n; i++)
-		printf("note: %s (%s): %s\n", res.notes.v[i].name,
-		       res.notes.v[i].file ? res.notes.v[i].file : "?", res.notes.v[i].reason);
+		printf("note: %s%s%s%s: %s\n", res.notes.v[i].name, res.notes.v[i].file ? " (" : "",
+		       res.notes.v[i].file ? res.notes.v[i].file : "", res.notes.v[i].file ? ")" : "",
+		       res.notes.v[i].reason);
 	if (res.refused.n) {
 		for (size_t i = 0; i < res.refused.n; i++)
 			printf("refused: %s (%s): %s\n", res.refused.v[i].name,
