@@ -62,6 +62,7 @@ struct xb_hunk {
 	long old_start, old_len, new_start, new_len;
 	/* Line after the last changed line, in both numberings. */
 	long resync_old, resync_new;
+	long first_new;  /* first changed line, new numbering */
 };
 struct xb_pfile {
 	char *path; /* relative to the tree, after -p strip */

@@ -141,6 +141,8 @@ int xb_patch_parse(const char *patchfile, struct xb_patch *p, struct xs_err *err
 			line[--len] = '\0';
 		if (h && (oleft > 0 || nleft > 0)) {
 			char c = line[0];
+			if ((c == '-' || c == '+') && !h->first_new)
+				h->first_new = nl;
 			if (c == ' ' || c == '\0') {
 				ol++, nl++, oleft--, nleft--;
 			} else if (c == '-') {
@@ -191,7 +193,7 @@ int xb_patch_parse(const char *patchfile, struct xb_patch *p, struct xs_err *err
 			cur->hunks = xb_realloc(cur->hunks, cur->nhunks + 1, sizeof(*cur->hunks));
 			h = &cur->hunks[cur->nhunks++];
 			h->old_start = a, h->old_len = b, h->new_start = c, h->new_len = d;
-			h->resync_old = h->resync_new = 0;
+			h->resync_old = h->resync_new = h->first_new = 0;
 			ol = b ? a : a + 1;
 			nl = d ? c : c + 1;
 			oleft = b, nleft = d;
@@ -216,6 +218,47 @@ void xb_patch_free(struct xb_patch *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* A hunk that applied at an offset moved both numberings by that much:
+ * "patching file F" ... "Hunk #K succeeded at L (offset D lines)." */
+static void apply_offsets(const char *log, struct xb_patch *p)
+{
+	FILE *f = fopen(log, "re");
+	if (!f)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	struct xb_pfile *cur = NULL;
+	while (getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "patching file ", 14)) {
+			const char *name = line + 14;
+			size_t nl = strlen(name);
+			if (nl >= 2 && (name[0] == '\'' || name[0] == '"'))
+				name++, nl -= 2;
+			cur = NULL;
+			for (size_t k = 0; k < p->nfiles; k++)
+				if (strlen(p->files[k].path) == nl && !strncmp(p->files[k].path, name, nl))
+					cur = &p->files[k];
+			continue;
+		}
+		unsigned hk;
+		long at, off;
+		if (cur && sscanf(line, "Hunk #%u succeeded at %ld (offset %ld line", &hk, &at, &off) == 3 &&
+		    hk >= 1 && hk <= cur->nhunks) {
+			struct xb_hunk *h = &cur->hunks[hk - 1];
+			h->resync_old += off;
+			h->resync_new += off;
+			if (h->first_new)
+				h->first_new += off;
+			xb_debug("%s: hunk %u applied at offset %ld", cur->path, hk, off);
+		} else if (cur && strstr(line, "with fuzz")) {
+			xb_debug("%s: %s", cur->path, line);
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
 int xb_patch_apply(const char *tree, const char *patchfile, struct xb_patch *p,
 		   struct xs_err *err)
 {
@@ -230,18 +273,22 @@ int xb_patch_apply(const char *tree, const char *patchfile, struct xb_patch *p,
 			free(log);
 			continue;
 		}
-		char *real[] = { "patch", "--batch", "--forward", "--no-backup-if-mismatch", "-s",
-				 lvl, "-i", (char *)patchfile, NULL };
+		char *real[] = { "patch", "--batch", "--forward", "--no-backup-if-mismatch", lvl, "-i",
+				 (char *)patchfile, NULL };
+		unlink(log);
 		int rc = xb_run(real, tree, log, err);
-		free(log);
-		if (rc)
+		if (rc) {
+			free(log);
 			return xs_fail_prefix(err, rc, "applying %s", patchfile);
+		}
 		p->strip = levels[i];
 		for (size_t k = 0; k < p->nfiles; k++) {
 			char *s = strip_path(p->files[k].path, p->strip);
 			free(p->files[k].path);
 			p->files[k].path = s ? s : xb_strdup("");
 		}
+		apply_offsets(log, p);
+		free(log);
 		return 0;
 	}
 	return xs_fail(err, -EINVAL, "%s does not apply to the source tree (tried -p1, -p0, -p2)",
@@ -357,7 +404,9 @@ static int fixup_file(const char *path, const struct xb_pfile *pf, unsigned *nin
 		const struct xb_hunk *hk = &pf->hunks[h];
 		if (!hk->resync_new)
 			continue;
-		long lim = h + 1 < pf->nhunks ? pf->hunks[h + 1].new_start + 3 : (long)n + 1;
+		long lim = h + 1 < pf->nhunks && pf->hunks[h + 1].first_new
+				   ? pf->hunks[h + 1].first_new
+				   : (long)n + 1;
 		long pn = hk->resync_new, po = hk->resync_old;
 		while (pn < lim && pn <= (long)n && !boundary(l, n, (size_t)(pn - 1)))
 			pn++, po++;
