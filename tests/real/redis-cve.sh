@@ -441,6 +441,7 @@ crash_demo() {
     "$SERVER" "${SARGS[@]}" > /dev/null 2>&1 &
     pid=$!
     started "$pid"
+    disown "$pid"   # its death is expected: no job-control message
     if ! wait_ping "$port" "$pid" 10; then
         fail "sacrificial server ($what) did not start"
         return
@@ -660,10 +661,20 @@ sleep_until() {  # sleep_until NANOSECONDS-SINCE-EPOCH
 patch_loop() {  # apply and revert NAME every 100 ms until told to stop
     # One apply and one revert per 100 ms period, on a fixed schedule (the
     # CLI's own time counts against the period).
-    local name=$1 n=0 bad=0 next
+    # Gives up after 3 failed applies in a row (each may hold the server's
+    # threads for the action's time bound).
+    local name=$1 n=0 bad=0 next row=0
     next=$(date +%s%N)
     while [ ! -e "$PATCH_STOP" ]; do
-        xs apply "$name" >> "$LOGDIR/patch-loop.out" 2>&1 || bad=$((bad + 1))
+        if xs apply "$name" >> "$LOGDIR/patch-loop.out" 2>&1; then
+            row=0
+        else
+            bad=$((bad + 1)) row=$((row + 1))
+            if [ "$row" -ge 3 ]; then
+                echo "$n $bad gave-up" > "$LOGDIR/patch-loop.count"
+                break
+            fi
+        fi
         sleep_until $((next + 50000000))
         xs revert "$name" >> "$LOGDIR/patch-loop.out" 2>&1 || bad=$((bad + 1))
         next=$((next + 100000000))
@@ -703,7 +714,7 @@ else
         t1=$(date +%s.%N)
         touch "$PATCH_STOP"
         wait_gone "$PLOOP" 60 || { kill_tree "$PLOOP" KILL; fail "patch loop did not stop"; }
-        read -r cycles badc < "$LOGDIR/patch-loop.count" || { cycles=0; badc=0; }
+        read -r cycles badc gaveup < "$LOGDIR/patch-loop.count" || { cycles=0; badc=0; gaveup=""; }
         secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
         if [ $rc -ne 0 ] || [ -s "$LOGDIR/bench-patching.err" ]; then
             fail "redis-benchmark while patching: exit $rc $(head -n2 "$LOGDIR/bench-patching.err" | tr '\n' ' ')"
@@ -713,7 +724,7 @@ else
         if [ "${cycles:-0}" -ge 1 ] && [ "${badc:-0}" -eq 0 ]; then
             pass "$cycles apply+revert cycles in $secs s, none failed"
         else
-            fail "apply/revert loop: ${cycles:-0} cycles, ${badc:-?} failed commands (see $LOGDIR/patch-loop.out)"
+            fail "apply/revert loop: ${cycles:-0} cycles, ${badc:-?} failed commands${gaveup:+ (gave up after 3 failed applies in a row)}: $(grep -m1 '^xsplice:' "$LOGDIR/patch-loop.out")"
         fi
         # Leave it reverted and unloaded.
         xs revert "$name" > /dev/null 2>&1 || true
@@ -725,9 +736,12 @@ else
         echo "THROUGHPUT (requests/s, redis-benchmark -c 4 -n $BENCH_N per test; the"
         echo "unpatched run before and after the apply/revert run; ratio = patching / mean unpatched):"
         printf '  %-8s %12s %28s %14s %8s\n' test unpatched "apply+revert every 100 ms" "unpatched again" ratio
-        join -t, <(join -t, <(rps "$LOGDIR/bench-plain.csv") <(rps "$LOGDIR/bench-patching.csv")) \
-            <(rps "$LOGDIR/bench-plain-again.csv") |
-            awk -F, '{ m = ($2 + $4) / 2; printf "  %-8s %12.0f %28.0f %14.0f %8.3f\n", $1, $2, $3, $4, (m > 0 ? $3 / m : 0) }'
+        join -t, -a 1 -e - -o auto <(join -t, -a 1 -e - -o auto <(rps "$LOGDIR/bench-plain.csv") \
+            <(rps "$LOGDIR/bench-patching.csv")) <(rps "$LOGDIR/bench-plain-again.csv") |
+            awk -F, '{ for (i = 2; i <= 4; i++) if ($i == "") $i = "-"
+                       m = ($2 + $4) / 2
+                       r = ($3 == "-" || $2 == "-" || $4 == "-") ? "-" : sprintf("%.3f", $3 / m)
+                       printf "  %-8s %12s %28s %14s %8s\n", $1, $2, $3, $4, r }'
     else
         fail "xsplice upload $name for the throughput loop: $(tail -n2 "$LOGDIR/patch-loop.out" | tr '\n' ' ')"
     fi
