@@ -95,6 +95,9 @@ cleanup() {
 finish() {
     trap - EXIT
     cleanup
+    if [ -n "${XSPLICE_REAL_REDIS_ARGS:-}" ]; then
+        echo "NOTE: the server ran with extra arguments: $XSPLICE_REAL_REDIS_ARGS"
+    fi
     echo "== $passes passed, $fails failed (logs: ${LOGDIR:-none})"
     [ "$fails" -eq 0 ] && exit 0
     exit 1
@@ -738,7 +741,7 @@ else
         printf '  %-8s %12s %28s %14s %8s\n' test unpatched "apply+revert every 100 ms" "unpatched again" ratio
         join -t, -a 1 -e - -o auto <(join -t, -a 1 -e - -o auto <(rps "$LOGDIR/bench-plain.csv") \
             <(rps "$LOGDIR/bench-patching.csv")) <(rps "$LOGDIR/bench-plain-again.csv") |
-            awk -F, '{ for (i = 2; i <= 4; i++) if ($i == "") $i = "-"
+            awk -F, '{ for (i = 2; i <= 4; i++) $i = (($i == "" || $i == "-") ? "-" : sprintf("%.0f", $i))
                        m = ($2 + $4) / 2
                        r = ($3 == "-" || $2 == "-" || $4 == "-") ? "-" : sprintf("%.3f", $3 / m)
                        printf "  %-8s %12s %28s %14s %8s\n", $1, $2, $3, $4, r }'
