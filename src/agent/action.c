@@ -170,7 +170,7 @@ static void rollback(struct plan *pl, unsigned upto)
 	}
 }
 
-static int critical(void *ctx, const struct xs_thread_stack *threads, unsigned n,
+static int critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n,
 		    struct xs_err *err)
 {
 	(void)err;
@@ -178,13 +178,13 @@ static int critical(void *ctx, const struct xs_thread_stack *threads, unsigned n
 	pl->failure = FAIL_NONE;
 
 	for (unsigned t = 0; t < n; t++)
-		for (unsigned fr = 0; fr < threads[t].nframes; fr++)
+		for (unsigned fr = 0; fr < threads[t]->nframes; fr++)
 			for (unsigned r = 0; r < pl->nranges; r++)
-				if (in_range(&pl->ranges[r], threads[t].pcs[fr], fr)) {
+				if (in_range(&pl->ranges[r], threads[t]->pcs[fr], fr)) {
 					pl->failure = FAIL_CONFLICT;
-					pl->conflict_tid = threads[t].tid;
+					pl->conflict_tid = threads[t]->tid;
 					pl->conflict_frame = fr;
-					pl->conflict_pc = threads[t].pcs[fr];
+					pl->conflict_pc = threads[t]->pcs[fr];
 					pl->conflict_range = r;
 					return -EAGAIN;
 				}

@@ -24,16 +24,39 @@
 #include "arch/arch.h"
 #include "arch/syscall.h"
 
-/* Shared with the handler: all atomics or written before the signals. */
+/*
+ * One slot per signalled thread. Its word holds (attempt << 32 | state) and
+ * only moves by compare-and-swap, so a signal that arrives late (the thread
+ * had it blocked, or the attempt gave up on it) can never touch a slot
+ * that belongs to another attempt:
+ *   agent: SENT -> ABANDONED (gave up on it, or the thread is gone)
+ *   handler: SENT -> RECORDING -> ARRIVED -> DEPARTED
+ */
+enum { SLOT_FREE, SLOT_SENT, SLOT_RECORDING, SLOT_ARRIVED, SLOT_DEPARTED, SLOT_ABANDONED };
+
+struct park_slot {
+	_Atomic uint64_t word;
+	struct xs_thread_stack st;
+};
+
 static int g_signo;
-static _Atomic uint32_t g_gen;          /* current attempt; handler ignores others */
-static _Atomic uint32_t g_release;      /* futex: threads sleep until == their gen */
-static _Atomic uint32_t g_arrived;      /* futex: the agent sleeps on it */
-static _Atomic uint32_t g_departed;     /* futex: threads that left the handler */
-static _Atomic uint32_t g_nslots;
-static struct xs_thread_stack *g_slots; /* g_cap entries */
-static uint32_t g_cap;
-static pid_t *g_sent, *g_scratch;       /* agent-side arrays, g_cap entries */
+static pid_t g_pid;
+static _Atomic uint32_t g_release;   /* futex: threads of attempt N sleep until >= N */
+static _Atomic uint32_t g_arrived;   /* futex: bumped on each arrival, wakes the agent */
+static _Atomic uint32_t g_departed;  /* futex: bumped on each departure */
+static struct park_slot *_Atomic g_slots;
+static _Atomic uint32_t g_cap;
+static uint32_t g_gen;               /* agent only */
+
+static inline uint64_t slot_word(uint32_t gen, uint32_t state)
+{
+	return (uint64_t)gen << 32 | state;
+}
+
+static inline uint32_t slot_state(uint64_t w)
+{
+	return (uint32_t)w;
+}
 
 static long futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *ts)
 {
@@ -90,31 +113,34 @@ static void park_handler(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
 	int saved_errno = errno;
-	uint32_t gen = atomic_load(&g_gen);
-
-	/* Only our own queued signal for the attempt in progress parks; a late
-	 * one (thread had it blocked, attempt over) is ignored. */
-	if (si->si_code != SI_QUEUE || si->si_pid != getpid() ||
-	    (uint32_t)si->si_value.sival_int != gen || atomic_load(&g_release) == gen) {
-		errno = saved_errno;
-		return;
-	}
-	uint32_t slot = atomic_fetch_add(&g_nslots, 1);
-	if (slot < g_cap) {
-		g_slots[slot].tid = raw_gettid();
-		record_stack(&g_slots[slot], ucv);
-	}
+	if (si->si_code != SI_QUEUE || si->si_pid != g_pid)
+		goto out;
+	uint64_t v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
+	uint32_t gen = (uint32_t)(v >> 32), idx = (uint32_t)v;
+	struct park_slot *slots = atomic_load(&g_slots);
+	if (!slots || idx >= atomic_load(&g_cap))
+		goto out;
+	struct park_slot *s = &slots[idx];
+	uint64_t expect = slot_word(gen, SLOT_SENT);
+	if (!atomic_compare_exchange_strong(&s->word, &expect, slot_word(gen, SLOT_RECORDING)))
+		goto out; /* not for this attempt any more */
+	record_stack(&s->st, ucv);
+	expect = slot_word(gen, SLOT_RECORDING);
+	if (!atomic_compare_exchange_strong(&s->word, &expect, slot_word(gen, SLOT_ARRIVED)))
+		goto out;
 	atomic_fetch_add(&g_arrived, 1);
 	futex_wake(&g_arrived, 1);
 
 	uint32_t r;
-	while ((r = atomic_load(&g_release)) != gen)
+	while ((int32_t)((r = atomic_load(&g_release)) - gen) < 0)
 		futex_wait(&g_release, r, NULL);
 
 	/* Cross-modifying code: serialise before running possibly new code. */
 	xs_arch_serialize();
+	atomic_store(&s->word, slot_word(gen, SLOT_DEPARTED));
 	atomic_fetch_add(&g_departed, 1);
 	futex_wake(&g_departed, 1);
+out:
 	errno = saved_errno;
 }
 
@@ -211,65 +237,65 @@ static int list_tasks(pid_t self, pid_t *tids, uint32_t cap)
 	return rc ? rc : (int)n;
 }
 
-static int send_park(pid_t pid, pid_t tid, uint32_t gen)
+/* Queue the park signal carrying (attempt, slot). */
+static int send_park(pid_t tid, uint32_t gen, uint32_t idx)
 {
 	siginfo_t si;
 	for (size_t i = 0; i < sizeof(si); i++)
 		((volatile char *)&si)[i] = 0;
 	si.si_signo = g_signo;
 	si.si_code = SI_QUEUE;
-	si.si_pid = pid;
+	si.si_pid = g_pid;
 	si.si_uid = getuid();
-	si.si_value.sival_int = (int)gen;
-	return (int)xs_sys4(SYS_rt_tgsigqueueinfo, pid, tid, g_signo, (long)&si);
-}
-
-static bool tid_arrived(pid_t tid, uint32_t nslots)
-{
-	for (uint32_t i = 0; i < nslots && i < g_cap; i++)
-		if (g_slots[i].tid == tid)
-			return true;
-	return false;
+	si.si_value.sival_ptr = (void *)(uintptr_t)((uint64_t)gen << 32 | idx);
+	return (int)xs_sys4(SYS_rt_tgsigqueueinfo, g_pid, tid, g_signo, (long)&si);
 }
 
 struct attempt {
-	pid_t *sent;       /* threads signalled this attempt */
-	uint32_t nsent;
-	pid_t *scratch;
+	uint32_t gen;
+	struct park_slot *slots;
 	uint32_t cap;
-	pid_t missing;     /* a thread that did not arrive in time */
+	uint32_t nsent;     /* slots 0..nsent-1 are in use this attempt */
+	pid_t *scratch;     /* task listing */
+	pid_t missing;      /* a thread that did not arrive in time */
 	uint64_t t_first_signal, t_arrived;
 };
 
-/*
- * Signal every thread we have not signalled yet. Returns number newly sent,
- * or -E2BIG when the arrays are too small.
- */
-static int signal_new_threads(struct attempt *a, pid_t self, pid_t pid, uint32_t gen)
+/* Signal every thread that has no slot yet. Returns the number newly
+ * signalled, or -E2BIG when the arrays are too small. */
+static int signal_new_threads(struct attempt *a, pid_t self)
 {
 	int n = list_tasks(self, a->scratch, a->cap);
 	if (n < 0)
 		return n;
 	int fresh = 0;
 	for (int i = 0; i < n; i++) {
+		pid_t tid = a->scratch[i];
 		bool known = false;
-		for (uint32_t j = 0; j < a->nsent; j++)
-			if (a->sent[j] == a->scratch[i]) {
-				known = true;
-				break;
-			}
+		for (uint32_t j = 0; j < a->nsent && !known; j++)
+			known = a->slots[j].st.tid == tid;
 		if (known)
 			continue;
 		if (a->nsent == a->cap)
 			return -E2BIG;
+		struct park_slot *s = &a->slots[a->nsent];
+		s->st.tid = tid;
+		s->st.nframes = 0;
+		atomic_store(&s->word, slot_word(a->gen, SLOT_SENT));
 		if (!a->t_first_signal)
 			a->t_first_signal = now_ns();
-		int r = send_park(pid, a->scratch[i], gen);
-		if (r == -ESRCH || r == -EAGAIN)
-			continue; /* exited meanwhile (or gone zombie) */
-		if (r < 0)
+		int r = send_park(tid, a->gen, a->nsent);
+		if (r == -ESRCH || r == -EAGAIN) {
+			/* exited meanwhile */
+			atomic_store(&s->word, slot_word(a->gen, SLOT_ABANDONED));
+			s->st.tid = 0;
+			continue;
+		}
+		if (r < 0) {
+			atomic_store(&s->word, slot_word(a->gen, SLOT_ABANDONED));
 			return r;
-		a->sent[a->nsent++] = a->scratch[i];
+		}
+		a->nsent++;
 		fresh++;
 	}
 	return fresh;
@@ -277,20 +303,23 @@ static int signal_new_threads(struct attempt *a, pid_t self, pid_t pid, uint32_t
 
 /* Wait until every signalled thread arrived (dropping those that exited),
  * or the deadline: 0 or -ETIMEDOUT with a->missing set. */
-static int wait_arrivals(struct attempt *a, pid_t pid, uint64_t deadline)
+static int wait_arrivals(struct attempt *a, uint64_t deadline)
 {
 	for (;;) {
-		uint32_t arrived = atomic_load(&g_arrived);
-		if (arrived >= a->nsent)
+		uint32_t seen = atomic_load(&g_arrived);
+		pid_t pending = 0;
+		for (uint32_t j = 0; j < a->nsent; j++) {
+			uint32_t st = slot_state(atomic_load(&a->slots[j].word));
+			if (st == SLOT_SENT || st == SLOT_RECORDING) {
+				pending = a->slots[j].st.tid;
+				break;
+			}
+		}
+		if (!pending)
 			return 0;
 		uint64_t t = now_ns();
 		if (t >= deadline) {
-			uint32_t ns = atomic_load(&g_nslots);
-			for (uint32_t j = 0; j < a->nsent; j++)
-				if (!tid_arrived(a->sent[j], ns)) {
-					a->missing = a->sent[j];
-					break;
-				}
+			a->missing = pending;
 			return -ETIMEDOUT;
 		}
 		/* Short slices so threads that exit after being signalled are
@@ -299,32 +328,48 @@ static int wait_arrivals(struct attempt *a, pid_t pid, uint64_t deadline)
 		if (slice > 2000000)
 			slice = 2000000;
 		struct timespec ts = { 0, (long)slice };
-		long r = futex_wait(&g_arrived, arrived, &ts);
-		if (r == -ETIMEDOUT) {
-			uint32_t ns = atomic_load(&g_nslots);
-			for (uint32_t j = 0; j < a->nsent; j++) {
-				if (tid_arrived(a->sent[j], ns))
-					continue;
-				if (xs_sys3(SYS_tgkill, pid, a->sent[j], 0) == -ESRCH) {
-					a->sent[j] = a->sent[--a->nsent];
-					j--;
-				}
-			}
+		if (futex_wait(&g_arrived, seen, &ts) != -ETIMEDOUT)
+			continue;
+		for (uint32_t j = 0; j < a->nsent; j++) {
+			struct park_slot *s = &a->slots[j];
+			uint64_t w = slot_word(a->gen, SLOT_SENT);
+			if (slot_state(atomic_load(&s->word)) == SLOT_SENT &&
+			    xs_sys3(SYS_tgkill, g_pid, s->st.tid, 0) == -ESRCH)
+				atomic_compare_exchange_strong(&s->word, &w,
+							       slot_word(a->gen, SLOT_ABANDONED));
 		}
 	}
 }
 
-static void release_all(uint32_t gen, uint32_t parked)
+/*
+ * Release the attempt: wake the parked, give up on the ones that never
+ * came, and wait until no handler touches the slots any more so the next
+ * attempt can reuse them. Returns false if some handler is still inside
+ * after a second (then the slots must not be reused).
+ */
+static bool release_all(struct attempt *a)
 {
-	atomic_store(&g_release, gen);
+	atomic_store(&g_release, a->gen);
 	futex_wake(&g_release, INT_MAX);
-	/* Wait for everyone to leave the handler, so the next attempt starts
-	 * clean; they are awake and only run a few instructions. */
+	for (uint32_t j = 0; j < a->nsent; j++) {
+		uint64_t w = slot_word(a->gen, SLOT_SENT);
+		atomic_compare_exchange_strong(&a->slots[j].word, &w,
+					       slot_word(a->gen, SLOT_ABANDONED));
+	}
 	uint64_t deadline = now_ns() + 1000000000ull;
-	uint32_t d;
-	while ((d = atomic_load(&g_departed)) < parked && now_ns() < deadline) {
+	for (;;) {
+		uint32_t seen = atomic_load(&g_departed);
+		bool busy = false;
+		for (uint32_t j = 0; j < a->nsent && !busy; j++) {
+			uint32_t st = slot_state(atomic_load(&a->slots[j].word));
+			busy = st == SLOT_RECORDING || st == SLOT_ARRIVED;
+		}
+		if (!busy)
+			return true;
+		if (now_ns() >= deadline)
+			return false;
 		struct timespec ts = { 0, 1000000 };
-		futex_wait(&g_departed, d, &ts);
+		futex_wait(&g_departed, seen, &ts);
 	}
 }
 
@@ -346,79 +391,90 @@ static void thread_name(pid_t tid, char *buf, size_t len)
 		*nl = '\0';
 }
 
+/* Slot arrays only grow; an array a stuck handler may still write into is
+ * abandoned (leaked), never reused. */
+static pid_t *g_scratch;
+static const struct xs_thread_stack **g_stacks;
+
+static int ensure_capacity(uint32_t cap, bool fresh, struct xs_err *err)
+{
+	if (!fresh && atomic_load(&g_cap) >= cap)
+		return 0;
+	if (cap < atomic_load(&g_cap))
+		cap = atomic_load(&g_cap);
+	struct park_slot *slots = calloc(cap, sizeof(*slots));
+	pid_t *scratch = calloc(cap, sizeof(pid_t));
+	const struct xs_thread_stack **stacks = calloc(cap, sizeof(*stacks));
+	if (!slots || !scratch || !stacks) {
+		free(slots);
+		free(scratch);
+		free(stacks);
+		return xs_fail(err, -ENOMEM, "out of memory for %u thread records", cap);
+	}
+	/* Publish the larger array before its capacity. */
+	atomic_store(&g_cap, 0);
+	atomic_store(&g_slots, slots);
+	atomic_store(&g_cap, cap);
+	free(g_scratch);
+	free(g_stacks);
+	g_scratch = scratch;
+	g_stacks = stacks;
+	return 0;
+}
+
 int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		      struct xs_transition_stats *stats, struct xs_err *err)
 {
 	if (!g_signo)
 		return xs_fail(err, -ENOSYS, "the thread rendezvous is not initialised");
 	pid_t self = raw_gettid();
-	pid_t pid = getpid();
-	uint64_t start = now_ns();
-	uint64_t deadline = start + (uint64_t)timeout_ms * 1000000ull;
+	g_pid = getpid();
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	uint32_t cap = 256;
+	bool fresh = false;
 	unsigned backoff_us = 100;
 	struct xs_err conflict = { "" };
-	int rc = -EBUSY;
 	unsigned attempts = 0;
 
 	for (;;) {
-		/* Allocate before parking: no malloc with threads parked. Slot
-		 * arrays are kept (and only grow) because a late handler may
-		 * still be writing into the previous one. */
-		if (g_cap < cap) {
-			struct xs_thread_stack *slots = calloc(cap, sizeof(*slots));
-			pid_t *sent = calloc(cap, sizeof(pid_t));
-			pid_t *scratch = calloc(cap, sizeof(pid_t));
-			if (!slots || !sent || !scratch) {
-				free(slots);
-				free(sent);
-				free(scratch);
-				return xs_fail(err, -ENOMEM, "out of memory for %u thread records", cap);
-			}
-			free(g_sent);
-			free(g_scratch);
-			g_sent = sent;
-			g_scratch = scratch;
-			g_slots = slots;
-			g_cap = cap;
-		}
+		/* Allocate before parking: no malloc with threads parked. */
+		int rc = ensure_capacity(cap, fresh, err);
+		if (rc)
+			return rc;
+		fresh = false;
 		struct attempt a = { 0 };
-		a.cap = g_cap;
-		a.sent = g_sent;
+		a.gen = ++g_gen;
+		a.slots = atomic_load(&g_slots);
+		a.cap = atomic_load(&g_cap);
 		a.scratch = g_scratch;
 		attempts++;
-		atomic_store(&g_nslots, 0);
-		atomic_store(&g_arrived, 0);
-		atomic_store(&g_departed, 0);
-		uint32_t gen = atomic_fetch_add(&g_gen, 1) + 1;
 
 		int r;
-		bool grow = false;
 		for (;;) {
-			r = signal_new_threads(&a, self, pid, gen);
+			r = signal_new_threads(&a, self);
 			if (r <= 0)
 				break;
-			r = wait_arrivals(&a, pid, deadline);
+			r = wait_arrivals(&a, deadline);
 			if (r < 0)
 				break;
-			/* Everyone signalled so far arrived: re-list to catch
-			 * threads created meanwhile (loop ends when none are new). */
+			/* Everyone signalled so far arrived: list again to catch
+			 * threads created meanwhile, until none are new. */
 		}
-		if (r == -E2BIG) {
-			grow = true;
-		} else if (r == 0) {
+		if (r == 0) {
 			a.t_arrived = now_ns();
-			uint32_t parked = atomic_load(&g_arrived);
-			uint32_t nslots = atomic_load(&g_nslots);
+			unsigned n = 0;
+			for (uint32_t j = 0; j < a.nsent; j++)
+				if (slot_state(atomic_load(&a.slots[j].word)) == SLOT_ARRIVED)
+					g_stacks[n++] = &a.slots[j].st;
 			struct xs_err werr = { "" };
-			r = fn(ctx, g_slots, nslots < g_cap ? nslots : g_cap, &werr);
-			release_all(gen, parked);
+			r = fn(ctx, g_stacks, n, &werr);
+			fresh = !release_all(&a);
 			uint64_t t_release = now_ns();
 			if (r != -EAGAIN) {
 				if (stats) {
-					stats->pause_ns = a.t_first_signal ? t_release - a.t_first_signal : 0;
-					stats->park_ns = a.t_first_signal ? a.t_arrived - a.t_first_signal : 0;
-					stats->threads = parked;
+					stats->pause_ns = t_release - a.t_first_signal;
+					stats->park_ns = a.t_arrived - a.t_first_signal;
+					stats->threads = n;
 					stats->attempts = attempts;
 				}
 				if (r < 0 && err)
@@ -428,8 +484,18 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 			conflict = werr;
 			rc = -EBUSY;
 		} else {
-			release_all(gen, atomic_load(&g_arrived));
-			if (r == -ETIMEDOUT && a.missing) {
+			fresh = !release_all(&a);
+			if (r == -E2BIG) {
+				cap *= 4;
+				if (cap > (1u << 20))
+					return xs_fail(err, -E2BIG, "too many threads to park");
+				continue;
+			}
+			if (r == -ETIMEDOUT && a.missing && conflict.msg[0]) {
+				/* Time ran out during a retry: the conflict that
+				 * forced the retries is the real reason. */
+				rc = -EBUSY;
+			} else if (r == -ETIMEDOUT && a.missing) {
 				char name[32];
 				thread_name(a.missing, name, sizeof(name));
 				xs_fail(&conflict, -EBUSY,
@@ -440,12 +506,6 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 				xs_fail(&conflict, r, "parking threads failed: %s", strerror(-r));
 				rc = r;
 			}
-		}
-		if (grow) {
-			cap *= 4;
-			if (cap > (1u << 20))
-				return xs_fail(err, -E2BIG, "too many threads to park");
-			continue;
 		}
 		if (rc != -EBUSY || now_ns() >= deadline) {
 			if (stats)

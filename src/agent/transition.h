@@ -37,8 +37,8 @@ struct xs_transition_stats {
  * -EAGAIN (a thread is in the way: release, back off, try again), or
  * another -errno (give up). Must call nothing a payload may patch.
  */
-typedef int (*xs_critical_fn)(void *ctx, const struct xs_thread_stack *threads, unsigned n,
-			      struct xs_err *err);
+typedef int (*xs_critical_fn)(void *ctx, const struct xs_thread_stack *const *threads,
+			      unsigned n, struct xs_err *err);
 
 /* Install the park handler on the reserved signal ($XSPLICE_SIGNAL or
  * SIGRTMIN+XS_DEFAULT_SIGNAL_OFFSET). Call once, before any action. */
