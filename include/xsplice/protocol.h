@@ -118,6 +118,13 @@ struct xs_info_payload {
 struct xs_info {
 	uint32_t pid;
 	char agent_version[32];
+	uint32_t park_signal;      /* the reserved real-time signal */
+	/* The last successful APPLY/REVERT/REPLACE's rendezvous. */
+	uint64_t last_pause_ns;    /* first signal sent -> last thread released */
+	uint64_t last_park_ns;     /* first signal sent -> last thread parked */
+	uint64_t last_action_ns;   /* action accepted -> finished */
+	uint32_t last_threads;     /* threads parked */
+	uint32_t last_attempts;    /* attempts (retries after stack conflicts + 1) */
 	uint32_t nobjects;
 	struct xs_info_object *objects;
 	uint32_t npayloads;

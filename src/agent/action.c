@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arch/syscall.h"
 #include "patch.h"
@@ -53,14 +54,24 @@ static struct xs_payload *g_job;
 static uint32_t g_job_cmd, g_job_timeout;
 static char g_busy[XS_NAME_SIZE + 16];
 static struct xs_transition_stats g_stats;
+static uint64_t g_submit_ns, g_action_ns;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 const char *xs_action_busy(void)
 {
 	return g_busy[0] ? g_busy : NULL;
 }
 
-struct xs_transition_stats xs_action_last_stats(void)
+struct xs_transition_stats xs_action_last_stats(uint64_t *action_ns)
 {
+	if (action_ns)
+		*action_ns = g_action_ns;
 	return g_stats;
 }
 
@@ -313,6 +324,7 @@ done:
 	if (rc == 0) {
 		commit(&pl, p, cmd);
 		g_stats = stats;
+		g_action_ns = mono_ns() - g_submit_ns;
 	}
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
@@ -344,6 +356,7 @@ int xs_action_submit(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, st
 	if (g_busy[0])
 		return xs_fail(err, -EBUSY, "another action is in progress (%s)", g_busy);
 	snprintf(g_busy, sizeof(g_busy), "%s of %s", xs_action_name(cmd), p->name);
+	g_submit_ns = mono_ns();
 	p->rc = -EAGAIN;
 	p->reason[0] = '\0';
 	g_job = p;

@@ -21,6 +21,6 @@ const char *xs_action_busy(void);
 /* Hand an accepted action to the action thread (table locked). */
 int xs_action_submit(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err);
 /* Last action's pause statistics (for benchmarks and info). */
-struct xs_transition_stats xs_action_last_stats(void);
+struct xs_transition_stats xs_action_last_stats(uint64_t *action_ns);
 
 #endif

@@ -339,6 +339,12 @@ int xs_payloads_info(struct xs_info *info, struct xs_err *err)
 		return rc;
 	info->pid = (uint32_t)getpid();
 	snprintf(info->agent_version, sizeof(info->agent_version), "%s", XSPLICE_VERSION);
+	info->park_signal = (uint32_t)xs_transition_signal();
+	struct xs_transition_stats st = xs_action_last_stats(&info->last_action_ns);
+	info->last_pause_ns = st.pause_ns;
+	info->last_park_ns = st.park_ns;
+	info->last_threads = st.threads;
+	info->last_attempts = st.attempts;
 	size_t nobj = xs_objects_count();
 	info->objects = calloc(nobj ? nobj : 1, sizeof(*info->objects));
 	unsigned np = xs_payloads_count();

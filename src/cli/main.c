@@ -565,6 +565,10 @@ static void info_json(const struct xs_info *in)
 {
 	printf("{\"pid\":%" PRIu32 ",\"agent_version\":", in->pid);
 	json_str(stdout, in->agent_version);
+	printf(",\"park_signal\":%" PRIu32 ",\"last_action\":{\"pause_ns\":%" PRIu64
+	       ",\"park_ns\":%" PRIu64 ",\"action_ns\":%" PRIu64 ",\"threads\":%" PRIu32
+	       ",\"attempts\":%" PRIu32 "}", in->park_signal, in->last_pause_ns, in->last_park_ns,
+	       in->last_action_ns, in->last_threads, in->last_attempts);
 	printf(",\"objects\":[");
 	for (uint32_t i = 0; i < in->nobjects; i++) {
 		const struct xs_info_object *o = &in->objects[i];
@@ -608,8 +612,13 @@ static void info_json(const struct xs_info *in)
 
 static void info_text(const struct xs_info *in)
 {
-	printf("process %" PRIu32 ", agent %s\n", in->pid,
-	       in->agent_version[0] ? in->agent_version : "?");
+	printf("process %" PRIu32 ", agent %s, park signal %" PRIu32 "\n", in->pid,
+	       in->agent_version[0] ? in->agent_version : "?", in->park_signal);
+	if (in->last_threads)
+		printf("last action: %" PRIu32 " threads parked, pause %.1f us (parking %.1f us), "
+		       "%" PRIu32 " attempt(s), %.2f ms in all\n", in->last_threads,
+		       in->last_pause_ns / 1e3, in->last_park_ns / 1e3, in->last_attempts,
+		       in->last_action_ns / 1e6);
 	printf("objects (%" PRIu32 "):\n", in->nobjects);
 	for (uint32_t i = 0; i < in->nobjects; i++) {
 		const struct xs_info_object *o = &in->objects[i];

@@ -225,6 +225,12 @@ static void enc_info(struct wbuf *w, const struct xs_info *in)
 {
 	wb_u32(w, in->pid);
 	wb_str(w, "agent_version", in->agent_version, sizeof(in->agent_version), 0);
+	wb_u32(w, in->park_signal);
+	wb_u64(w, in->last_pause_ns);
+	wb_u64(w, in->last_park_ns);
+	wb_u64(w, in->last_action_ns);
+	wb_u32(w, in->last_threads);
+	wb_u32(w, in->last_attempts);
 	if (in->nobjects && !in->objects)
 		w->rc = w->rc ? w->rc : xs_fail(w->err, -EINVAL, "objects: missing");
 	wb_u32(w, in->nobjects);
@@ -536,7 +542,13 @@ static int dec_info(struct rbuf *r, struct xs_info **out, struct xs_err *err)
 	*out = in;
 	if ((rc = rb_u32(r, &in->pid, "pid", err)) ||
 	    (rc = rb_str(r, in->agent_version, sizeof(in->agent_version), 0, "agent_version",
-			 err)))
+			 err)) ||
+	    (rc = rb_u32(r, &in->park_signal, "park_signal", err)) ||
+	    (rc = rb_u64(r, &in->last_pause_ns, "last_pause_ns", err)) ||
+	    (rc = rb_u64(r, &in->last_park_ns, "last_park_ns", err)) ||
+	    (rc = rb_u64(r, &in->last_action_ns, "last_action_ns", err)) ||
+	    (rc = rb_u32(r, &in->last_threads, "last_threads", err)) ||
+	    (rc = rb_u32(r, &in->last_attempts, "last_attempts", err)))
 		return rc;
 	uint32_t n;
 	if ((rc = rb_count(r, &n, MIN_OBJECT, "nobjects", err)))
