@@ -188,7 +188,21 @@ static int critical(void *ctx, const struct xs_thread_stack *const *threads, uns
 	struct plan *pl = ctx;
 	pl->failure = FAIL_NONE;
 
-	for (unsigned t = 0; t < n; t++)
+	for (unsigned t = 0; t < n; t++) {
+		/* A thread we could not park (it sleeps in a system call with the
+		 * signal blocked): any word on its stack may be a return address. */
+		if (threads[t]->conservative)
+			for (uintptr_t w = threads[t]->sp & ~(uintptr_t)7; w + 8 <= threads[t]->stack_hi;
+			     w += 8)
+				for (unsigned r = 0; r < pl->nranges; r++)
+					if (in_range(&pl->ranges[r], *(const uintptr_t *)w, 1)) {
+						pl->failure = FAIL_CONFLICT;
+						pl->conflict_tid = threads[t]->tid;
+						pl->conflict_frame = 1;
+						pl->conflict_pc = *(const uintptr_t *)w;
+						pl->conflict_range = r;
+						return -EAGAIN;
+					}
 		for (unsigned fr = 0; fr < threads[t]->nframes; fr++)
 			for (unsigned r = 0; r < pl->nranges; r++)
 				if (in_range(&pl->ranges[r], threads[t]->pcs[fr], fr)) {
@@ -199,6 +213,7 @@ static int critical(void *ctx, const struct xs_thread_stack *const *threads, uns
 					pl->conflict_range = r;
 					return -EAGAIN;
 				}
+	}
 
 	for (unsigned k = 0; k < pl->nops; k++) {
 		struct plan_op *op = &pl->ops[k];

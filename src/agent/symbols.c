@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
@@ -511,7 +512,12 @@ static int find_unique(struct xs_object *obj, const char *name, int want_tls,
 		return xs_fail_prefix(err, rc, "symbol '%s' in %s", name ? name : "", obj ? obj->path : "?");
 	if (!name || !name[0])
 		return xs_fail(err, -EINVAL, "empty symbol name");
-	const Elf64_Sym *found = NULL, *other_kind = NULL;
+	/* A plain name in a payload means the global definition when one
+	 * exists (a static of the same name elsewhere, e.g. in a bundled
+	 * library, is not what an undefined reference binds to); two
+	 * different definitions of the same binding are ambiguous. */
+	const Elf64_Sym *found = NULL, *global = NULL, *clash = NULL, *gclash = NULL;
+	const Elf64_Sym *other_kind = NULL;
 	for (unsigned i = name_lower_bound(st, name); i < st->n_by_name; i++) {
 		const Elf64_Sym *s = &st->elf.syms[st->by_name[i]];
 		if (strcmp(st->elf.strtab + s->st_name, name) != 0)
@@ -521,16 +527,32 @@ static int find_unique(struct xs_object *obj, const char *name, int want_tls,
 			other_kind = s;
 			continue;
 		}
-		if (found && (found->st_value != s->st_value || found->st_shndx != s->st_shndx)) {
-			uintptr_t b = want_tls ? 0 : obj->bias;
-			return xs_fail(err, -ENOTUNIQ,
-				       "symbol '%s' is ambiguous in %s: defined at %#lx and at %#lx "
-				       "(name it by address in .livepatch.symbols)",
-				       name, obj->path, (unsigned long)(b + found->st_value),
-				       (unsigned long)(b + s->st_value));
-		}
+		bool same_as_found = found && found->st_value == s->st_value &&
+				     found->st_shndx == s->st_shndx;
+		if (found && !same_as_found && !clash)
+			clash = s;
 		if (!found)
 			found = s;
+		if (ELF64_ST_BIND(s->st_info) != STB_LOCAL) {
+			if (global && (global->st_value != s->st_value ||
+				       global->st_shndx != s->st_shndx))
+				gclash = s;
+			if (!global)
+				global = s;
+		}
+	}
+	if (global && !gclash) {
+		found = global;
+		clash = NULL;
+	}
+	if (clash) {
+		const Elf64_Sym *first = gclash ? global : found, *second = gclash ? gclash : clash;
+		uintptr_t b = want_tls ? 0 : obj->bias;
+		return xs_fail(err, -ENOTUNIQ,
+			       "symbol '%s' is ambiguous in %s: defined at %#lx and at %#lx "
+			       "(name it by address in .livepatch.symbols)",
+			       name, obj->path, (unsigned long)(b + first->st_value),
+			       (unsigned long)(b + second->st_value));
 	}
 	if (!found) {
 		if (other_kind && !want_tls)

@@ -30,9 +30,18 @@
  * had it blocked, or the attempt gave up on it) can never touch a slot
  * that belongs to another attempt:
  *   agent: SENT -> ABANDONED (gave up on it, or the thread is gone)
+ *   agent: SENT -> ASLEEP (blocks the signal, sleeps in a system call)
  *   handler: SENT -> RECORDING -> ARRIVED -> DEPARTED
  */
-enum { SLOT_FREE, SLOT_SENT, SLOT_RECORDING, SLOT_ARRIVED, SLOT_DEPARTED, SLOT_ABANDONED };
+enum {
+	SLOT_FREE,
+	SLOT_SENT,
+	SLOT_RECORDING,
+	SLOT_ARRIVED,
+	SLOT_DEPARTED,
+	SLOT_ABANDONED,
+	SLOT_ASLEEP, /* blocks the signal, sleeps in a system call: accepted as is */
+};
 
 struct park_slot {
 	_Atomic uint64_t word;
@@ -47,6 +56,7 @@ static _Atomic uint32_t g_departed;  /* futex: bumped on each departure */
 static struct park_slot *_Atomic g_slots;
 static _Atomic uint32_t g_cap;
 static uint32_t g_gen;               /* agent only */
+static bool g_strict;                /* XSPLICE_STRICT_PARK: never accept ASLEEP */
 
 static inline uint64_t slot_word(uint32_t gen, uint32_t state)
 {
@@ -183,6 +193,8 @@ int xs_transition_init(struct xs_err *err)
 			       strerror(errno));
 	/* Per-thread caches keep unw_step away from global locks in handlers. */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	const char *strict = getenv("XSPLICE_STRICT_PARK");
+	g_strict = strict && *strict && strcmp(strict, "0") != 0;
 	g_signo = signo;
 	return 0;
 }
@@ -196,6 +208,202 @@ struct linux_dirent64 {
 	unsigned char d_type;
 	char d_name[];
 };
+
+/* ---- threads that block the park signal (raw syscalls only) ---- */
+
+/* Read a small /proc file into buf (NUL-terminated). */
+static long read_proc(const char *path, char *buf, size_t len)
+{
+	long fd = xs_sys3(SYS_open, (long)path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	long n = xs_sys3(SYS_read, fd, (long)buf, (long)len - 1);
+	xs_sys3(SYS_close, fd, 0, 0);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return n;
+}
+
+static void task_path(char *out, pid_t tid, const char *leaf)
+{
+	static const char pre[] = "/proc/self/task/";
+	char digits[16];
+	int nd = 0;
+	unsigned v = (unsigned)tid;
+	do {
+		digits[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	size_t k = 0;
+	for (size_t i = 0; pre[i]; i++)
+		out[k++] = pre[i];
+	while (nd)
+		out[k++] = digits[--nd];
+	out[k++] = '/';
+	for (size_t i = 0; leaf[i]; i++)
+		out[k++] = leaf[i];
+	out[k] = '\0';
+}
+
+static uint64_t parse_hex(const char **pp)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	for (;; p++) {
+		int d;
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (*p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			break;
+		v = v << 4 | (uint64_t)d;
+	}
+	*pp = p;
+	return v;
+}
+
+/* Does the thread block signo (SigBlk in its status)? */
+static bool task_blocks_signal(pid_t tid, int signo)
+{
+	char path[64], buf[2048];
+	task_path(path, tid, "status");
+	if (read_proc(path, buf, sizeof(buf)) <= 0)
+		return false;
+	for (const char *p = buf; *p; p++) {
+		if ((p == buf || p[-1] == '\n') && p[0] == 'S' && p[1] == 'i' && p[2] == 'g' &&
+		    p[3] == 'B' && p[4] == 'l' && p[5] == 'k' && p[6] == ':') {
+			p += 7;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			uint64_t mask = parse_hex(&p);
+			return (mask >> (signo - 1)) & 1;
+		}
+	}
+	return false;
+}
+
+/* The thread's scheduler state letter ('R', 'S', 'D', 'T', ...), 0 if gone. */
+static char task_state(pid_t tid)
+{
+	char path[64], buf[512];
+	task_path(path, tid, "stat");
+	long n = read_proc(path, buf, sizeof(buf));
+	if (n <= 0)
+		return 0;
+	const char *close = NULL;
+	for (const char *p = buf; *p; p++)
+		if (*p == ')')
+			close = p;
+	return close && close[1] == ' ' ? close[2] : 0;
+}
+
+/* PC and SP of a thread sleeping in a system call (/proc/.../syscall is
+ * "nr a1 .. a6 sp pc"); false if it is running or not in a call. */
+static bool task_syscall_regs(pid_t tid, uintptr_t *sp, uintptr_t *pc)
+{
+	char path[64], buf[256];
+	task_path(path, tid, "syscall");
+	if (read_proc(path, buf, sizeof(buf)) <= 0 || buf[0] < '0' || buf[0] > '9')
+		return false; /* "running", or "-1 ..." when not inside a call */
+	uint64_t v[9];
+	const char *p = buf;
+	for (int i = 0; i < 9; i++) {
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			return false;
+		v[i] = parse_hex(&p);
+	}
+	*sp = (uintptr_t)v[7];
+	*pc = (uintptr_t)v[8];
+	return true;
+}
+
+/* The end of the mapping that holds addr (a thread's stack top), 0 if none. */
+static uintptr_t mapping_end(uintptr_t addr)
+{
+	static char buf[16384];
+	long fd = xs_sys3(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	uintptr_t found = 0;
+	size_t have = 0;
+	for (;;) {
+		long n = xs_sys3(SYS_read, fd, (long)(buf + have), (long)(sizeof(buf) - 1 - have));
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		char *line = buf;
+		for (;;) {
+			char *nl = line;
+			while (*nl && *nl != '\n')
+				nl++;
+			if (!*nl)
+				break;
+			const char *p = line;
+			uintptr_t lo = (uintptr_t)parse_hex(&p);
+			if (*p == '-') {
+				p++;
+				uintptr_t hi = (uintptr_t)parse_hex(&p);
+				if (addr >= lo && addr < hi)
+					found = hi;
+			}
+			line = nl + 1;
+		}
+		if (found)
+			break;
+		/* keep the partial last line */
+		size_t rest = have - (size_t)(line - buf);
+		for (size_t i = 0; i < rest; i++)
+			buf[i] = line[i];
+		have = rest;
+		if (have == sizeof(buf) - 1)
+			have = 0; /* a line longer than the buffer: skip it */
+	}
+	xs_sys3(SYS_close, fd, 0, 0);
+	return found;
+}
+
+/*
+ * A thread that did not arrive: if it blocks the park signal and sleeps in
+ * a system call, take it as quiescent (it cannot run until the call
+ * returns) and record what the stack check needs. Only then SENT -> ASLEEP.
+ */
+static void probe_absent(struct park_slot *s, uint32_t gen)
+{
+	if (g_strict || !task_blocks_signal(s->st.tid, g_signo))
+		return;
+	char st = task_state(s->st.tid);
+	if (st != 'S' && st != 'D')
+		return;
+	uintptr_t sp, pc, hi;
+	if (!task_syscall_regs(s->st.tid, &sp, &pc) || !(hi = mapping_end(sp)) || hi <= sp)
+		return;
+	s->st.conservative = true;
+	s->st.sp = sp;
+	s->st.stack_hi = hi;
+	s->st.pcs[0] = pc;
+	s->st.nframes = 1;
+	s->st.truncated = false;
+	uint64_t w = slot_word(gen, SLOT_SENT);
+	atomic_compare_exchange_strong(&s->word, &w, slot_word(gen, SLOT_ASLEEP));
+}
+
+/* Still asleep in the same call? (checked with everyone else parked) */
+static bool still_asleep(const struct park_slot *s)
+{
+	uintptr_t sp, pc;
+	char st = task_state(s->st.tid);
+	return (st == 'S' || st == 'D') && task_syscall_regs(s->st.tid, &sp, &pc) &&
+	       sp == s->st.sp && pc == s->st.pcs[0];
+}
 
 /* Fill tids (excluding self). Returns count, or -E2BIG if cap too small. */
 static int list_tasks(pid_t self, pid_t *tids, uint32_t cap)
@@ -281,6 +489,7 @@ static int signal_new_threads(struct attempt *a, pid_t self)
 		struct park_slot *s = &a->slots[a->nsent];
 		s->st.tid = tid;
 		s->st.nframes = 0;
+		s->st.conservative = false;
 		atomic_store(&s->word, slot_word(a->gen, SLOT_SENT));
 		if (!a->t_first_signal)
 			a->t_first_signal = now_ns();
@@ -305,6 +514,7 @@ static int signal_new_threads(struct attempt *a, pid_t self)
  * or the deadline: 0 or -ETIMEDOUT with a->missing set. */
 static int wait_arrivals(struct attempt *a, uint64_t deadline)
 {
+	unsigned slices = 0;
 	for (;;) {
 		uint32_t seen = atomic_load(&g_arrived);
 		pid_t pending = 0;
@@ -325,18 +535,25 @@ static int wait_arrivals(struct attempt *a, uint64_t deadline)
 		/* Short slices so threads that exit after being signalled are
 		 * noticed instead of awaited. */
 		uint64_t slice = deadline - t;
-		if (slice > 2000000)
-			slice = 2000000;
+		if (slice > 500000)
+			slice = 500000;
 		struct timespec ts = { 0, (long)slice };
 		if (futex_wait(&g_arrived, seen, &ts) != -ETIMEDOUT)
+			continue;
+		/* Reading /proc costs: look at late threads after the first
+		 * slice, then every few milliseconds. */
+		if (slices++ % 8)
 			continue;
 		for (uint32_t j = 0; j < a->nsent; j++) {
 			struct park_slot *s = &a->slots[j];
 			uint64_t w = slot_word(a->gen, SLOT_SENT);
-			if (slot_state(atomic_load(&s->word)) == SLOT_SENT &&
-			    xs_sys3(SYS_tgkill, g_pid, s->st.tid, 0) == -ESRCH)
+			if (slot_state(atomic_load(&s->word)) != SLOT_SENT)
+				continue;
+			if (xs_sys3(SYS_tgkill, g_pid, s->st.tid, 0) == -ESRCH)
 				atomic_compare_exchange_strong(&s->word, &w,
 							       slot_word(a->gen, SLOT_ABANDONED));
+			else
+				probe_absent(s, a->gen);
 		}
 	}
 }
@@ -463,11 +680,19 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		if (r == 0) {
 			a.t_arrived = now_ns();
 			unsigned n = 0;
-			for (uint32_t j = 0; j < a.nsent; j++)
-				if (slot_state(atomic_load(&a.slots[j].word)) == SLOT_ARRIVED)
+			bool woke = false;
+			for (uint32_t j = 0; j < a.nsent; j++) {
+				uint32_t st = slot_state(atomic_load(&a.slots[j].word));
+				if (st == SLOT_ASLEEP && !still_asleep(&a.slots[j]))
+					woke = true;
+				if (st == SLOT_ARRIVED || st == SLOT_ASLEEP)
 					g_stacks[n++] = &a.slots[j].st;
+			}
 			struct xs_err werr = { "" };
-			r = fn(ctx, g_stacks, n, &werr);
+			/* A thread we could not park woke up meanwhile: try again. */
+			r = woke ? xs_fail(&werr, -EAGAIN, "a thread that blocks signal %d woke up "
+					   "during the stop", g_signo)
+				 : fn(ctx, g_stacks, n, &werr);
 			fresh = !release_all(&a);
 			uint64_t t_release = now_ns();
 			if (r != -EAGAIN) {
@@ -498,9 +723,14 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 			} else if (r == -ETIMEDOUT && a.missing) {
 				char name[32];
 				thread_name(a.missing, name, sizeof(name));
-				xs_fail(&conflict, -EBUSY,
-					"thread %d (%s) did not stop within %u ms: it blocks signal %d "
-					"or is stopped", (int)a.missing, name, timeout_ms, g_signo);
+				char st = task_state(a.missing);
+				bool blocks = task_blocks_signal(a.missing, g_signo);
+				xs_fail(&conflict, -EBUSY, "thread %d (%s) did not stop within %u ms: %s",
+					(int)a.missing, name, timeout_ms,
+					st == 'T' || st == 't' ? "it is stopped (SIGSTOP or a debugger)" :
+					blocks && g_strict ? "it blocks the park signal (XSPLICE_STRICT_PARK is set)" :
+					blocks ? "it blocks the park signal and keeps running (not asleep in a system call)" :
+					"it did not handle the park signal in time");
 				rc = -EBUSY;
 			} else {
 				xs_fail(&conflict, r, "parking threads failed: %s", strerror(-r));

@@ -22,6 +22,12 @@ struct xs_thread_stack {
 	pid_t tid;
 	uint32_t nframes;        /* pcs[0] is the interrupted PC, then return addresses */
 	bool truncated;          /* more frames than XS_STACK_MAX, or unwinding failed */
+	/* A thread that blocks the park signal but sleeps in a system call is
+	 * not parked; it cannot run until the call returns. Its stack cannot
+	 * be unwound from here, so every word in [sp, stack_hi) is treated as
+	 * a possible return address (conservative). pcs[0] is its PC. */
+	bool conservative;
+	uintptr_t sp, stack_hi;
 	uintptr_t pcs[XS_STACK_MAX];
 };
 
