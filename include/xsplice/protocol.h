@@ -162,6 +162,8 @@ int xs_encode_response(const struct xs_response *rs, uint8_t **frame, size_t *fr
  * bounds. Return 0 or -EPROTO / -EMSGSIZE with a reason.
  */
 int xs_check_header(const struct xs_frame_header *h, int expect_reply, struct xs_err *err);
+/* The 16 header bytes as they are on the wire, into h (no checks). */
+void xs_parse_header(const uint8_t raw[16], struct xs_frame_header *h);
 
 /*
  * Decode a body (after xs_check_header). Every length is checked against

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "action.h"
@@ -158,38 +159,92 @@ static void send_error(int fd, uint16_t op, int ret, const char *reason)
 	send_response(fd, &rs);
 }
 
-/* One request from a ready client. Returns <0 when the connection ends. */
-static int serve_one(int fd)
-{
+/*
+ * A client connection. Requests are read without blocking and served only
+ * once complete, so one slow or stalled client never holds up the others.
+ */
+struct client {
+	int fd;
+	uint8_t head[sizeof(struct xs_frame_header)];
+	size_t head_got;
 	struct xs_frame_header h;
-	uint8_t *body = NULL;
+	uint8_t *body;
+	size_t body_got;
+	uint64_t started_ms; /* when the current frame began; 0 = between frames */
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void client_reset(struct client *c)
+{
+	free(c->body);
+	c->body = NULL;
+	c->head_got = 0;
+	c->body_got = 0;
+	c->started_ms = 0;
+}
+
+static void serve_frame(struct client *c)
+{
 	struct xs_err err = { "" };
-	int rc = xs_read_frame(fd, &h, &body, 0, XS_REQUEST_IO_MS, &err);
-	if (rc == -ECONNRESET || rc == -EPIPE || rc == -ENOTCONN || rc == -ENODATA)
-		return -1;
-	if (rc) {
-		/* A bad frame: say why, then drop the connection since the
-		 * stream may be out of step. */
-		if (rc != -ETIMEDOUT && err.msg[0])
-			send_error(fd, h.op, rc, err.msg);
-		free(body);
-		return -1;
-	}
 	struct xs_request rq;
-	rc = xs_decode_request(h.op, body, h.length, &rq, &err);
+	int rc = xs_decode_request(c->h.op, c->body, c->h.length, &rq, &err);
 	if (rc) {
-		send_error(fd, h.op, rc, err.msg);
-		free(body);
-		return 0;
+		send_error(c->fd, c->h.op, rc, err.msg);
+		return;
 	}
 	struct xs_response rs;
 	struct xs_info info;
 	memset(&info, 0, sizeof(info));
 	dispatch(&rq, &rs, &info);
-	free(body);
-	rc = send_response(fd, &rs);
+	send_response(c->fd, &rs);
 	xs_info_release(&info);
-	return rc ? -1 : 0;
+}
+
+/* Read what is there. Returns <0 when the connection must end. */
+static int client_readable(struct client *c)
+{
+	for (;;) {
+		bool in_head = c->head_got < sizeof(c->head);
+		uint8_t *dst = in_head ? c->head + c->head_got : c->body + c->body_got;
+		size_t want = in_head ? sizeof(c->head) - c->head_got : c->h.length - c->body_got;
+		ssize_t n = recv(c->fd, dst, want, MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (n == 0)
+			return -1;
+		if (!c->started_ms)
+			c->started_ms = mono_ms();
+		if (in_head) {
+			c->head_got += (size_t)n;
+			if (c->head_got < sizeof(c->head))
+				continue;
+			struct xs_err err = { "" };
+			xs_parse_header(c->head, &c->h);
+			int rc = xs_check_header(&c->h, 0, &err);
+			if (rc) {
+				/* The stream may be out of step: say why, then end. */
+				send_error(c->fd, c->h.op, rc, err.msg);
+				return -1;
+			}
+			if (c->h.length && !(c->body = malloc(c->h.length))) {
+				send_error(c->fd, c->h.op, -ENOMEM, "out of memory for the request");
+				return -1;
+			}
+		} else {
+			c->body_got += (size_t)n;
+		}
+		if (c->body_got == c->h.length) {
+			serve_frame(c);
+			client_reset(c);
+			return 0;
+		}
+	}
 }
 
 static bool peer_allowed(int fd)
@@ -205,38 +260,57 @@ static void *control_thread(void *arg)
 {
 	(void)arg;
 	struct pollfd fds[1 + XS_MAX_CLIENTS];
+	struct client clients[XS_MAX_CLIENTS];
 	int nclients = 0;
 	for (;;) {
 		fds[0].fd = g_listen_fd;
 		fds[0].events = POLLIN;
-		int n = poll(fds, (nfds_t)(1 + nclients), -1);
+		for (int i = 0; i < nclients; i++) {
+			fds[1 + i].fd = clients[i].fd;
+			fds[1 + i].events = POLLIN;
+			fds[1 + i].revents = 0;
+		}
+		/* Wake up now and then to drop clients stuck mid-frame. */
+		int n = poll(fds, (nfds_t)(1 + nclients), 1000);
 		if (n < 0)
 			continue; /* EINTR: the park signal */
-		for (int i = 1; i <= nclients; i++) {
-			if (!fds[i].revents)
-				continue;
-			if ((fds[i].revents & POLLIN) ? serve_one(fds[i].fd) < 0 : true) {
-				close(fds[i].fd);
-				fds[i] = fds[nclients];
+		uint64_t now = mono_ms();
+		for (int i = 0; i < nclients; i++) {
+			struct client *c = &clients[i];
+			bool drop = false;
+			if (fds[1 + i].revents & (POLLIN | POLLHUP | POLLERR))
+				drop = client_readable(c) < 0;
+			if (!drop && c->started_ms && now - c->started_ms > XS_REQUEST_IO_MS) {
+				send_error(c->fd, c->head_got == sizeof(c->head) ? c->h.op : 0, -ETIMEDOUT,
+					   "request incomplete after 5 s; closing the connection");
+				drop = true;
+			}
+			if (drop) {
+				client_reset(c);
+				close(c->fd);
+				/* Keep fds[] in step with clients[] for this round. */
+				clients[i] = clients[nclients - 1];
+				fds[1 + i] = fds[nclients];
 				nclients--;
 				i--;
-			} else {
-				fds[i].revents = 0;
 			}
 		}
 		if (fds[0].revents & POLLIN) {
-			int c = accept4(g_listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (c < 0)
+			int fd = accept4(g_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
 				continue;
 			/* Refused before a byte is read. */
-			if (!peer_allowed(c) || nclients == XS_MAX_CLIENTS) {
-				close(c);
+			if (!peer_allowed(fd)) {
+				close(fd);
 				continue;
 			}
-			nclients++;
-			fds[nclients].fd = c;
-			fds[nclients].events = POLLIN;
-			fds[nclients].revents = 0;
+			if (nclients == XS_MAX_CLIENTS) {
+				send_error(fd, 0, -EBUSY, "too many clients connected (16); try again");
+				close(fd);
+				continue;
+			}
+			memset(&clients[nclients], 0, sizeof(clients[0]));
+			clients[nclients++].fd = fd;
 		}
 	}
 	return NULL;

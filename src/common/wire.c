@@ -136,6 +136,15 @@ static uint32_t le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
+void xs_parse_header(const uint8_t raw[16], struct xs_frame_header *h)
+{
+	h->magic = le32(raw);
+	h->version = (uint16_t)(raw[4] | raw[5] << 8);
+	h->op = (uint16_t)(raw[6] | raw[7] << 8);
+	h->length = le32(raw + 8);
+	h->flags = le32(raw + 12);
+}
+
 int xs_read_frame(int fd, struct xs_frame_header *h, uint8_t **body, int expect_reply,
 		  unsigned timeout_ms, struct xs_err *err)
 {
@@ -157,11 +166,7 @@ int xs_read_frame(int fd, struct xs_frame_header *h, uint8_t **body, int expect_
 	if (rc)
 		return xs_fail(err, rc, "receive: %s", strerror(-rc));
 
-	h->magic = le32(raw);
-	h->version = (uint16_t)(raw[4] | raw[5] << 8);
-	h->op = (uint16_t)(raw[6] | raw[7] << 8);
-	h->length = le32(raw + 8);
-	h->flags = le32(raw + 12);
+	xs_parse_header(raw, h);
 	rc = xs_check_header(h, expect_reply, err);
 	if (rc)
 		return rc;

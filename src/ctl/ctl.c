@@ -274,8 +274,24 @@ static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_
 		return rc;
 	rc = xs_write_all(ctl->fd, frame, len, err);
 	free(frame);
-	if (rc == -EPIPE || rc == -ECONNRESET)
+	if (rc == -EPIPE || rc == -ECONNRESET) {
+		/* The agent may have said why before closing (too many
+		 * clients): prefer its words. */
+		struct xs_err rerr = { "" };
+		if (xs_read_frame(ctl->fd, &h, &body, 1, 200, &rerr) == 0) {
+			struct xs_response early;
+			int drc = xs_decode_response(h.op & (uint16_t)~XS_OP_REPLY, body, h.length,
+						     &early, &rerr);
+			free(body);
+			if (drc == 0 && early.ret) {
+				rc = xs_fail(err, early.ret, "%s", early.reason);
+				xs_response_free(&early);
+				return rc;
+			}
+			xs_response_free(&early);
+		}
 		return explain_close(ctl, rc, err);
+	}
 	if (rc)
 		return xs_fail_prefix(err, rc, "sending the request");
 	rc = xs_read_frame(ctl->fd, &h, &body, 1, ctl->io_timeout_ms, err);

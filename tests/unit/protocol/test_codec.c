@@ -548,6 +548,9 @@ static void test_bad_names(void **state)
 	expect_rs_fail(XS_OP_LIST, r.b, r.n, -EINVAL, "entry name");
 }
 
+/* INFO's park signal and last-action figures (u32, 3 x u64, 2 x u32), zero. */
+static const char info_stats_zero[36];
+
 static void test_bad_fields(void **state)
 {
 	(void)state;
@@ -639,6 +642,7 @@ static void test_bad_fields(void **state)
 	r_str(&r, "", 0);
 	r_u32(&r, 1);
 	r_str(&r, "v", 1);
+	r_bytes(&r, info_stats_zero, sizeof(info_stats_zero));
 	r_u32(&r, UINT32_MAX);
 	r_bytes(&r, "0123456789ab", 12);
 	expect_rs_fail(XS_OP_INFO, r.b, r.n, -EBADMSG, "nobjects");
@@ -647,6 +651,7 @@ static void test_bad_fields(void **state)
 	r_str(&r, "", 0);
 	r_u32(&r, 1);
 	r_str(&r, "v", 1);
+	r_bytes(&r, info_stats_zero, sizeof(info_stats_zero));
 	r_u32(&r, 1);
 	r_str(&r, "/x", 2);
 	r_str(&r, "abz0", 4);
