@@ -29,7 +29,7 @@ run() {
   "$@" 2>&1 | sed "s|$pdir/||g" || true
 }
 info() {
-  echo "# xl info | grep extra        (the demo target's own answer)"
+  echo "# xsplice-demo-target query demo.sock info"
   "$target" query "$sock" info
 }
 xs() { run xsplice -p "$pid" "$@"; }
