@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* service_loop, version-2 entry WITHOUT LIVEPATCH_FUNC_NO_STACK_CHECK:
+ * the thread that never leaves the old loop keeps it from being applied. */
+#include <xsplice/livepatch.h>
+
+#include "service_new.h"
+
+struct livepatch_func livepatch_service LIVEPATCH_FUNC_ATTR = {
+	.version = LIVEPATCH_PAYLOAD_VERSION_2,
+	.name = name_service,
+	.new_addr = service_loop_new,
+	.old_addr = (void *)OLD_ADDR_service_loop,
+	.new_size = NEW_SIZE_service_loop_new,
+	.old_size = OLD_SIZE_service_loop,
+	.v2 = { .flags = 0 },
+};
