@@ -55,7 +55,7 @@ __attribute__((noipa)) long stress_loop(long x)
 __attribute__((noipa)) long stress_elsewhere(long x)
 {
 	long s = x;
-	for (long i = 0; i < 400; i++)
+	for (long i = 0; i < 2000; i++)
 		s = s * 6364136223846793005L + 1442695040888963407L;
 	return s;
 }
