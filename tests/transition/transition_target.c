@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -406,6 +407,10 @@ static int serve(const char *path, const char *mode)
 	}
 	fprintf(stderr, "transition target %d serving %s (%s)\n", (int)getpid(), path, mode);
 	while (!atomic_load(&stop)) {
+		/* SIGTERM may be handled by any thread: look at the flag often. */
+		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
 		int fd = accept(listen_fd, NULL, NULL);
 		if (fd < 0) {
 			if (errno == EINTR)
