@@ -60,9 +60,10 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* gettid(), not syscall(SYS_gettid): a test patches syscall() in libc. */
 static pid_t gettid_raw(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	return gettid();
 }
 
 /* ---- patchable functions ---- */
