@@ -13,16 +13,22 @@
  *
  *   bench-pause [--cycles N] [--threads 1,4,16,64,256] [--kinds busy,idle]
  *               [--json] [--profile] [--skip-unwind] [--warmup N]
+ *               [--agent-fifo] [--poll-us N]
  *               [--agent SO] [--target BIN] [--payload FILE] [--shim SO]
  *
  * --profile preloads libbench-unwind-timing.so as well and adds the time
  * spent in libunwind per action; --skip-unwind makes that shim fail
  * unw_init_local2 so the handlers do not unwind at all (measurement only:
- * the stack check then sees only each thread's PC).
+ * the stack check then sees only each thread's PC). --agent-fifo makes
+ * the agent's xsplice-action thread SCHED_FIFO (needs CAP_SYS_NICE) and
+ * --poll-us changes the GET polling interval: experiments, see
+ * docs/performance.md.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -39,7 +45,6 @@
 #include "unwind_timing.h"
 #include "xsplice-ctl.h"
 
-#define POLL_NS 50000L
 
 /* Targets from the brief: median pause. */
 #define TARGET_BUSY16_NS   150000.0
@@ -50,7 +55,8 @@ struct opts {
 	int cycles, warmup;
 	int threads[32];
 	int nthreads;
-	bool busy, idle, json, profile, skip_unwind;
+	bool busy, idle, json, profile, skip_unwind, agent_fifo;
+	long poll_ns;
 	char agent[PATH_MAX], target[PATH_MAX], payload[PATH_MAX], shim[PATH_MAX];
 };
 
@@ -165,7 +171,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [--cycles N] [--threads LIST] [--kinds busy,idle] [--json]\n"
-		"          [--profile] [--skip-unwind] [--warmup N]\n"
+		"          [--profile] [--skip-unwind] [--agent-fifo] [--poll-us N] [--warmup N]\n"
 		"          [--agent SO] [--target BIN] [--payload FILE] [--shim SO]\n",
 		argv0);
 }
@@ -260,8 +266,37 @@ static int start_target(const struct opts *o, const char *kind, int n, struct ta
 	return 0;
 }
 
+/* Experiment: the agent's xsplice-action thread as SCHED_FIFO 1. */
+static int set_agent_fifo(pid_t pid, char *why, size_t whylen)
+{
+	char path[96], comm[32];
+	DIR *d;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return -errno;
+	struct dirent *e;
+	int found = -ESRCH;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm", (int)pid, e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && strncmp(comm, "xsplice-action", 14) == 0) {
+			struct sched_param sp = { .sched_priority = 1 };
+			found = sched_setscheduler(atoi(e->d_name), SCHED_FIFO, &sp) < 0 ? -errno : 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	if (found < 0)
+		snprintf(why, whylen, "--agent-fifo: %s", strerror(-found));
+	return found;
+}
+
 /* ACTION, then GET every POLL_NS until rc != -EAGAIN. */
-static int act(struct xs_ctl *c, uint32_t cmd, uint64_t *lat_ns, struct xs_err *err)
+static int act(struct xs_ctl *c, uint32_t cmd, long poll_ns, uint64_t *lat_ns, struct xs_err *err)
 {
 	uint64_t t0 = now_ns();
 	int rc = xs_ctl_action(c, "bench", cmd, 0, err);
@@ -282,7 +317,7 @@ static int act(struct xs_ctl *c, uint32_t cmd, uint64_t *lat_ns, struct xs_err *
 		}
 		if (now_ns() - t0 > 30ull * 1000000000ull)
 			return -ETIMEDOUT;
-		struct timespec ts = { 0, POLL_NS };
+		struct timespec ts = { poll_ns / 1000000000L, poll_ns % 1000000000L };
 		nanosleep(&ts, NULL);
 	}
 }
@@ -324,6 +359,8 @@ static void run_config(const struct opts *o, const char *kind, int n, struct res
 		goto out;
 	}
 	xs_ctl_set_io_timeout(c, 30000);
+	if (o->agent_fifo && set_agent_fifo(t.pid, r->error, sizeof(r->error)) < 0)
+		goto out;
 	rc = read_file(o->payload, &elf, &elf_len);
 	if (rc) {
 		snprintf(r->error, sizeof(r->error), "%.200s: %s", o->payload, strerror(-rc));
@@ -342,7 +379,7 @@ static void run_config(const struct opts *o, const char *kind, int n, struct res
 			uint32_t cmd = k == 0 ? XS_ACTION_APPLY : XS_ACTION_REVERT;
 			uint64_t lat = 0;
 			uint64_t log_before = t.log ? atomic_load(&t.log->n) : 0;
-			while ((rc = act(c, cmd, &lat, &err)) == -EBUSY)
+			while ((rc = act(c, cmd, o->poll_ns, &lat, &err)) == -EBUSY)
 				r->busy_retries++;
 			if (rc) {
 				snprintf(r->error, sizeof(r->error), "%s: %s (%d)", xs_action_name(cmd),
@@ -458,8 +495,10 @@ static void print_table(const struct result *res, int nres, const struct opts *o
 {
 	printf("\nbench-pause: %d apply/revert cycles per configuration (%d actions), "
 	       "GET polled every %ld us%s\n",
-	       o->cycles, 2 * o->cycles, POLL_NS / 1000,
+	       o->cycles, 2 * o->cycles, o->poll_ns / 1000,
 	       o->skip_unwind ? "; UNWINDING SKIPPED (--skip-unwind)" : "");
+	if (o->agent_fifo)
+		printf("EXPERIMENT: the agent's action thread runs SCHED_FIFO (--agent-fifo)\n");
 	printf("times in us; pause = first signal -> last thread released (INFO last_pause_ns)\n");
 	printf("park = first signal -> last thread parked; client = ACTION sent -> GET rc != -EAGAIN;"
 	       " agent = INFO last_action_ns\n\n");
@@ -513,7 +552,8 @@ static void print_table(const struct result *res, int nres, const struct opts *o
 static void print_json(const struct result *res, int nres, const struct opts *o)
 {
 	printf("{\n  \"cycles\": %d,\n  \"poll_us\": %ld,\n  \"skip_unwind\": %s,\n"
-	       "  \"configs\": [\n", o->cycles, POLL_NS / 1000, o->skip_unwind ? "true" : "false");
+	       "  \"agent_fifo\": %s,\n  \"configs\": [\n", o->cycles, o->poll_ns / 1000,
+	       o->skip_unwind ? "true" : "false", o->agent_fifo ? "true" : "false");
 	for (int i = 0; i < nres; i++) {
 		const struct result *r = &res[i];
 		printf("    {\"kind\": \"%s\", \"threads\": %d, \"ok\": %s", r->kind, r->threads,
@@ -559,6 +599,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.cycles = 200;
 	o.warmup = 5;
+	o.poll_ns = 50000;
 	o.busy = o.idle = true;
 	static const int def_threads[] = { 1, 4, 16, 64, 256 };
 	o.nthreads = 5;
@@ -577,6 +618,11 @@ int main(int argc, char **argv)
 			o.json = true;
 		} else if (!strcmp(a, "--profile")) {
 			o.profile = true;
+		} else if (!strcmp(a, "--agent-fifo")) {
+			o.agent_fifo = true;
+		} else if (!strcmp(a, "--poll-us") && v) {
+			o.poll_ns = atol(v) * 1000L;
+			i++;
 		} else if (!strcmp(a, "--skip-unwind")) {
 			o.skip_unwind = true;
 		} else if (!strcmp(a, "--cycles") && v) {
@@ -649,10 +695,19 @@ int main(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "bench-pause: total %.1f s\n", (double)(now_ns() - t0) / 1e9);
-	if (o.json)
-		print_json(res, nres, &o);
-	else
+	if (o.json) {
+		/* The table goes to stderr then, so one run gives both. */
+		fflush(stdout);
+		int saved = dup(1);
+		dup2(2, 1);
 		print_table(res, nres, &o);
+		fflush(stdout);
+		dup2(saved, 1);
+		close(saved);
+		print_json(res, nres, &o);
+	} else {
+		print_table(res, nres, &o);
+	}
 	for (int i = 0; i < nres; i++)
 		if (!res[i].ok)
 			return 1;
