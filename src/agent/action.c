@@ -171,6 +171,30 @@ static bool in_range(const struct plan_range *r, uintptr_t pc, unsigned frame)
 	return at >= r->lo && at < r->hi;
 }
 
+/*
+ * A stack we could not unwind (a thread asleep with the park signal
+ * blocked, or an unwind that stopped early): every word from its SP to the
+ * top of its stack may be a return address. It reads other threads' live
+ * stacks, hence no ASan instrumentation. Returns true on a conflict.
+ */
+__attribute__((no_sanitize("address"))) static bool scan_stack(struct plan *pl,
+							      const struct xs_thread_stack *st)
+{
+	for (uintptr_t w = st->sp & ~(uintptr_t)7; w + 8 <= st->stack_hi; w += 8) {
+		uintptr_t v = *(const volatile uintptr_t *)w;
+		for (unsigned r = 0; r < pl->nranges; r++)
+			if (in_range(&pl->ranges[r], v, 1)) {
+				pl->failure = FAIL_CONFLICT;
+				pl->conflict_tid = st->tid;
+				pl->conflict_frame = 1;
+				pl->conflict_pc = v;
+				pl->conflict_range = r;
+				return true;
+			}
+	}
+	return false;
+}
+
 static void rollback(struct plan *pl, unsigned upto)
 {
 	for (unsigned k = upto; k-- > 0;) {
@@ -189,20 +213,8 @@ static int critical(void *ctx, const struct xs_thread_stack *const *threads, uns
 	pl->failure = FAIL_NONE;
 
 	for (unsigned t = 0; t < n; t++) {
-		/* A thread we could not park (it sleeps in a system call with the
-		 * signal blocked): any word on its stack may be a return address. */
-		if (threads[t]->conservative)
-			for (uintptr_t w = threads[t]->sp & ~(uintptr_t)7; w + 8 <= threads[t]->stack_hi;
-			     w += 8)
-				for (unsigned r = 0; r < pl->nranges; r++)
-					if (in_range(&pl->ranges[r], *(const uintptr_t *)w, 1)) {
-						pl->failure = FAIL_CONFLICT;
-						pl->conflict_tid = threads[t]->tid;
-						pl->conflict_frame = 1;
-						pl->conflict_pc = *(const uintptr_t *)w;
-						pl->conflict_range = r;
-						return -EAGAIN;
-					}
+		if (threads[t]->conservative && scan_stack(pl, threads[t]))
+			return -EAGAIN;
 		for (unsigned fr = 0; fr < threads[t]->nframes; fr++)
 			for (unsigned r = 0; r < pl->nranges; r++)
 				if (in_range(&pl->ranges[r], threads[t]->pcs[fr], fr)) {
@@ -271,9 +283,9 @@ static void explain(struct plan *pl, int rc, struct xs_err *err)
 		}
 		if (xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
 			snprintf(sym, sizeof(sym), "0x%lx", (unsigned long)pl->conflict_pc);
-		xs_fail(err, -EBUSY, "thread %d (%s) is %s %s %s (frame %u, pc %s); gave up after the "
+		xs_fail(err, -EBUSY, "thread %d (%s) %s %s %s (frame %u, pc %s); gave up after the "
 			"time bound", (int)pl->conflict_tid, comm,
-			pl->conflict_frame ? "has a return address in" : "executing in",
+			pl->conflict_frame ? "has a return address in" : "is executing in",
 			r->payload_code ? "the code of payload" : "function", r->what,
 			pl->conflict_frame, sym);
 	} else if (pl->failure == FAIL_NOT_OURS) {

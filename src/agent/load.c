@@ -439,6 +439,11 @@ static int plan_layout(struct layout *L, struct xs_err *err)
 		if (g == G_NONE)
 			continue;
 		uint64_t a = elf->secs[i].sh->sh_addralign ? elf->secs[i].sh->sh_addralign : 1;
+		/* The agent reads .livepatch.funcs as an array of structs:
+		 * whatever the file says, it must be aligned for them. */
+		if (a < _Alignof(struct livepatch_func) &&
+		    strcmp(elf->secs[i].name, LIVEPATCH_FUNCS_SECTION) == 0)
+			a = _Alignof(struct livepatch_func);
 		cur[g] = align_up(cur[g], a);
 		L->off[i] = cur[g]; /* relative to group start for now */
 		cur[g] += elf->secs[i].sh->sh_size;

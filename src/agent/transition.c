@@ -8,6 +8,7 @@
 #define UNW_LOCAL_ONLY
 #include "transition.h"
 
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libunwind.h>
@@ -57,6 +58,13 @@ static struct park_slot *_Atomic g_slots;
 static _Atomic uint32_t g_cap;
 static uint32_t g_gen;               /* agent only */
 static bool g_strict;                /* XSPLICE_STRICT_PARK: never accept ASLEEP */
+static uid_t g_uid;                  /* read before parking: getuid is libc */
+static uintptr_t g_self_lo, g_self_hi; /* the agent's own code */
+/* Threads seen blocking the park signal: not signalled again while they
+ * still block it (each queued signal would stay pending forever and count
+ * against RLIMIT_SIGPENDING). */
+#define XS_BLOCKERS_MAX 64
+static pid_t g_blockers[XS_BLOCKERS_MAX];
 
 static inline uint64_t slot_word(uint32_t gen, uint32_t state)
 {
@@ -101,6 +109,7 @@ static void record_stack(struct xs_thread_stack *st, void *ucv)
 	/* The interrupted PC straight from the signal context: exact even if
 	 * the unwinder fails below. */
 	st->pcs[st->nframes++] = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	st->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 	if (unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) {
 		st->truncated = true;
 		return;
@@ -154,6 +163,25 @@ out:
 	errno = saved_errno;
 }
 
+/* The executable segment holding park_handler: the agent's own code. */
+static int find_own_text(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	uintptr_t me = (uintptr_t)park_handler;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && me >= lo &&
+		    me < lo + ph->p_memsz) {
+			g_self_lo = lo;
+			g_self_hi = lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int xs_transition_signal(void)
 {
 	return g_signo;
@@ -195,6 +223,7 @@ int xs_transition_init(struct xs_err *err)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	const char *strict = getenv("XSPLICE_STRICT_PARK");
 	g_strict = strict && *strict && strcmp(strict, "0") != 0;
+	dl_iterate_phdr(find_own_text, NULL);
 	g_signo = signo;
 	return 0;
 }
@@ -371,6 +400,21 @@ static uintptr_t mapping_end(uintptr_t addr)
 	return found;
 }
 
+static bool known_blocker(pid_t tid)
+{
+	for (unsigned i = 0; i < XS_BLOCKERS_MAX; i++)
+		if (g_blockers[i] == tid)
+			return true;
+	return false;
+}
+
+static void remember_blocker(pid_t tid)
+{
+	static unsigned next;
+	if (!known_blocker(tid))
+		g_blockers[next++ % XS_BLOCKERS_MAX] = tid;
+}
+
 /*
  * A thread that did not arrive: if it blocks the park signal and sleeps in
  * a system call, take it as quiescent (it cannot run until the call
@@ -386,6 +430,11 @@ static void probe_absent(struct park_slot *s, uint32_t gen)
 	uintptr_t sp, pc, hi;
 	if (!task_syscall_regs(s->st.tid, &sp, &pc) || !(hi = mapping_end(sp)) || hi <= sp)
 		return;
+	/* Inside our own handler (signals blocked there): it is about to
+	 * park or leave, not a thread that blocks the signal. */
+	if (pc >= g_self_lo && pc < g_self_hi)
+		return;
+	remember_blocker(s->st.tid);
 	s->st.conservative = true;
 	s->st.sp = sp;
 	s->st.stack_hi = hi;
@@ -454,7 +503,7 @@ static int send_park(pid_t tid, uint32_t gen, uint32_t idx)
 	si.si_signo = g_signo;
 	si.si_code = SI_QUEUE;
 	si.si_pid = g_pid;
-	si.si_uid = getuid();
+	si.si_uid = g_uid;
 	si.si_value.sival_ptr = (void *)(uintptr_t)((uint64_t)gen << 32 | idx);
 	return (int)xs_sys4(SYS_rt_tgsigqueueinfo, g_pid, tid, g_signo, (long)&si);
 }
@@ -493,14 +542,22 @@ static int signal_new_threads(struct attempt *a, pid_t self)
 		atomic_store(&s->word, slot_word(a->gen, SLOT_SENT));
 		if (!a->t_first_signal)
 			a->t_first_signal = now_ns();
+		if (known_blocker(tid) && task_blocks_signal(tid, g_signo)) {
+			/* Its earlier signal is still pending: look, don't queue. */
+			a->nsent++;
+			probe_absent(s, a->gen);
+			continue;
+		}
 		int r = send_park(tid, a->gen, a->nsent);
-		if (r == -ESRCH || r == -EAGAIN) {
+		if (r == -ESRCH) {
 			/* exited meanwhile */
 			atomic_store(&s->word, slot_word(a->gen, SLOT_ABANDONED));
 			s->st.tid = 0;
 			continue;
 		}
 		if (r < 0) {
+			/* -EAGAIN: RLIMIT_SIGPENDING reached. Never go on without
+			 * a thread: the attempt fails. */
 			atomic_store(&s->word, slot_word(a->gen, SLOT_ABANDONED));
 			return r;
 		}
@@ -652,6 +709,8 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 	unsigned backoff_us = 100;
 	struct xs_err conflict = { "" };
 	unsigned attempts = 0;
+	bool had_conflict = false;
+	g_uid = getuid();
 
 	for (;;) {
 		/* Allocate before parking: no malloc with threads parked. */
@@ -685,6 +744,14 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 				uint32_t st = slot_state(atomic_load(&a.slots[j].word));
 				if (st == SLOT_ASLEEP && !still_asleep(&a.slots[j]))
 					woke = true;
+				/* An unwind that stopped early may hide a return
+				 * address: check the whole stack word by word. */
+				if (st == SLOT_ARRIVED && a.slots[j].st.truncated &&
+				    !a.slots[j].st.conservative) {
+					uintptr_t hi = mapping_end(a.slots[j].st.sp);
+					a.slots[j].st.conservative = hi > a.slots[j].st.sp;
+					a.slots[j].st.stack_hi = hi;
+				}
 				if (st == SLOT_ARRIVED || st == SLOT_ASLEEP)
 					g_stacks[n++] = &a.slots[j].st;
 			}
@@ -707,6 +774,7 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 				return r;
 			}
 			conflict = werr;
+			had_conflict = true;
 			rc = -EBUSY;
 		} else {
 			fresh = !release_all(&a);
@@ -716,9 +784,10 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 					return xs_fail(err, -E2BIG, "too many threads to park");
 				continue;
 			}
-			if (r == -ETIMEDOUT && a.missing && conflict.msg[0]) {
-				/* Time ran out during a retry: the conflict that
-				 * forced the retries is the real reason. */
+			if (r == -ETIMEDOUT && had_conflict) {
+				/* Time ran out during a retry: the stack conflict
+				 * that forced the retries is the real reason (the
+				 * caller words it). */
 				rc = -EBUSY;
 			} else if (r == -ETIMEDOUT && a.missing) {
 				char name[32];
@@ -744,9 +813,19 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 				xs_fail(err, rc, "%s", conflict.msg);
 			return rc;
 		}
-		/* Back off so the thread in the way can leave the function. */
-		struct timespec ts = { 0, (long)backoff_us * 1000 };
+		/* Back off so the thread in the way can leave the function, but
+		 * not past the deadline. */
+		uint64_t left = deadline - now_ns();
+		uint64_t pause_ns = (uint64_t)backoff_us * 1000;
+		struct timespec ts = { 0, (long)(pause_ns < left ? pause_ns : left) };
 		nanosleep(&ts, NULL);
+		if (now_ns() >= deadline) {
+			if (stats)
+				stats->attempts = attempts;
+			if (err)
+				xs_fail(err, -EBUSY, "%s", conflict.msg);
+			return -EBUSY;
+		}
 		if (backoff_us < 5000)
 			backoff_us *= 2;
 	}

@@ -146,6 +146,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = xs_ctl_upload(c, "stress-b", b, blen, &err);
 	printf("%s 1 - upload both payloads%s%s\n", rc ? "not ok" : "ok", rc ? ": " : "", err.msg);
+	free(a);
+	free(b);
 
 	pthread_t st;
 	pthread_create(&st, NULL, sampler, NULL);

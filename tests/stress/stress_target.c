@@ -54,10 +54,10 @@ __attribute__((noipa)) long stress_loop(long x)
  * and the stack check (rightly) never lets a patch in. */
 __attribute__((noipa)) long stress_elsewhere(long x)
 {
-	long s = x;
+	unsigned long s = (unsigned long)x;
 	for (long i = 0; i < 2000; i++)
-		s = s * 6364136223846793005L + 1442695040888963407L;
-	return s;
+		s = s * 6364136223846793005UL + 1442695040888963407UL;
+	return (long)s;
 }
 
 static void check(const char *fn, long got, long v0, long v1, long v2)
@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 		pause();
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(t[i], NULL);
+	free(t);
 	printf("calls=%lu wrong=%lu\n", atomic_load(&calls), atomic_load(&wrong));
 	if (atomic_load(&wrong))
 		printf("first wrong answer: %s\n", first_wrong);
