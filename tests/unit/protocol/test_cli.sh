@@ -75,7 +75,7 @@ check "build-id without file or pid" 2 "give a FILE" -- "$X" build-id
 
 # Against the fake agent: the seed's transcript and the JSON output.
 sock="$tmp/agent.sock"
-"$FAKE" "$sock" & fake_pid=$!
+rm -f "$sock"; "$FAKE" "$sock" & fake_pid=$!
 for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 printf '\177ELF hello payload' > "$tmp/hello.livepatch"
 printf '\177ELF FAILAPPLY' > "$tmp/busy.livepatch"
@@ -119,11 +119,11 @@ check "build-id from the process" 0 "^00112233445566778899aabbccddeeff00112233$"
 kill "$fake_pid"; wait "$fake_pid" 2>/dev/null
 
 # An agent that hangs up on us (what SO_PEERCRED refusal looks like).
-"$FAKE" "$sock" refuse & fake_pid=$!
+rm -f "$sock"; "$FAKE" "$sock" refuse & fake_pid=$!
 for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 check "agent closes the connection" 1 "closed the connection" -- "$X" "${S[@]}" list
 kill "$fake_pid"; wait "$fake_pid" 2>/dev/null
-"$FAKE" "$sock" garbage & fake_pid=$!
+rm -f "$sock"; "$FAKE" "$sock" garbage & fake_pid=$!
 for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 check "garbage reply" 1 "bad reply.*\(EPROTO\)" -- "$X" "${S[@]}" list
 kill "$fake_pid"; wait "$fake_pid" 2>/dev/null
