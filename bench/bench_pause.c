@@ -18,8 +18,10 @@
  *
  * --profile preloads libbench-unwind-timing.so as well and adds the time
  * spent in libunwind per action; --skip-unwind makes that shim fail
- * unw_init_local2 so the handlers do not unwind at all (measurement only:
- * the stack check then sees only each thread's PC). --agent-fifo makes
+ * unw_init_local2 so the handlers do not unwind at all (measurement only).
+ * Only the park column of such a run says what unwinding costs: the agent
+ * treats a failed unwind as a truncated stack and scans the whole stack
+ * word by word in the critical section, which lengthens the pause. --agent-fifo makes
  * the agent's xsplice-action thread SCHED_FIFO (needs CAP_SYS_NICE) and
  * --poll-us changes the GET polling interval: experiments, see
  * docs/performance.md.
