@@ -53,7 +53,7 @@ static int g_signo;
 static pid_t g_pid;
 static _Atomic uint32_t g_release;   /* futex: threads of attempt N sleep until >= N */
 static _Atomic uint32_t g_arrived;   /* futex: bumped on each arrival, wakes the agent */
-static _Atomic uint32_t g_departed;  /* futex: bumped on each departure */
+static _Atomic uint32_t g_expect;    /* arrivals the agent waits for */
 static struct park_slot *_Atomic g_slots;
 static _Atomic uint32_t g_cap;
 static uint32_t g_gen;               /* agent only */
@@ -147,8 +147,9 @@ static void park_handler(int sig, siginfo_t *si, void *ucv)
 	expect = slot_word(gen, SLOT_RECORDING);
 	if (!atomic_compare_exchange_strong(&s->word, &expect, slot_word(gen, SLOT_ARRIVED)))
 		goto out;
-	atomic_fetch_add(&g_arrived, 1);
-	futex_wake(&g_arrived, 1);
+	/* Wake the agent only for the last thread it waits for. */
+	if (atomic_fetch_add(&g_arrived, 1) + 1 >= atomic_load(&g_expect))
+		futex_wake(&g_arrived, 1);
 
 	uint32_t r;
 	while ((int32_t)((r = atomic_load(&g_release)) - gen) < 0)
@@ -156,9 +157,10 @@ static void park_handler(int sig, siginfo_t *si, void *ucv)
 
 	/* Cross-modifying code: serialise before running possibly new code. */
 	xs_arch_serialize();
-	atomic_store(&s->word, slot_word(gen, SLOT_DEPARTED));
-	atomic_fetch_add(&g_departed, 1);
-	futex_wake(&g_departed, 1);
+	/* Nothing waits for this: the slot may already serve a later attempt,
+	 * in which case the exchange fails and nothing is touched. */
+	expect = slot_word(gen, SLOT_ARRIVED);
+	atomic_compare_exchange_strong(&s->word, &expect, slot_word(gen, SLOT_DEPARTED));
 out:
 	errno = saved_errno;
 }
@@ -354,50 +356,50 @@ static bool task_syscall_regs(pid_t tid, uintptr_t *sp, uintptr_t *pc)
 	return true;
 }
 
-/* The end of the mapping that holds addr (a thread's stack top), 0 if none. */
+/*
+ * The end of the mapping that holds addr (a thread's stack top), 0 if none.
+ * /proc/self/maps is read once per attempt (mappings do not change while
+ * everyone is parked), into a static buffer: no allocation while parked.
+ */
+static char g_maps[256 * 1024];
+static size_t g_maps_len;
+static uint32_t g_maps_gen; /* attempt the buffer was read for; 0 = none */
+
 static uintptr_t mapping_end(uintptr_t addr)
 {
-	static char buf[16384];
-	long fd = xs_sys3(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	uintptr_t found = 0;
-	size_t have = 0;
-	for (;;) {
-		long n = xs_sys3(SYS_read, fd, (long)(buf + have), (long)(sizeof(buf) - 1 - have));
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		buf[have] = '\0';
-		char *line = buf;
+	if (g_maps_gen != g_gen) {
+		g_maps_len = 0;
+		long fd = xs_sys3(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			return 0;
 		for (;;) {
-			char *nl = line;
-			while (*nl && *nl != '\n')
-				nl++;
-			if (!*nl)
+			long n = xs_sys3(SYS_read, fd, (long)(g_maps + g_maps_len),
+					 (long)(sizeof(g_maps) - 1 - g_maps_len));
+			if (n <= 0)
 				break;
-			const char *p = line;
-			uintptr_t lo = (uintptr_t)parse_hex(&p);
-			if (*p == '-') {
-				p++;
-				uintptr_t hi = (uintptr_t)parse_hex(&p);
-				if (addr >= lo && addr < hi)
-					found = hi;
-			}
-			line = nl + 1;
+			g_maps_len += (size_t)n;
+			if (g_maps_len == sizeof(g_maps) - 1)
+				break; /* more mappings than fit: the rest is not searched */
 		}
-		if (found)
-			break;
-		/* keep the partial last line */
-		size_t rest = have - (size_t)(line - buf);
-		for (size_t i = 0; i < rest; i++)
-			buf[i] = line[i];
-		have = rest;
-		if (have == sizeof(buf) - 1)
-			have = 0; /* a line longer than the buffer: skip it */
+		xs_sys3(SYS_close, fd, 0, 0);
+		g_maps[g_maps_len] = '\0';
+		g_maps_gen = g_gen;
 	}
-	xs_sys3(SYS_close, fd, 0, 0);
-	return found;
+	for (const char *line = g_maps; *line;) {
+		const char *p = line;
+		uintptr_t lo = (uintptr_t)parse_hex(&p);
+		if (*p == '-') {
+			p++;
+			uintptr_t hi = (uintptr_t)parse_hex(&p);
+			if (addr >= lo && addr < hi)
+				return hi;
+		}
+		while (*line && *line != '\n')
+			line++;
+		if (*line)
+			line++;
+	}
+	return 0;
 }
 
 static bool known_blocker(pid_t tid)
@@ -575,15 +577,20 @@ static int wait_arrivals(struct attempt *a, uint64_t deadline)
 	for (;;) {
 		uint32_t seen = atomic_load(&g_arrived);
 		pid_t pending = 0;
+		uint32_t npending = 0;
 		for (uint32_t j = 0; j < a->nsent; j++) {
 			uint32_t st = slot_state(atomic_load(&a->slots[j].word));
 			if (st == SLOT_SENT || st == SLOT_RECORDING) {
-				pending = a->slots[j].st.tid;
-				break;
+				if (!pending)
+					pending = a->slots[j].st.tid;
+				npending++;
 			}
 		}
 		if (!pending)
 			return 0;
+		/* g_arrived counts this attempt's arrivals; the last pending
+		 * one wakes us. */
+		atomic_store(&g_expect, seen + npending);
 		uint64_t t = now_ns();
 		if (t >= deadline) {
 			a->missing = pending;
@@ -630,20 +637,23 @@ static bool release_all(struct attempt *a)
 		atomic_compare_exchange_strong(&a->slots[j].word, &w,
 					       slot_word(a->gen, SLOT_ABANDONED));
 	}
+	/* Released threads never touch their slot's record again, so only a
+	 * handler still recording a stack keeps the slots from being reused.
+	 * Not waiting for the released ones to run again keeps the pause to
+	 * the stop itself, however long the scheduler takes to run them. */
 	uint64_t deadline = now_ns() + 1000000000ull;
 	for (;;) {
-		uint32_t seen = atomic_load(&g_departed);
+		uint32_t seen = atomic_load(&g_arrived);
 		bool busy = false;
-		for (uint32_t j = 0; j < a->nsent && !busy; j++) {
-			uint32_t st = slot_state(atomic_load(&a->slots[j].word));
-			busy = st == SLOT_RECORDING || st == SLOT_ARRIVED;
-		}
+		for (uint32_t j = 0; j < a->nsent && !busy; j++)
+			busy = slot_state(atomic_load(&a->slots[j].word)) == SLOT_RECORDING;
 		if (!busy)
 			return true;
 		if (now_ns() >= deadline)
 			return false;
+		atomic_store(&g_expect, 0);
 		struct timespec ts = { 0, 1000000 };
-		futex_wait(&g_departed, seen, &ts);
+		futex_wait(&g_arrived, seen, &ts);
 	}
 }
 
@@ -760,8 +770,10 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 			r = woke ? xs_fail(&werr, -EAGAIN, "a thread that blocks signal %d woke up "
 					   "during the stop", g_signo)
 				 : fn(ctx, g_stacks, n, &werr);
-			fresh = !release_all(&a);
+			/* The pause ends when the release is issued; how soon each
+			 * thread then gets a CPU is up to the scheduler. */
 			uint64_t t_release = now_ns();
+			fresh = !release_all(&a);
 			if (r != -EAGAIN) {
 				if (stats) {
 					stats->pause_ns = t_release - a.t_first_signal;

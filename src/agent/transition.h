@@ -32,7 +32,7 @@ struct xs_thread_stack {
 };
 
 struct xs_transition_stats {
-	uint64_t pause_ns;      /* first signal sent -> last thread released */
+	uint64_t pause_ns;      /* first signal sent -> release issued (all threads woken) */
 	uint64_t park_ns;       /* first signal sent -> last thread arrived */
 	unsigned threads;       /* threads parked in the successful attempt */
 	unsigned attempts;
