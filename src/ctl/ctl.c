@@ -256,6 +256,23 @@ static int explain_close(struct xs_ctl *ctl, int rc, struct xs_err *err)
 }
 
 /*
+ * A reply the agent sent without reading our request (it refused the
+ * connection, e.g. too many clients): its error, or 0 if it is not one.
+ */
+static int agent_refusal(const struct xs_frame_header *h, const uint8_t *body,
+			 struct xs_err *err)
+{
+	struct xs_response early;
+	struct xs_err derr = { "" };
+	int rc = 0;
+	if (xs_decode_response(h->op & (uint16_t)~XS_OP_REPLY, body, h->length, &early, &derr) == 0 &&
+	    early.ret < 0)
+		rc = xs_fail(err, early.ret, "%s", early.reason);
+	xs_response_free(&early);
+	return rc;
+}
+
+/*
  * Send rq, read and decode the reply into rs. Returns the transport/decode
  * error, else the agent's ret (with its reason in err). rs must be freed
  * with xs_response_free by the caller whatever the result.
@@ -279,16 +296,10 @@ static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_
 		 * clients): prefer its words. */
 		struct xs_err rerr = { "" };
 		if (xs_read_frame(ctl->fd, &h, &body, 1, 200, &rerr) == 0) {
-			struct xs_response early;
-			int drc = xs_decode_response(h.op & (uint16_t)~XS_OP_REPLY, body, h.length,
-						     &early, &rerr);
+			int refused = agent_refusal(&h, body, err);
 			free(body);
-			if (drc == 0 && early.ret) {
-				rc = xs_fail(err, early.ret, "%s", early.reason);
-				xs_response_free(&early);
-				return rc;
-			}
-			xs_response_free(&early);
+			if (refused)
+				return refused;
 		}
 		return explain_close(ctl, rc, err);
 	}
@@ -302,7 +313,11 @@ static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_
 	if (rc)
 		return xs_fail_prefix(err, rc == -ENOMEM ? rc : -EPROTO, "bad reply from the agent");
 	if ((h.op & (uint16_t)~XS_OP_REPLY) != rq->op) {
+		/* Refused before the agent read our request (too many clients). */
+		int refused = agent_refusal(&h, body, err);
 		free(body);
+		if (refused)
+			return refused;
 		return xs_fail(err, -EPROTO, "bad reply from the agent: op %u answers op %u",
 			       h.op & (uint16_t)~XS_OP_REPLY, rq->op);
 	}
