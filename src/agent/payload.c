@@ -118,16 +118,11 @@ static int resolve_symbol(void *vctx, const char *name, uintptr_t *addr, struct 
 		       "loaded object's dynamic symbols", name, ctx->target->path);
 }
 
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	xs_hex_encode(b, n, out);
-}
-
 static int pick_target(const uint8_t *dep, size_t deplen, struct xs_object **target,
 		       struct xs_payload **below, struct xs_err *err)
 {
 	char dephex[2 * XS_BUILD_ID_MAX + 1];
-	hex(dep, deplen, dephex);
+	xs_hex_encode(dep, deplen, dephex);
 	int rc = xs_objects_refresh(err);
 	if (rc)
 		return rc;
@@ -162,7 +157,7 @@ static int pick_target(const uint8_t *dep, size_t deplen, struct xs_object **tar
 	struct xs_object *main_obj = xs_objects_count() ? xs_object_at(0) : NULL;
 	char mainhex[2 * XS_BUILD_ID_MAX + 1] = "";
 	if (main_obj)
-		hex(main_obj->build_id, main_obj->build_id_len, mainhex);
+		xs_hex_encode(main_obj->build_id, main_obj->build_id_len, mainhex);
 	return xs_fail(err, -EINVAL,
 		       "build-id mismatch: payload depends on %s, which is neither a loaded object nor "
 		       "a loaded payload (the program %s is %s); build the payload against the "
@@ -202,7 +197,7 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 	struct xs_payload *same = find_by_build_id(bid, bidlen);
 	if (same) {
 		char h[2 * XS_BUILD_ID_MAX + 1];
-		hex(bid, bidlen, h);
+		xs_hex_encode(bid, bidlen, h);
 		rc = xs_fail(err, -EEXIST, "payload '%s' with the same build-id %s is already loaded",
 			     same->name, h);
 		goto out;
@@ -357,7 +352,7 @@ int xs_payloads_info(struct xs_info *info, struct xs_err *err)
 		struct xs_object *o = xs_object_at(i);
 		struct xs_info_object *io = &info->objects[info->nobjects++];
 		snprintf(io->path, sizeof(io->path), "%s", o->path);
-		hex(o->build_id, o->build_id_len, io->build_id);
+		xs_hex_encode(o->build_id, o->build_id_len, io->build_id);
 		io->base = o->bias;
 	}
 	for (struct xs_payload *p = g_head; p; p = p->next) {
@@ -366,8 +361,8 @@ int xs_payloads_info(struct xs_info *info, struct xs_err *err)
 		ip->state = p->state;
 		ip->rc = p->rc;
 		snprintf(ip->reason, sizeof(ip->reason), "%s", p->rc ? p->reason : "");
-		hex(p->ld.build_id, p->ld.build_id_len, ip->build_id);
-		hex(p->ld.depends, p->ld.depends_len, ip->depends);
+		xs_hex_encode(p->ld.build_id, p->ld.build_id_len, ip->build_id);
+		xs_hex_encode(p->ld.depends, p->ld.depends_len, ip->depends);
 		if (p->below)
 			snprintf(ip->target, sizeof(ip->target), "payload %s", p->below->name);
 		else
