@@ -1,4 +1,16 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The actions (docs/architecture.md, "An APPLY, top-down"): accept or
+ * refuse a request (state rules, one action at a time), then on the action
+ * thread plan the code writes, stop every other thread through the
+ * rendezvous, check their stacks against the plan, write all-or-nothing,
+ * release, commit the new state. UNLOAD needs no stop and is done at once.
+ *
+ * Threading: xs_action_request runs on the control thread with the table
+ * lock held; run_job on the action thread takes the lock to plan and to
+ * commit and drops it for the stop, where only critical() runs (raw
+ * system calls and our own loops: nothing a payload may patch).
+ */
 #include "action.h"
 
 #include <errno.h>
@@ -7,10 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "arch/syscall.h"
-#include "patch.h"
+#include "codewrite.h"
+#include "common/clock.h"
+#include "procfs.h"
 
 /* One code write of the plan, in the order it is performed. */
 struct plan_op {
@@ -53,22 +66,10 @@ static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static struct xs_payload *g_job;
 static uint32_t g_job_cmd, g_job_timeout;
 static char g_busy[XS_NAME_SIZE + 16];
-static struct xs_transition_stats g_stats;
+static struct xs_rendezvous_stats g_stats;
 static uint64_t g_submit_ns, g_action_ns;
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-const char *xs_action_busy(void)
-{
-	return g_busy[0] ? g_busy : NULL;
-}
-
-struct xs_transition_stats xs_action_last_stats(uint64_t *action_ns)
+struct xs_rendezvous_stats xs_action_last_stats(uint64_t *action_ns)
 {
 	if (action_ns)
 		*action_ns = g_action_ns;
@@ -200,7 +201,7 @@ static void rollback(struct plan *pl, unsigned upto)
 	for (unsigned k = upto; k-- > 0;) {
 		struct plan_op *op = &pl->ops[k];
 		if (op->done)
-			xs_patch_write(pl->memfd, op->f->old_addr, op->before, op->f->patch_len);
+			xs_code_write(pl->memfd, op->f->old_addr, op->before, op->f->patch_len);
 		op->done = false;
 	}
 }
@@ -251,7 +252,7 @@ static int critical(void *ctx, const struct xs_thread_stack *const *threads, uns
 			}
 			bytes = f->patch;
 		}
-		int rc = xs_patch_write(pl->memfd, f->old_addr, bytes, f->patch_len);
+		int rc = xs_code_write(pl->memfd, f->old_addr, bytes, f->patch_len);
 		if (rc) {
 			pl->failure = FAIL_WRITE;
 			pl->fail_rc = rc;
@@ -272,15 +273,8 @@ static void explain(struct plan *pl, int rc, struct xs_err *err)
 {
 	if (pl->failure == FAIL_CONFLICT && rc == -EBUSY && !err->msg[0]) {
 		const struct plan_range *r = &pl->ranges[pl->conflict_range];
-		char comm[64] = "", sym[160] = "";
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)pl->conflict_tid);
-		FILE *f = fopen(path, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = '\0';
-			fclose(f);
-		}
+		char comm[64], sym[160] = "";
+		xs_procfs_task_name(pl->conflict_tid, comm, sizeof(comm));
 		if (xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
 			snprintf(sym, sizeof(sym), "0x%lx", (unsigned long)pl->conflict_pc);
 		xs_fail(err, -EBUSY, "thread %d (%s) %s %s %s (frame %u, pc %s); gave up after the "
@@ -329,7 +323,7 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 	memset(&pl, 0, sizeof(pl));
 	pl.memfd = -1;
 	struct xs_err err = { "" };
-	struct xs_transition_stats stats = { 0 };
+	struct xs_rendezvous_stats stats = { 0 };
 
 	xs_payloads_lock();
 	int rc = build_plan(&pl, p, cmd);
@@ -338,20 +332,20 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 		xs_fail(&err, rc, "out of memory planning the action");
 		goto done;
 	}
-	rc = xs_patch_open(&err);
+	rc = xs_code_open(&err);
 	if (rc < 0)
 		goto done;
 	pl.memfd = rc;
-	rc = xs_transition_run(critical, &pl, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS, &stats,
+	rc = xs_rendezvous_run(critical, &pl, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS, &stats,
 			       &err);
 	explain(&pl, rc, &err);
 done:
-	xs_patch_close(pl.memfd);
+	xs_code_close(pl.memfd);
 	xs_payloads_lock();
 	if (rc == 0) {
 		commit(&pl, p, cmd);
 		g_stats = stats;
-		g_action_ns = mono_ns() - g_submit_ns;
+		g_action_ns = xs_mono_ns() - g_submit_ns;
 	}
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
@@ -367,7 +361,7 @@ static void *action_thread(void *arg)
 	xs_payloads_lock();
 	for (;;) {
 		while (!g_job)
-			pthread_cond_wait(&g_cond, xs_payloads_lock_ptr());
+			xs_payloads_wait(&g_cond);
 		struct xs_payload *p = g_job;
 		uint32_t cmd = g_job_cmd, timeout = g_job_timeout;
 		g_job = NULL;
@@ -378,12 +372,25 @@ static void *action_thread(void *arg)
 	return NULL;
 }
 
-int xs_action_submit(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err)
+int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	if (g_busy[0])
-		return xs_fail(err, -EBUSY, "another action is in progress (%s)", g_busy);
+		return xs_fail(err, -EBUSY, "another action is in progress (%s); wait for it", g_busy);
+	if (timeout_ms > XS_MAX_TIMEOUT_MS)
+		return xs_fail(err, -EINVAL, "timeout %u ms is above the limit of %u ms", timeout_ms,
+			       XS_MAX_TIMEOUT_MS);
+	int rc = xs_payload_check_action(p, cmd, err);
+	if (rc)
+		return rc;
+	if (cmd == XS_ACTION_UNLOAD) {
+		/* Not applied and nothing stacked on it: no thread can be in
+		 * its code (revert checked stacks), so it is freed at once. */
+		xs_payload_unload(p);
+		return 0;
+	}
 	snprintf(g_busy, sizeof(g_busy), "%s of %s", xs_action_name(cmd), p->name);
-	g_submit_ns = mono_ns();
+	g_submit_ns = xs_mono_ns();
 	p->rc = -EAGAIN;
 	p->reason[0] = '\0';
 	g_job = p;
@@ -393,10 +400,10 @@ int xs_action_submit(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, st
 	return 0;
 }
 
+/* The action thread blocks every signal: it is never parked and must not
+ * run the program's handlers. */
 int xs_action_init(struct xs_err *err)
 {
-	/* The action thread blocks every signal: it is never parked and must
-	 * not run the program's handlers. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

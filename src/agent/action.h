@@ -10,17 +10,22 @@
 #include <stdint.h>
 
 #include "payload.h"
-#include "transition.h"
+#include "rendezvous.h"
 
 #define XS_DEFAULT_TIMEOUT_MS 1000
+#define XS_MAX_TIMEOUT_MS 60000 /* a stop is retried at most this long */
+#define XS_MAX_TIMEOUT_MS 60000 /* a stop is retried at most this long */
 
 /* Start the action thread. */
 int xs_action_init(struct xs_err *err);
-/* True while an action is queued or running (table locked). */
-const char *xs_action_busy(void);
-/* Hand an accepted action to the action thread (table locked). */
-int xs_action_submit(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err);
+/*
+ * ACTION cmd on p (table locked): refused at once with a reason when
+ * another action runs, the timeout is out of bounds, or the state rules
+ * forbid it; UNLOAD is done at once; APPLY, REVERT and REPLACE are handed
+ * to the action thread (p->rc is -EAGAIN until it is done).
+ */
+int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err);
 /* Last action's pause statistics (for benchmarks and info). */
-struct xs_transition_stats xs_action_last_stats(uint64_t *action_ns);
+struct xs_rendezvous_stats xs_action_last_stats(uint64_t *action_ns);
 
 #endif

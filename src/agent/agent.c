@@ -22,9 +22,10 @@
 #include <unistd.h>
 
 #include "action.h"
+#include "info.h"
 #include "payload.h"
 #include "symbols.h"
-#include "transition.h"
+#include "rendezvous.h"
 #include "xsplice/protocol.h"
 
 #define XS_MAX_CLIENTS 16
@@ -80,21 +81,7 @@ static void do_action(const struct xs_request *rq, struct xs_response *rs, struc
 		rs->ret = xs_fail(err, -ENOENT, "no payload named '%s'", rq->name);
 		return;
 	}
-	const char *busy = xs_action_busy();
-	if (busy) {
-		rs->ret = xs_fail(err, -EBUSY, "another action is in progress (%s); wait for it", busy);
-		return;
-	}
-	rs->ret = xs_payload_check_action(p, rq->cmd, err);
-	if (rs->ret)
-		return;
-	if (rq->cmd == XS_ACTION_UNLOAD) {
-		/* Not applied and nothing stacked on it: no thread can be in
-		 * its code (revert checked stacks), so it is freed at once. */
-		xs_payload_unload(p);
-		return;
-	}
-	rs->ret = xs_action_submit(p, rq->cmd, rq->timeout_ms, err);
+	rs->ret = xs_action_request(p, rq->cmd, rq->timeout_ms, err);
 }
 
 static void dispatch(const struct xs_request *rq, struct xs_response *rs, struct xs_info *info)
@@ -125,7 +112,7 @@ static void dispatch(const struct xs_request *rq, struct xs_response *rs, struct
 		do_action(rq, rs, &err);
 		break;
 	case XS_OP_INFO:
-		rs->ret = xs_payloads_info(info, &err);
+		rs->ret = xs_info_build(info, &err);
 		if (!rs->ret)
 			rs->info = info;
 		break;
@@ -395,7 +382,7 @@ __attribute__((constructor)) static void xs_agent_init(void)
 		return;
 	struct xs_err err = { "" };
 	g_owner_pid = getpid();
-	int rc = xs_transition_init(&err);
+	int rc = xs_rendezvous_init(&err);
 	if (!rc)
 		rc = xs_action_init(&err);
 	if (!rc)
@@ -410,7 +397,7 @@ __attribute__((constructor)) static void xs_agent_init(void)
 	 * any other thread, so nothing it runs can be mid-patch. */
 	sigset_t all, old;
 	sigfillset(&all);
-	sigdelset(&all, xs_transition_signal());
+	sigdelset(&all, xs_rendezvous_signal());
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t t;
 	rc = pthread_create(&t, NULL, control_thread, NULL);

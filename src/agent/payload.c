@@ -1,19 +1,31 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The payload table: upload (verify, load, link), the seed's state rules
+ * for each action, unload. Every function here runs with the table lock
+ * held (asserted); see the lock's comment below for who holds it when.
+ */
 #include "payload.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "action.h"
 #include "elf.h"
 #include "symbols.h"
 
+/* The table lock: guards g_head, every payload's state/rc/reason and
+ * funcs[].applied/saved, g_version and g_seq. Held by the control thread
+ * while it serves a request and by the action thread while it plans and
+ * commits; never held during the stop itself. g_owner lets the functions
+ * below assert that their caller holds it. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(pthread_t) g_owner;
+static _Atomic bool g_locked;
 static struct xs_payload *g_head;
 static uint32_t g_version = 1;
 static uint64_t g_seq;
@@ -21,41 +33,59 @@ static uint64_t g_seq;
 void xs_payloads_lock(void)
 {
 	pthread_mutex_lock(&g_lock);
+	atomic_store(&g_owner, pthread_self());
+	atomic_store(&g_locked, true);
 }
 
 void xs_payloads_unlock(void)
 {
+	XS_ASSERT_TABLE_LOCKED();
+	atomic_store(&g_locked, false);
 	pthread_mutex_unlock(&g_lock);
 }
 
-pthread_mutex_t *xs_payloads_lock_ptr(void)
+bool xs_payloads_locked_by_me(void)
 {
-	return &g_lock;
+	return atomic_load(&g_locked) && pthread_equal(atomic_load(&g_owner), pthread_self());
+}
+
+void xs_payloads_wait(pthread_cond_t *cond)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	atomic_store(&g_locked, false);
+	pthread_cond_wait(cond, &g_lock);
+	atomic_store(&g_owner, pthread_self());
+	atomic_store(&g_locked, true);
 }
 
 struct xs_payload *xs_payload_first(void)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	return g_head;
 }
 
 uint32_t xs_payloads_version(void)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	return g_version;
 }
 
 void xs_payloads_bump_version(void)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	if (++g_version == 0)
 		g_version = 1;
 }
 
 uint64_t xs_payloads_next_seq(void)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	return ++g_seq;
 }
 
 unsigned xs_payloads_count(void)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	unsigned n = 0;
 	for (struct xs_payload *p = g_head; p; p = p->next)
 		n++;
@@ -64,6 +94,7 @@ unsigned xs_payloads_count(void)
 
 struct xs_payload *xs_payload_find(const char *name)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	for (struct xs_payload *p = g_head; p; p = p->next)
 		if (strcmp(p->name, name) == 0)
 			return p;
@@ -267,6 +298,7 @@ static struct xs_payload *patched_on_top(struct xs_payload *p, const char **fnam
 
 int xs_payload_check_action(struct xs_payload *p, uint32_t cmd, struct xs_err *err)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	const char *st = xs_state_name(p->state);
 	switch (cmd) {
 	case XS_ACTION_UNLOAD:
@@ -315,6 +347,7 @@ int xs_payload_check_action(struct xs_payload *p, uint32_t cmd, struct xs_err *e
 
 void xs_payload_unload(struct xs_payload *p)
 {
+	XS_ASSERT_TABLE_LOCKED();
 	for (struct xs_payload **pp = &g_head; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
@@ -324,77 +357,4 @@ void xs_payload_unload(struct xs_payload *p)
 	free(p->funcs);
 	free(p);
 	xs_payloads_bump_version();
-}
-
-int xs_payloads_info(struct xs_info *info, struct xs_err *err)
-{
-	memset(info, 0, sizeof(*info));
-	int rc = xs_objects_refresh(err);
-	if (rc)
-		return rc;
-	info->pid = (uint32_t)getpid();
-	snprintf(info->agent_version, sizeof(info->agent_version), "%s", XSPLICE_VERSION);
-	info->park_signal = (uint32_t)xs_transition_signal();
-	struct xs_transition_stats st = xs_action_last_stats(&info->last_action_ns);
-	info->last_pause_ns = st.pause_ns;
-	info->last_park_ns = st.park_ns;
-	info->last_threads = st.threads;
-	info->last_attempts = st.attempts;
-	size_t nobj = xs_objects_count();
-	info->objects = calloc(nobj ? nobj : 1, sizeof(*info->objects));
-	unsigned np = xs_payloads_count();
-	info->payloads = calloc(np ? np : 1, sizeof(*info->payloads));
-	if (!info->objects || !info->payloads) {
-		xs_info_release(info);
-		return xs_fail(err, -ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < nobj; i++) {
-		struct xs_object *o = xs_object_at(i);
-		struct xs_info_object *io = &info->objects[info->nobjects++];
-		snprintf(io->path, sizeof(io->path), "%s", o->path);
-		xs_hex_encode(o->build_id, o->build_id_len, io->build_id);
-		io->base = o->bias;
-	}
-	for (struct xs_payload *p = g_head; p; p = p->next) {
-		struct xs_info_payload *ip = &info->payloads[info->npayloads++];
-		snprintf(ip->name, sizeof(ip->name), "%s", p->name);
-		ip->state = p->state;
-		ip->rc = p->rc;
-		snprintf(ip->reason, sizeof(ip->reason), "%s", p->rc ? p->reason : "");
-		xs_hex_encode(p->ld.build_id, p->ld.build_id_len, ip->build_id);
-		xs_hex_encode(p->ld.depends, p->ld.depends_len, ip->depends);
-		if (p->below)
-			snprintf(ip->target, sizeof(ip->target), "payload %s", p->below->name);
-		else
-			snprintf(ip->target, sizeof(ip->target), "%s", p->target_path);
-		ip->load_addr = (uintptr_t)p->ld.base;
-		ip->load_size = p->ld.size;
-		ip->funcs = calloc(p->nfuncs ? p->nfuncs : 1, sizeof(*ip->funcs));
-		if (!ip->funcs) {
-			xs_info_release(info);
-			return xs_fail(err, -ENOMEM, "out of memory");
-		}
-		for (unsigned i = 0; i < p->nfuncs; i++) {
-			const struct xs_func *f = &p->funcs[i];
-			struct xs_info_func *fi = &ip->funcs[ip->nfuncs++];
-			snprintf(fi->name, sizeof(fi->name), "%s", f->name);
-			fi->old_addr = f->old_addr;
-			fi->new_addr = f->new_addr;
-			fi->old_size = f->old_size;
-			fi->new_size = f->new_size;
-			fi->flags = (f->applied ? XS_FUNC_APPLIED : 0) |
-				    (f->flags & LIVEPATCH_FUNC_NO_STACK_CHECK ? XS_FUNC_NO_STACK_CHECK : 0);
-		}
-	}
-	return 0;
-}
-
-void xs_info_release(struct xs_info *info)
-{
-	if (info->payloads)
-		for (uint32_t i = 0; i < info->npayloads; i++)
-			free(info->payloads[i].funcs);
-	free(info->payloads);
-	free(info->objects);
-	memset(info, 0, sizeof(*info));
 }

@@ -8,6 +8,7 @@
 #ifndef XS_AGENT_PAYLOAD_H
 #define XS_AGENT_PAYLOAD_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,8 +35,11 @@ struct xs_payload {
 
 void xs_payloads_lock(void);
 void xs_payloads_unlock(void);
-/* For pthread_cond_wait on the table lock. */
-pthread_mutex_t *xs_payloads_lock_ptr(void);
+/* pthread_cond_wait on the table lock (held on entry and on return). */
+void xs_payloads_wait(pthread_cond_t *cond);
+/* Does the calling thread hold the table lock? (for assertions) */
+bool xs_payloads_locked_by_me(void);
+#define XS_ASSERT_TABLE_LOCKED() assert(xs_payloads_locked_by_me())
 
 struct xs_payload *xs_payload_find(const char *name);
 struct xs_payload *xs_payload_first(void);
@@ -57,8 +61,5 @@ int xs_payload_check_action(struct xs_payload *p, uint32_t cmd, struct xs_err *e
 /* UNLOAD (checked by xs_payload_check_action): free and forget. */
 void xs_payload_unload(struct xs_payload *p);
 
-/* Fill an INFO reply (malloc'd arrays). */
-int xs_payloads_info(struct xs_info *info, struct xs_err *err);
-void xs_info_release(struct xs_info *info);
 
 #endif

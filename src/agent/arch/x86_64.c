@@ -5,6 +5,7 @@
 #include "arch.h"
 
 #include <errno.h>
+#include <ucontext.h>
 #include <string.h>
 
 const char *xs_arch_rela_name(uint32_t type)
@@ -237,4 +238,14 @@ void xs_arch_serialize(void)
 {
 	unsigned a = 0, b, c = 0, d;
 	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d) : : "memory");
+}
+
+uintptr_t xs_arch_context_pc(const void *ucontext)
+{
+	return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
+}
+
+uintptr_t xs_arch_context_sp(const void *ucontext)
+{
+	return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RSP];
 }

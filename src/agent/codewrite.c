@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-#include "patch.h"
+/*
+ * Writing code through /proc/thread-self/mem (see codewrite.h). The write
+ * and the byte helpers run while threads are parked: raw system calls and
+ * volatile byte loops, no libc. Any thread may call them; the agent calls
+ * them from its action thread only.
+ */
+#include "codewrite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,16 +14,18 @@
 
 #include "arch/syscall.h"
 
-int xs_patch_open(struct xs_err *err)
+int xs_code_open(struct xs_err *err)
 {
-	int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	/* thread-self: a main thread that exited leaves /proc/self/mem
+	 * without an address space. */
+	int fd = open("/proc/thread-self/mem", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return xs_fail(err, -errno, "cannot open /proc/self/mem for writing code: %s",
+		return xs_fail(err, -errno, "cannot open /proc/thread-self/mem for writing code: %s",
 			       strerror(errno));
 	return fd;
 }
 
-void xs_patch_close(int fd)
+void xs_code_close(int fd)
 {
 	if (fd >= 0)
 		close(fd);
@@ -40,7 +48,7 @@ int xs_bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return 1;
 }
 
-int xs_patch_write(int fd, uintptr_t addr, const uint8_t *bytes, size_t len)
+int xs_code_write(int fd, uintptr_t addr, const uint8_t *bytes, size_t len)
 {
 	size_t done = 0;
 	while (done < len) {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Writing code: through /proc/self/mem, so no mapping is ever writable and
+ * The code writer: every byte of code the agent changes goes through
+ * /proc/thread-self/mem, so no mapping is ever writable and
  * executable at once. Callable with threads parked: raw system calls and
  * our own byte loops only.
  */
-#ifndef XS_AGENT_PATCH_H
-#define XS_AGENT_PATCH_H
+#ifndef XS_AGENT_CODEWRITE_H
+#define XS_AGENT_CODEWRITE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,11 +14,11 @@
 #include "xsplice/error.h"
 
 /* Open /proc/self/mem for writing (before threads are parked). */
-int xs_patch_open(struct xs_err *err);
-void xs_patch_close(int fd);
+int xs_code_open(struct xs_err *err);
+void xs_code_close(int fd);
 
 /* Write len bytes at addr and read them back. 0 or -errno. No libc. */
-int xs_patch_write(int fd, uintptr_t addr, const uint8_t *bytes, size_t len);
+int xs_code_write(int fd, uintptr_t addr, const uint8_t *bytes, size_t len);
 
 /* libc-free helpers for the critical section. */
 void xs_bytes_copy(uint8_t *dst, const uint8_t *src, size_t n);

@@ -1,22 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Thread rendezvous (DESIGN §5). Everything between the first signal and
- * the release runs on raw system calls and our own loops: a parked thread
- * may hold a libc lock (malloc, stdio, the loader's), and a payload may be
- * replacing libc code at that very moment.
+ * The stop-the-world rendezvous (docs/architecture.md, "The stop"): park
+ * every other thread with the reserved real-time signal, hand their stacks
+ * to the caller's critical function, release. Everything between the
+ * first signal and the release runs on raw system calls and our own loops:
+ * a parked thread may hold a libc lock (malloc, stdio, the loader's), and a
+ * payload may be replacing libc code at that very moment.
+ *
+ * Threading: xs_rendezvous_run is called by one thread at a time (the
+ * agent's action thread). The park handler runs on every other thread and
+ * shares only the slot array with it, through compare-and-swap.
  */
 #define UNW_LOCAL_ONLY
-#include "transition.h"
+#include "rendezvous.h"
 
 #include <link.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libunwind.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +28,7 @@
 
 #include "arch/arch.h"
 #include "arch/syscall.h"
+#include "procfs.h"
 
 /*
  * One slot per signalled thread. Its word holds (attempt << 32 | state) and
@@ -57,14 +62,17 @@ static _Atomic uint32_t g_expect;    /* arrivals the agent waits for */
 static struct park_slot *_Atomic g_slots;
 static _Atomic uint32_t g_cap;
 static uint32_t g_gen;               /* agent only */
+static _Atomic uint32_t g_current;   /* the attempt in progress, for late signals */
 static bool g_strict;                /* XSPLICE_STRICT_PARK: never accept ASLEEP */
 static uid_t g_uid;                  /* read before parking: getuid is libc */
 static uintptr_t g_self_lo, g_self_hi; /* the agent's own code */
-/* Threads seen blocking the park signal: not signalled again while they
- * still block it (each queued signal would stay pending forever and count
- * against RLIMIT_SIGPENDING). */
-#define XS_BLOCKERS_MAX 64
-static pid_t g_blockers[XS_BLOCKERS_MAX];
+/* Threads whose park signal of an earlier attempt was never handled
+ * (they block it, or are stopped): not signalled again while it is still
+ * pending, so retries never pile up queued signals against
+ * RLIMIT_SIGPENDING. The pending one parks them for the current attempt
+ * when it is finally delivered (the handler looks its slot up by tid). */
+#define XS_OWED_MAX 64
+static pid_t g_owed[XS_OWED_MAX];
 
 static inline uint64_t slot_word(uint32_t gen, uint32_t state)
 {
@@ -108,8 +116,8 @@ static void record_stack(struct xs_thread_stack *st, void *ucv)
 	st->truncated = false;
 	/* The interrupted PC straight from the signal context: exact even if
 	 * the unwinder fails below. */
-	st->pcs[st->nframes++] = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-	st->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	st->pcs[st->nframes++] = xs_arch_context_pc(uc);
+	st->sp = xs_arch_context_sp(uc);
 	if (unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) {
 		st->truncated = true;
 		return;
@@ -136,13 +144,30 @@ static void park_handler(int sig, siginfo_t *si, void *ucv)
 		goto out;
 	uint64_t v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
 	uint32_t gen = (uint32_t)(v >> 32), idx = (uint32_t)v;
+	/* cap, array, cap again: a consistent pair even while the arrays
+	 * grow (the agent zeroes the capacity before it swaps them). */
+	uint32_t cap = atomic_load(&g_cap);
 	struct park_slot *slots = atomic_load(&g_slots);
-	if (!slots || idx >= atomic_load(&g_cap))
+	if (!slots || !cap || cap != atomic_load(&g_cap) || idx >= cap)
 		goto out;
 	struct park_slot *s = &slots[idx];
 	uint64_t expect = slot_word(gen, SLOT_SENT);
-	if (!atomic_compare_exchange_strong(&s->word, &expect, slot_word(gen, SLOT_RECORDING)))
-		goto out; /* not for this attempt any more */
+	if (!atomic_compare_exchange_strong(&s->word, &expect, slot_word(gen, SLOT_RECORDING))) {
+		/* A signal of an earlier attempt, delivered late: it still
+		 * parks this thread if the current attempt counts on it. */
+		gen = atomic_load(&g_current);
+		pid_t me = raw_gettid();
+		s = NULL;
+		for (uint32_t j = 0; j < cap && !s; j++) {
+			expect = slot_word(gen, SLOT_SENT);
+			if (slots[j].st.tid == me &&
+			    atomic_compare_exchange_strong(&slots[j].word, &expect,
+							   slot_word(gen, SLOT_RECORDING)))
+				s = &slots[j];
+		}
+		if (!s)
+			goto out; /* not for this attempt any more */
+	}
 	record_stack(&s->st, ucv);
 	expect = slot_word(gen, SLOT_RECORDING);
 	if (!atomic_compare_exchange_strong(&s->word, &expect, slot_word(gen, SLOT_ARRIVED)))
@@ -184,12 +209,58 @@ static int find_own_text(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-int xs_transition_signal(void)
+static int install_handler(int signo, struct xs_err *err)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = park_handler;
+	/* SA_RESTART: most interrupted system calls resume transparently.
+	 * Block everything else meanwhile: another handler could run code that
+	 * is being patched. */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (sigaction(signo, &sa, NULL) < 0)
+		return xs_fail(err, -errno, "cannot install the handler for signal %d: %s", signo,
+			       strerror(errno));
+	return 0;
+}
+
+static bool handler_is_programs(const struct sigaction *sa)
+{
+	if (sa->sa_flags & SA_SIGINFO)
+		return sa->sa_sigaction != NULL;
+	return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
+}
+
+/*
+ * Before every stop: the park signal must still be handled by the agent.
+ * A program that reset it (SIG_DFL, as daemons and fork children do, or
+ * SIG_IGN) does not use it: take it back. One that installed its own
+ * handler must never receive it from us: refuse.
+ */
+static int check_handler(struct xs_err *err)
+{
+	struct sigaction cur;
+	if (sigaction(g_signo, NULL, &cur) < 0)
+		return xs_fail(err, -errno, "cannot read the handler of signal %d: %s", g_signo,
+			       strerror(errno));
+	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == park_handler)
+		return 0;
+	if (!handler_is_programs(&cur))
+		return install_handler(g_signo, err);
+	return xs_fail(err, -EBUSY,
+		       "the program installed its own handler for signal %d (SIGRTMIN+%d), which the "
+		       "agent uses to park threads; nothing was sent. Start the program with "
+		       "XSPLICE_SIGNAL set to a real-time signal it leaves alone (%d..%d)",
+		       g_signo, g_signo - SIGRTMIN, SIGRTMIN, SIGRTMAX);
+}
+
+int xs_rendezvous_signal(void)
 {
 	return g_signo;
 }
 
-int xs_transition_init(struct xs_err *err)
+int xs_rendezvous_init(struct xs_err *err)
 {
 	int signo = SIGRTMIN + XS_DEFAULT_SIGNAL_OFFSET;
 	const char *env = getenv("XSPLICE_SIGNAL");
@@ -203,24 +274,27 @@ int xs_transition_init(struct xs_err *err)
 		signo = (int)v;
 	}
 	struct sigaction old;
-	if (sigaction(signo, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO ?
-						   old.sa_sigaction != NULL :
-						   (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)))
-		return xs_fail(err, -EBUSY,
-			       "signal %d is already used by the program; choose another with "
-			       "XSPLICE_SIGNAL", signo);
+	if (sigaction(signo, NULL, &old) == 0 && handler_is_programs(&old)) {
+		if (env && *env)
+			return xs_fail(err, -EBUSY,
+				       "signal %d (XSPLICE_SIGNAL) is already used by the program; "
+				       "choose another real-time signal (%d..%d)", signo, SIGRTMIN,
+				       SIGRTMAX);
+		/* The default is taken: the first real-time signal nobody uses. */
+		int pick = 0;
+		for (int k = SIGRTMIN + XS_DEFAULT_SIGNAL_OFFSET; k <= SIGRTMAX && !pick; k++)
+			if (sigaction(k, NULL, &old) == 0 && !handler_is_programs(&old))
+				pick = k;
+		if (!pick)
+			return xs_fail(err, -EBUSY, "every real-time signal from SIGRTMIN+%d is "
+				       "used by the program; set XSPLICE_SIGNAL to a free one",
+				       XS_DEFAULT_SIGNAL_OFFSET);
+		signo = pick;
+	}
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = park_handler;
-	/* SA_RESTART: most interrupted system calls resume transparently.
-	 * Block everything else meanwhile: another handler could run code that
-	 * is being patched. */
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	if (sigaction(signo, &sa, NULL) < 0)
-		return xs_fail(err, -errno, "cannot install the handler for signal %d: %s", signo,
-			       strerror(errno));
+	int rc = install_handler(signo, err);
+	if (rc)
+		return rc;
 	/* Per-thread caches keep unw_step away from global locks in handlers. */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	const char *strict = getenv("XSPLICE_STRICT_PARK");
@@ -230,191 +304,35 @@ int xs_transition_init(struct xs_err *err)
 	return 0;
 }
 
-/* ---- task listing with raw syscalls ---- */
-
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
-/* ---- threads that block the park signal (raw syscalls only) ---- */
-
-/* Read a small /proc file into buf (NUL-terminated). */
-static long read_proc(const char *path, char *buf, size_t len)
+static bool owes_signal(pid_t tid)
 {
-	long fd = xs_sys3(SYS_open, (long)path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	long n = xs_sys3(SYS_read, fd, (long)buf, (long)len - 1);
-	xs_sys3(SYS_close, fd, 0, 0);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return n;
-}
-
-static void task_path(char *out, pid_t tid, const char *leaf)
-{
-	static const char pre[] = "/proc/self/task/";
-	char digits[16];
-	int nd = 0;
-	unsigned v = (unsigned)tid;
-	do {
-		digits[nd++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	size_t k = 0;
-	for (size_t i = 0; pre[i]; i++)
-		out[k++] = pre[i];
-	while (nd)
-		out[k++] = digits[--nd];
-	out[k++] = '/';
-	for (size_t i = 0; leaf[i]; i++)
-		out[k++] = leaf[i];
-	out[k] = '\0';
-}
-
-static uint64_t parse_hex(const char **pp)
-{
-	const char *p = *pp;
-	uint64_t v = 0;
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-		p += 2;
-	for (;; p++) {
-		int d;
-		if (*p >= '0' && *p <= '9')
-			d = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else if (*p >= 'A' && *p <= 'F')
-			d = *p - 'A' + 10;
-		else
-			break;
-		v = v << 4 | (uint64_t)d;
-	}
-	*pp = p;
-	return v;
-}
-
-/* Does the thread block signo (SigBlk in its status)? */
-static bool task_blocks_signal(pid_t tid, int signo)
-{
-	char path[64], buf[2048];
-	task_path(path, tid, "status");
-	if (read_proc(path, buf, sizeof(buf)) <= 0)
-		return false;
-	for (const char *p = buf; *p; p++) {
-		if ((p == buf || p[-1] == '\n') && p[0] == 'S' && p[1] == 'i' && p[2] == 'g' &&
-		    p[3] == 'B' && p[4] == 'l' && p[5] == 'k' && p[6] == ':') {
-			p += 7;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			uint64_t mask = parse_hex(&p);
-			return (mask >> (signo - 1)) & 1;
-		}
-	}
-	return false;
-}
-
-/* The thread's scheduler state letter ('R', 'S', 'D', 'T', ...), 0 if gone. */
-static char task_state(pid_t tid)
-{
-	char path[64], buf[512];
-	task_path(path, tid, "stat");
-	long n = read_proc(path, buf, sizeof(buf));
-	if (n <= 0)
-		return 0;
-	const char *close = NULL;
-	for (const char *p = buf; *p; p++)
-		if (*p == ')')
-			close = p;
-	return close && close[1] == ' ' ? close[2] : 0;
-}
-
-/* PC and SP of a thread sleeping in a system call (/proc/.../syscall is
- * "nr a1 .. a6 sp pc"); false if it is running or not in a call. */
-static bool task_syscall_regs(pid_t tid, uintptr_t *sp, uintptr_t *pc)
-{
-	char path[64], buf[256];
-	task_path(path, tid, "syscall");
-	if (read_proc(path, buf, sizeof(buf)) <= 0 || buf[0] < '0' || buf[0] > '9')
-		return false; /* "running", or "-1 ..." when not inside a call */
-	uint64_t v[9];
-	const char *p = buf;
-	for (int i = 0; i < 9; i++) {
-		while (*p == ' ')
-			p++;
-		if (!*p || *p == '\n')
-			return false;
-		v[i] = parse_hex(&p);
-	}
-	*sp = (uintptr_t)v[7];
-	*pc = (uintptr_t)v[8];
-	return true;
-}
-
-/*
- * The end of the mapping that holds addr (a thread's stack top), 0 if none.
- * /proc/self/maps is read once per attempt (mappings do not change while
- * everyone is parked), into a static buffer: no allocation while parked.
- */
-static char g_maps[256 * 1024];
-static size_t g_maps_len;
-static uint32_t g_maps_gen; /* attempt the buffer was read for; 0 = none */
-
-static uintptr_t mapping_end(uintptr_t addr)
-{
-	if (g_maps_gen != g_gen) {
-		g_maps_len = 0;
-		long fd = xs_sys3(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
-		if (fd < 0)
-			return 0;
-		for (;;) {
-			long n = xs_sys3(SYS_read, fd, (long)(g_maps + g_maps_len),
-					 (long)(sizeof(g_maps) - 1 - g_maps_len));
-			if (n <= 0)
-				break;
-			g_maps_len += (size_t)n;
-			if (g_maps_len == sizeof(g_maps) - 1)
-				break; /* more mappings than fit: the rest is not searched */
-		}
-		xs_sys3(SYS_close, fd, 0, 0);
-		g_maps[g_maps_len] = '\0';
-		g_maps_gen = g_gen;
-	}
-	for (const char *line = g_maps; *line;) {
-		const char *p = line;
-		uintptr_t lo = (uintptr_t)parse_hex(&p);
-		if (*p == '-') {
-			p++;
-			uintptr_t hi = (uintptr_t)parse_hex(&p);
-			if (addr >= lo && addr < hi)
-				return hi;
-		}
-		while (*line && *line != '\n')
-			line++;
-		if (*line)
-			line++;
-	}
-	return 0;
-}
-
-static bool known_blocker(pid_t tid)
-{
-	for (unsigned i = 0; i < XS_BLOCKERS_MAX; i++)
-		if (g_blockers[i] == tid)
+	for (unsigned i = 0; i < XS_OWED_MAX; i++)
+		if (g_owed[i] == tid)
 			return true;
 	return false;
 }
 
-static void remember_blocker(pid_t tid)
+static void remember_owed(pid_t tid)
 {
 	static unsigned next;
-	if (!known_blocker(tid))
-		g_blockers[next++ % XS_BLOCKERS_MAX] = tid;
+	if (!owes_signal(tid))
+		g_owed[next++ % XS_OWED_MAX] = tid;
+}
+
+/* The end of the stack mapping holding sp, from this attempt's snapshot
+ * of the mappings; 0 when unknown (then the stack cannot be checked). */
+static uint32_t g_maps_gen;
+static int g_maps_rc;
+
+static uintptr_t stack_end(uintptr_t sp)
+{
+	if (g_maps_gen != g_gen) {
+		g_maps_rc = xs_procfs_maps_snapshot();
+		g_maps_gen = g_gen;
+	}
+	uintptr_t hi = xs_procfs_mapping_end(sp);
+	/* An incomplete snapshot may miss the stack, or cut it short. */
+	return g_maps_rc == 0 && hi > sp ? hi : 0;
 }
 
 /*
@@ -424,19 +342,19 @@ static void remember_blocker(pid_t tid)
  */
 static void probe_absent(struct park_slot *s, uint32_t gen)
 {
-	if (g_strict || !task_blocks_signal(s->st.tid, g_signo))
+	if (g_strict || !xs_procfs_task_blocks(s->st.tid, g_signo))
 		return;
-	char st = task_state(s->st.tid);
+	char st = xs_procfs_task_state(s->st.tid);
 	if (st != 'S' && st != 'D')
 		return;
 	uintptr_t sp, pc, hi;
-	if (!task_syscall_regs(s->st.tid, &sp, &pc) || !(hi = mapping_end(sp)) || hi <= sp)
+	if (!xs_procfs_task_syscall_regs(s->st.tid, &sp, &pc) || !(hi = stack_end(sp)))
 		return;
 	/* Inside our own handler (signals blocked there): it is about to
 	 * park or leave, not a thread that blocks the signal. */
 	if (pc >= g_self_lo && pc < g_self_hi)
 		return;
-	remember_blocker(s->st.tid);
+	remember_owed(s->st.tid);
 	s->st.conservative = true;
 	s->st.sp = sp;
 	s->st.stack_hi = hi;
@@ -451,49 +369,9 @@ static void probe_absent(struct park_slot *s, uint32_t gen)
 static bool still_asleep(const struct park_slot *s)
 {
 	uintptr_t sp, pc;
-	char st = task_state(s->st.tid);
-	return (st == 'S' || st == 'D') && task_syscall_regs(s->st.tid, &sp, &pc) &&
+	char st = xs_procfs_task_state(s->st.tid);
+	return (st == 'S' || st == 'D') && xs_procfs_task_syscall_regs(s->st.tid, &sp, &pc) &&
 	       sp == s->st.sp && pc == s->st.pcs[0];
-}
-
-/* Fill tids (excluding self). Returns count, or -E2BIG if cap too small. */
-static int list_tasks(pid_t self, pid_t *tids, uint32_t cap)
-{
-	static char buf[8192];
-	long fd = xs_sys3(SYS_open, (long)"/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return (int)fd;
-	uint32_t n = 0;
-	int rc = 0;
-	for (;;) {
-		long got = xs_sys3(SYS_getdents64, fd, (long)buf, sizeof(buf));
-		if (got < 0) {
-			rc = (int)got;
-			break;
-		}
-		if (got == 0)
-			break;
-		for (long off = 0; off < got;) {
-			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-			off += d->d_reclen;
-			if (d->d_name[0] < '0' || d->d_name[0] > '9')
-				continue;
-			long v = 0;
-			for (const char *p = d->d_name; *p >= '0' && *p <= '9'; p++)
-				v = v * 10 + (*p - '0');
-			if ((pid_t)v == self)
-				continue;
-			if (n == cap) {
-				rc = -E2BIG;
-				break;
-			}
-			tids[n++] = (pid_t)v;
-		}
-		if (rc)
-			break;
-	}
-	xs_sys3(SYS_close, fd, 0, 0);
-	return rc ? rc : (int)n;
 }
 
 /* Queue the park signal carrying (attempt, slot). */
@@ -524,7 +402,7 @@ struct attempt {
  * signalled, or -E2BIG when the arrays are too small. */
 static int signal_new_threads(struct attempt *a, pid_t self)
 {
-	int n = list_tasks(self, a->scratch, a->cap);
+	int n = xs_procfs_list_tasks(self, a->scratch, a->cap);
 	if (n < 0)
 		return n;
 	int fresh = 0;
@@ -535,6 +413,10 @@ static int signal_new_threads(struct attempt *a, pid_t self)
 			known = a->slots[j].st.tid == tid;
 		if (known)
 			continue;
+		/* A main thread that called pthread_exit stays listed as a
+		 * zombie while the others serve: nothing to park there. */
+		if (tid == g_pid && xs_procfs_task_state(tid) == 'Z')
+			continue;
 		if (a->nsent == a->cap)
 			return -E2BIG;
 		struct park_slot *s = &a->slots[a->nsent];
@@ -544,8 +426,9 @@ static int signal_new_threads(struct attempt *a, pid_t self)
 		atomic_store(&s->word, slot_word(a->gen, SLOT_SENT));
 		if (!a->t_first_signal)
 			a->t_first_signal = now_ns();
-		if (known_blocker(tid) && task_blocks_signal(tid, g_signo)) {
-			/* Its earlier signal is still pending: look, don't queue. */
+		if (owes_signal(tid) && xs_procfs_task_pending(tid, g_signo)) {
+			/* Its earlier signal is still pending: don't queue
+			 * another. It parks on that one, or is looked at. */
 			a->nsent++;
 			probe_absent(s, a->gen);
 			continue;
@@ -634,8 +517,9 @@ static bool release_all(struct attempt *a)
 	futex_wake(&g_release, INT_MAX);
 	for (uint32_t j = 0; j < a->nsent; j++) {
 		uint64_t w = slot_word(a->gen, SLOT_SENT);
-		atomic_compare_exchange_strong(&a->slots[j].word, &w,
-					       slot_word(a->gen, SLOT_ABANDONED));
+		if (atomic_compare_exchange_strong(&a->slots[j].word, &w,
+						   slot_word(a->gen, SLOT_ABANDONED)))
+			remember_owed(a->slots[j].st.tid); /* its signal may still be pending */
 	}
 	/* Released threads never touch their slot's record again, so only a
 	 * handler still recording a stack keeps the slots from being reused.
@@ -655,24 +539,6 @@ static bool release_all(struct attempt *a)
 		struct timespec ts = { 0, 1000000 };
 		futex_wait(&g_arrived, seen, &ts);
 	}
-}
-
-static void thread_name(pid_t tid, char *buf, size_t len)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
-	buf[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		n = 0;
-	buf[n] = '\0';
-	char *nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
 }
 
 /* Slot arrays only grow; an array a stuck handler may still write into is
@@ -706,8 +572,8 @@ static int ensure_capacity(uint32_t cap, bool fresh, struct xs_err *err)
 	return 0;
 }
 
-int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
-		      struct xs_transition_stats *stats, struct xs_err *err)
+int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
+		      struct xs_rendezvous_stats *stats, struct xs_err *err)
 {
 	if (!g_signo)
 		return xs_fail(err, -ENOSYS, "the thread rendezvous is not initialised");
@@ -721,6 +587,9 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 	unsigned attempts = 0;
 	bool had_conflict = false;
 	g_uid = getuid();
+	int hrc = check_handler(err);
+	if (hrc)
+		return hrc;
 
 	for (;;) {
 		/* Allocate before parking: no malloc with threads parked. */
@@ -730,6 +599,7 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		fresh = false;
 		struct attempt a = { 0 };
 		a.gen = ++g_gen;
+		atomic_store(&g_current, a.gen);
 		a.slots = atomic_load(&g_slots);
 		a.cap = atomic_load(&g_cap);
 		a.scratch = g_scratch;
@@ -749,31 +619,46 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		if (r == 0) {
 			a.t_arrived = now_ns();
 			unsigned n = 0;
-			bool woke = false;
+			/* Why this stop cannot go on (worded after the release:
+			 * no formatting while threads are parked). */
+			enum { STOP_OK, STOP_WOKE, STOP_UNCHECKABLE } why = STOP_OK;
+			pid_t why_tid = 0;
 			for (uint32_t j = 0; j < a.nsent; j++) {
-				uint32_t st = slot_state(atomic_load(&a.slots[j].word));
-				if (st == SLOT_ASLEEP && !still_asleep(&a.slots[j]))
-					woke = true;
+				struct park_slot *sl = &a.slots[j];
+				uint32_t st = slot_state(atomic_load(&sl->word));
+				if (st == SLOT_ASLEEP && !still_asleep(sl) && !why) {
+					why = STOP_WOKE; /* blocks the signal, woke meanwhile */
+					why_tid = sl->st.tid;
+				}
 				/* An unwind that stopped early may hide a return
-				 * address: check the whole stack word by word. */
-				if (st == SLOT_ARRIVED && a.slots[j].st.truncated &&
-				    !a.slots[j].st.conservative) {
-					uintptr_t hi = mapping_end(a.slots[j].st.sp);
-					a.slots[j].st.conservative = hi > a.slots[j].st.sp;
-					a.slots[j].st.stack_hi = hi;
+				 * address: check the whole stack word by word, and
+				 * refuse when the stack's extent is unknown. */
+				if (st == SLOT_ARRIVED && sl->st.truncated && !sl->st.conservative) {
+					uintptr_t hi = stack_end(sl->st.sp);
+					sl->st.conservative = hi != 0;
+					sl->st.stack_hi = hi;
+					if (!hi && !why) {
+						why = STOP_UNCHECKABLE;
+						why_tid = sl->st.tid;
+					}
 				}
 				if (st == SLOT_ARRIVED || st == SLOT_ASLEEP)
-					g_stacks[n++] = &a.slots[j].st;
+					g_stacks[n++] = &sl->st;
 			}
 			struct xs_err werr = { "" };
-			/* A thread we could not park woke up meanwhile: try again. */
-			r = woke ? xs_fail(&werr, -EAGAIN, "a thread that blocks signal %d woke up "
-					   "during the stop", g_signo)
-				 : fn(ctx, g_stacks, n, &werr);
+			r = why ? -EAGAIN : fn(ctx, g_stacks, n, &werr);
 			/* The pause ends when the release is issued; how soon each
 			 * thread then gets a CPU is up to the scheduler. */
 			uint64_t t_release = now_ns();
 			fresh = !release_all(&a);
+			if (why == STOP_WOKE)
+				xs_fail(&werr, -EAGAIN, "thread %d blocks signal %d and woke up during "
+					"the stop", (int)why_tid, g_signo);
+			else if (why == STOP_UNCHECKABLE)
+				xs_fail(&werr, -EAGAIN, "the stack of thread %d could not be checked: its "
+					"unwind stopped early and its stack mapping was not found in the "
+					"process's maps; refusing rather than risk a thread in patched code",
+					(int)why_tid);
 			if (r != -EAGAIN) {
 				if (stats) {
 					stats->pause_ns = t_release - a.t_first_signal;
@@ -803,9 +688,9 @@ int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 				rc = -EBUSY;
 			} else if (r == -ETIMEDOUT && a.missing) {
 				char name[32];
-				thread_name(a.missing, name, sizeof(name));
-				char st = task_state(a.missing);
-				bool blocks = task_blocks_signal(a.missing, g_signo);
+				xs_procfs_task_name(a.missing, name, sizeof(name));
+				char st = xs_procfs_task_state(a.missing);
+				bool blocks = xs_procfs_task_blocks(a.missing, g_signo);
 				xs_fail(&conflict, -EBUSY, "thread %d (%s) did not stop within %u ms: %s",
 					(int)a.missing, name, timeout_ms,
 					st == 'T' || st == 't' ? "it is stopped (SIGSTOP or a debugger)" :

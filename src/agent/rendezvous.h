@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The rendezvous: park every thread of the process except the calling one
+ * The stop-the-world rendezvous: park every thread of the process except the calling one
  * (the agent's action thread) so code can change while nothing runs it.
  * Each thread gets a reserved real-time signal; its handler records its
  * stack (libunwind, from the signal context) and sleeps on a futex until
  * released. Never a spin: with more threads than cores spinners starve
  * the threads that have not arrived yet.
  */
-#ifndef XS_AGENT_TRANSITION_H
-#define XS_AGENT_TRANSITION_H
+#ifndef XS_AGENT_RENDEZVOUS_H
+#define XS_AGENT_RENDEZVOUS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,7 +21,9 @@
 struct xs_thread_stack {
 	pid_t tid;
 	uint32_t nframes;        /* pcs[0] is the interrupted PC, then return addresses */
-	bool truncated;          /* more frames than XS_STACK_MAX, or unwinding failed */
+	bool truncated;          /* more frames than XS_STACK_MAX, or unwinding failed:
+	                          * then checked word by word (conservative), or
+	                          * refused when the stack's extent is unknown */
 	/* A thread that blocks the park signal but sleeps in a system call is
 	 * not parked; it cannot run until the call returns. Its stack cannot
 	 * be unwound from here, so every word in [sp, stack_hi) is treated as
@@ -31,7 +33,7 @@ struct xs_thread_stack {
 	uintptr_t pcs[XS_STACK_MAX];
 };
 
-struct xs_transition_stats {
+struct xs_rendezvous_stats {
 	uint64_t pause_ns;      /* first signal sent -> release issued (all threads woken) */
 	uint64_t park_ns;       /* first signal sent -> last thread arrived */
 	unsigned threads;       /* threads parked in the successful attempt */
@@ -49,8 +51,8 @@ typedef int (*xs_critical_fn)(void *ctx, const struct xs_thread_stack *const *th
 /* Install the park handler on the reserved signal ($XSPLICE_SIGNAL or
  * SIGRTMIN+XS_DEFAULT_SIGNAL_OFFSET). Call once, before any action. */
 #define XS_DEFAULT_SIGNAL_OFFSET 6
-int xs_transition_init(struct xs_err *err);
-int xs_transition_signal(void);
+int xs_rendezvous_init(struct xs_err *err);
+int xs_rendezvous_signal(void);
 
 /*
  * Park all threads, run fn, release; retry on -EAGAIN until timeout_ms.
@@ -58,7 +60,7 @@ int xs_transition_signal(void);
  * naming a thread that never arrived. Also unblocks nothing: threads that
  * block the signal simply never arrive.
  */
-int xs_transition_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
-		      struct xs_transition_stats *stats, struct xs_err *err);
+int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
+		      struct xs_rendezvous_stats *stats, struct xs_err *err);
 
 #endif
