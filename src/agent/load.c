@@ -158,7 +158,7 @@ struct range {
 
 static int read_maps(struct range **out, size_t *n)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = open("/proc/thread-self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	size_t cap = 65536, len = 0;

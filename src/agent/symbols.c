@@ -89,7 +89,7 @@ static int collect_cb(struct dl_phdr_info *info, size_t sz, void *data)
 	o->is_main = c->n == 0;
 	o->tls_modid = info->dlpi_tls_modid;
 	if (o->is_main) {
-		ssize_t r = readlink("/proc/self/exe", o->path, sizeof(o->path) - 1);
+		ssize_t r = readlink("/proc/thread-self/exe", o->path, sizeof(o->path) - 1);
 		o->path[r > 0 ? r : 0] = '\0';
 	} else if (info->dlpi_name) {
 		snprintf(o->path, sizeof(o->path), "%s", info->dlpi_name);
@@ -416,7 +416,7 @@ static int load_symtab_files(struct xs_object *obj, struct xs_symtab *st, struct
 	if (rc && obj->is_main) {
 		/* the running executable itself, even if the path changed */
 		struct xs_err e2 = { { 0 } };
-		if (open_candidate(obj, "/proc/self/exe", st, &e2) == 0)
+		if (open_candidate(obj, "/proc/thread-self/exe", st, &e2) == 0)
 			rc = 0;
 	}
 	if (rc == 0 && has_symtab(st))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Case 6: the agent's critical section calls nothing a payload may patch.
-#  Static: in libxsplice.so, critical, xs_patch_write, xs_bytes_copy and
+#  Static: in libxsplice.so, critical, xs_code_write, xs_bytes_copy and
 #  xs_bytes_equal (and every local function they reach) make no call
 #  through the PLT; park_handler makes none after its recording part.
 #  Dynamic: a payload makes libc's pwrite64 (= pwrite) and syscall fail
@@ -14,10 +14,10 @@ source "$(dirname "$0")/lib.sh" "$1"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 # ---- static ----
-static=$("$PYTHON" "$HERE/plt_check.py" "$AGENT" critical xs_patch_write xs_bytes_copy \
-	xs_bytes_equal park_handler:after=record_stack park_handler xs_transition_run)
+static=$("$PYTHON" "$HERE/plt_check.py" "$AGENT" critical xs_code_write xs_bytes_copy \
+	xs_bytes_equal park_handler:after=record_stack park_handler xs_rendezvous_run)
 diag "$static"
-for fn in critical xs_patch_write xs_bytes_copy xs_bytes_equal; do
+for fn in critical xs_code_write xs_bytes_copy xs_bytes_equal; do
 	line=$(grep "^$fn " <<<"$static")
 	ok_if "static: $fn reaches no PLT entry (memcpy, memset, pwrite, syscall, ...)" \
 		'[[ "$line" == "$fn plt= "* ]]'
@@ -78,7 +78,7 @@ diag "pause of apply hello: $((base / 1000)) us with $threads threads; $((slowp 
 if ! ok_if "the pause does not grow when getuid is slow (< base + 15 ms)" \
 	'[ -n "$slowp" ] && [ "$slowp" -lt $((base + 15000000)) ]'; then
 	diag "the rendezvous calls libc getuid() for every thread it signals (send_park in"
-	diag "src/agent/transition.c) while the threads signalled before are parked"
+	diag "src/agent/rendezvous.c) while the threads signalled before are parked"
 fi
 xsp --timeout 5000 revert getuid
 expect_rc 0 "revert the getuid payload"
