@@ -15,6 +15,9 @@
  *                        answers "tid T" once it is inside
  *   slowblock MS         the same, but the worker blocks every signal first
  *   slowdone             1 when the last slow worker has left, else 0
+ *   slowdeep MS DEPTH    from now on slow workers sleep DEPTH frames below
+ *                        slow_function (answers DEPTH; MS is ignored)
+ *   maps N               N more one-page mappings; answers how many
  *   nap                  nap_function(0)              old 10, new 20
  *   nap MS               a worker calls nap_function(MS) (the new code
  *                        sleeps MS); answers "tid T"
@@ -43,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -75,6 +79,22 @@ NOIPA long answer_function(void)
 
 static atomic_int slow_inside;
 static atomic_int slow_tid;
+static atomic_int slow_depth; /* extra frames below slow_function while it sleeps */
+static volatile long deep_sink;
+
+/* depth frames, then the sleep: an unwind from the sleep is cut short
+ * before it reaches slow_function. Not a tail call (deep_sink). */
+NOIPA static void deep_frames(int depth, long ms)
+{
+	if (depth <= 0) {
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	deep_frames(depth - 1, ms);
+	deep_sink += depth;
+}
 
 /* Case 1: sleeps inside the old function (the return address of its
  * nanosleep call lies in slow_function while it sleeps). */
@@ -83,9 +103,7 @@ NOIPA long slow_function(long ms)
 	if (ms > 0) {
 		atomic_store(&slow_tid, gettid_raw());
 		atomic_store(&slow_inside, 1);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		deep_frames(atomic_load(&slow_depth), ms);
 		atomic_store(&slow_inside, 0);
 	}
 	return SLOW_OLD;
@@ -281,12 +299,24 @@ static int listen_fd;
 static void handle(const char *req, char *out, size_t len)
 {
 	long v;
+	int depth;
 	if (strcmp(req, "ping") == 0) {
 		snprintf(out, len, "pong");
 	} else if (strcmp(req, "answer") == 0) {
 		snprintf(out, len, "%ld", answer_function());
 	} else if (strcmp(req, "slow") == 0) {
 		snprintf(out, len, "%ld", slow_function(0));
+	} else if (sscanf(req, "maps %ld", &v) == 1) {
+		/* v more mappings (alternating protections: never merged) */
+		long made = 0;
+		for (long i = 0; i < v; i++)
+			if (mmap(NULL, 4096, i & 1 ? PROT_READ : PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED)
+				made++;
+		snprintf(out, len, "%ld", made);
+	} else if (sscanf(req, "slowdeep %ld %d", &v, &depth) == 2) {
+		atomic_store(&slow_depth, depth);
+		snprintf(out, len, "%d", depth);
 	} else if (sscanf(req, "slow %ld", &v) == 1 || sscanf(req, "slowblock %ld", &v) == 1) {
 		struct slow_arg *a = malloc(sizeof(*a));
 		a->ms = v;
