@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "action.h"
+#include "common/hex.h"
 #include "elf.h"
 #include "symbols.h"
 

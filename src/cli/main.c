@@ -14,11 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/buildid.h"
 #include "cli/json.h"
+#include "common/clock.h"
+#include "common/hex.h"
 #include "ctl/xsplice-ctl.h"
 #include "xsplice/protocol.h"
 
@@ -314,18 +315,11 @@ static int check_name(const struct command *cmd, const char *name)
 	return EXIT_OK;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* One dot per poll, at most one per 100 ms. */
 static void dot(void *arg)
 {
 	uint64_t *last = arg;
-	uint64_t now = now_ms();
+	uint64_t now = xs_mono_ms();
 	if (now - *last >= 100) {
 		*last = now;
 		putchar('.');
@@ -341,7 +335,7 @@ static int perform(struct ctx *c, const char *name, uint32_t cmd, int *rcp)
 {
 	struct xs_err err = { "" };
 	const char *what = xs_action_name(cmd);
-	uint64_t last = now_ms();
+	uint64_t last = xs_mono_ms();
 	int rc;
 
 	printf("Performing %s:", what);

@@ -43,12 +43,6 @@ int xs_fail_prefix(struct xs_err *err, int rc, const char *fmt, ...)
 	return rc;
 }
 
-void xs_err_clear(struct xs_err *err)
-{
-	if (err)
-		err->msg[0] = '\0';
-}
-
 const char *xs_errno_name(int rc)
 {
 	static const struct { int no; const char *name; } names[] = {

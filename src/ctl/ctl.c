@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/socket_path.h"
+
 #define DEFAULT_IO_TIMEOUT_MS 10000u
 #define WAIT_POLL_MS 10
 /* Pages of LIST restarted at most this often when the set keeps changing. */
@@ -475,17 +478,10 @@ int xs_ctl_action(struct xs_ctl *ctl, const char *name, uint32_t cmd, uint32_t t
 	return rc;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wait_ms,
 		void (*progress)(void *arg), void *arg, struct xs_err *err)
 {
-	uint64_t deadline = wait_ms ? now_ms() + wait_ms : 0;
+	uint64_t deadline = wait_ms ? xs_mono_ms() + wait_ms : 0;
 	char reason[XS_REASON_SIZE];
 
 	for (;;) {
@@ -503,7 +499,7 @@ int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wai
 		}
 		if (progress)
 			progress(arg);
-		if (deadline && now_ms() >= deadline)
+		if (deadline && xs_mono_ms() >= deadline)
 			return xs_fail(err, -ETIMEDOUT, "%s of %s still running after %u ms",
 				       xs_action_name(cmd) ? xs_action_name(cmd) : "action", name,
 				       wait_ms);
