@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * xsplice: the command-line tool (the seed's xen-livepatch) that drives the
- * agent inside a running process through libxsplice-ctl.
+ * agent inside a running process through libxsplice-ctl: option parsing,
+ * the command table, the seed's output, exit codes (docs/cli.md).
+ *
+ * Threading: a single-threaded program with one connection (one ctl
+ * handle) per run, opened after the arguments are checked and closed on
+ * exit.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * struct xs_err: the human-readable reason that travels with a negative
+ * errno (xs_fail, xs_fail_prefix), and errno names for messages.
+ *
+ * Threading: no shared state; each call writes only the caller's struct
+ * xs_err, and xs_errno_name returns constant strings. Safe from any thread.
+ */
 #include "xsplice/error.h"
 
 #include <errno.h>

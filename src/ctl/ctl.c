@@ -1,7 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libxsplice-ctl: the client side of the control protocol (the libxc
- * xc_livepatch_* of xsplice). One request, one reply, in lock step.
+ * xc_livepatch_* of xsplice): find a process's agent socket, connect, and
+ * turn each call into one request and its one reply, in lock step
+ * (docs/protocol.md).
+ *
+ * Threading: one connection per handle and no lock in it. A handle must be
+ * used by one thread at a time (a caller that shares it between threads
+ * serialises the calls with its own lock), or a second thread's request
+ * would read the first one's reply. Separate handles are independent and
+ * may be used in parallel: the library has no global state. It never
+ * raises SIGPIPE (writes use MSG_NOSIGNAL). The calls block: every reply
+ * is bounded by the handle's I/O timeout, xs_ctl_wait by its wait_ms.
  */
 #include "ctl/xsplice-ctl.h"
 
