@@ -427,6 +427,14 @@ static int upload(struct ctx *c, const struct command *cmd, const char *name, co
 
 /* ---- commands ---- */
 
+/* The JSON members every payload has after its name: state, rc, error, reason. */
+static void json_status(uint32_t state, int32_t rc, const char *reason)
+{
+	printf(",\"state\":\"%s\",\"rc\":%d,\"error\":\"%s\",\"reason\":",
+	       xs_state_name(state), rc, rc ? errname(rc) : "");
+	json_str(stdout, reason);
+}
+
 static int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
 	struct xs_err err = { "" };
@@ -455,9 +463,7 @@ static int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int a
 		for (size_t i = 0; i < n; i++) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(stdout, e[i].name);
-			printf(",\"state\":\"%s\",\"rc\":%d,\"error\":\"%s\",\"reason\":",
-			       xs_state_name(e[i].state), e[i].rc, e[i].rc ? errname(e[i].rc) : "");
-			json_str(stdout, reasons[i]);
+			json_status(e[i].state, e[i].rc, reasons[i]);
 			putchar('}');
 		}
 		printf("]}\n");
@@ -492,9 +498,7 @@ static int cmd_get(struct ctx *c, const struct command *cmd, char **argv, int ar
 	if (c->json) {
 		printf("{\"name\":");
 		json_str(stdout, argv[0]);
-		printf(",\"state\":\"%s\",\"rc\":%d,\"error\":\"%s\",\"reason\":",
-		       xs_state_name(state), arc, arc ? errname(arc) : "");
-		json_str(stdout, reason);
+		json_status(state, arc, reason);
 		printf("}\n");
 		return EXIT_OK;
 	}
@@ -588,9 +592,7 @@ static void info_json(const struct xs_info *in)
 		const struct xs_info_payload *p = &in->payloads[i];
 		printf("%s{\"name\":", i ? "," : "");
 		json_str(stdout, p->name);
-		printf(",\"state\":\"%s\",\"rc\":%d,\"error\":\"%s\",\"reason\":",
-		       xs_state_name(p->state), p->rc, p->rc ? errname(p->rc) : "");
-		json_str(stdout, p->reason);
+		json_status(p->state, p->rc, p->reason);
 		printf(",\"build_id\":");
 		json_str(stdout, p->build_id);
 		printf(",\"depends\":");

@@ -80,6 +80,13 @@ static void wb_u64(struct wbuf *w, uint64_t v)
 		xs_le_put64(p, v);
 }
 
+static void wb_bytes(struct wbuf *w, const void *s, size_t n)
+{
+	uint8_t *p = wb_room(w, n);
+	if (p)
+		memcpy(p, s, n);
+}
+
 /*
  * A string field from a fixed char array of `cap` bytes. The encoder is as
  * strict as the decoder (min..cap-1 bytes) so that what we send is always
@@ -100,9 +107,7 @@ static void wb_str(struct wbuf *w, const char *field, const char *s, size_t cap,
 		return;
 	}
 	wb_u16(w, (uint16_t)n);
-	uint8_t *p = wb_room(w, n);
-	if (p)
-		memcpy(p, s, n);
+	wb_bytes(w, s, n);
 }
 
 /* Reasons are advisory text: truncate rather than fail. */
@@ -110,9 +115,7 @@ static void wb_reason(struct wbuf *w, const char *s)
 {
 	size_t n = strnlen(s, XS_REASON_SIZE - 1);
 	wb_u16(w, (uint16_t)n);
-	uint8_t *p = wb_room(w, n);
-	if (p)
-		memcpy(p, s, n);
+	wb_bytes(w, s, n);
 }
 
 static int wb_finish(struct wbuf *w, uint16_t op, uint8_t **frame, size_t *frame_len)
@@ -155,11 +158,7 @@ int xs_encode_request(const struct xs_request *rq, uint8_t **frame, size_t *fram
 		if (!w.rc && !rq->payload)
 			w.rc = xs_fail(err, -EINVAL, "payload: no data");
 		wb_u32(&w, rq->payload_size);
-		{
-			uint8_t *p = wb_room(&w, rq->payload_size);
-			if (p)
-				memcpy(p, rq->payload, rq->payload_size);
-		}
+		wb_bytes(&w, rq->payload, rq->payload_size);
 		break;
 	case XS_OP_GET:
 		wb_str(&w, "name", NAME_FIELD(rq->name));
