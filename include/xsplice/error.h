@@ -20,8 +20,6 @@ int xs_fail(struct xs_err *err, int rc, const char *fmt, ...)
 int xs_fail_prefix(struct xs_err *err, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-void xs_err_clear(struct xs_err *err);
-
 /* "EBUSY" for -EBUSY or EBUSY; "E?" for unknown. */
 const char *xs_errno_name(int rc);
 

@@ -9,6 +9,11 @@
  * u16 length + bytes (no NUL on the wire), blobs as u32 length + bytes.
  * A request with op X is answered by a frame with op X | XS_OP_REPLY.
  * See docs/protocol.md for every field.
+ *
+ * This header is installed and holds the protocol only: wire structs, ops,
+ * states, limits, the codec and frame I/O. The header format is implemented
+ * in src/common/frame.c, bodies in src/common/protocol.c, socket I/O in
+ * src/common/wire.c.
  */
 #ifndef XS_PROTOCOL_H
 #define XS_PROTOCOL_H
@@ -188,19 +193,9 @@ int xs_write_all(int fd, const void *buf, size_t len, struct xs_err *err);
 int xs_read_frame(int fd, struct xs_frame_header *h, uint8_t **body, int expect_reply,
 		  unsigned timeout_ms, struct xs_err *err);
 
-/* "CHECKED", "APPLIED", or "UNKNOWN(n)" into a static buffer for unknown. */
+/* "CHECKED", "APPLIED", or "UNKNOWN(n)" (a thread-local buffer) for unknown. */
 const char *xs_state_name(uint32_t state);
 /* "unload", "revert", "apply", "replace"; NULL if unknown. */
 const char *xs_action_name(uint32_t cmd);
-
-/* Where agents put sockets: $XSPLICE_SOCKET_DIR, else /run/xsplice for root,
- * else $XDG_RUNTIME_DIR/xsplice, else /tmp/xsplice-<uid>. */
-int xs_socket_dir(char *buf, size_t len, struct xs_err *err);
-/* <dir>/<pid>.sock */
-int xs_socket_path_for(const char *dir, int pid, char *buf, size_t len, struct xs_err *err);
-
-/* Hex build-id helpers. */
-void xs_hex_encode(const uint8_t *bytes, size_t n, char *out /* 2n+1 */);
-int xs_hex_decode(const char *hex, uint8_t *out, size_t out_max, size_t *n);
 
 #endif

@@ -26,6 +26,7 @@
 #include "payload.h"
 #include "symbols.h"
 #include "rendezvous.h"
+#include "common/socket_path.h"
 #include "xsplice/protocol.h"
 
 #define XS_MAX_CLIENTS 16

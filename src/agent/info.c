@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "action.h"
+#include "common/hex.h"
 #include "payload.h"
 #include "rendezvous.h"
 #include "symbols.h"

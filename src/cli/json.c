@@ -1,4 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * JSON string literals for `xsplice --json` (docs/cli.md, "JSON"): escapes
+ * and UTF-8 checking, so any bytes a payload name or reason holds give
+ * valid JSON.
+ *
+ * Threading: no state; writes only to the FILE it is given (whose own
+ * stdio lock orders concurrent writers).
+ */
 #include "cli/json.h"
 
 #include <stddef.h>

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * xsplice: the command-line tool (the seed's xen-livepatch) that drives the
- * agent inside a running process through libxsplice-ctl.
+ * agent inside a running process through libxsplice-ctl: option parsing,
+ * the command table, the seed's output, exit codes (docs/cli.md).
+ *
+ * Threading: a single-threaded program with one connection (one ctl
+ * handle) per run, opened after the arguments are checked and closed on
+ * exit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,11 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/buildid.h"
 #include "cli/json.h"
+#include "common/clock.h"
+#include "common/hex.h"
 #include "ctl/xsplice-ctl.h"
 #include "xsplice/protocol.h"
 
@@ -55,10 +61,39 @@ struct command {
 	const char *help;
 	int min_args, max_args;
 	bool needs_target; /* -p or --socket */
-	int (*fn)(struct ctx *c, char **argv, int argc);
+	int (*fn)(struct ctx *c, const struct command *cmd, char **argv, int argc);
 };
 
 static const struct command commands[];
+
+/*
+ * The actions, as Xen's xen-livepatch action_options[]: the command (also
+ * the word of "Performing <verb>:"), the ACTION code, the state the payload
+ * must be in and the state it ends in (the agent enforces the transition;
+ * the table says what it is), and whether progress dots are printed.
+ */
+struct action {
+	const char *verb;
+	uint32_t cmd;      /* XS_ACTION_* */
+	uint32_t allow;    /* XS_STATE_* the payload must be in */
+	uint32_t expected; /* XS_STATE_* after success; 0: the payload is gone */
+	bool dots;         /* "Performing apply:." and a dot per poll */
+};
+
+static const struct action actions[] = {
+	{ "apply", XS_ACTION_APPLY, XS_STATE_CHECKED, XS_STATE_APPLIED, true },
+	{ "revert", XS_ACTION_REVERT, XS_STATE_APPLIED, XS_STATE_CHECKED, true },
+	{ "replace", XS_ACTION_REPLACE, XS_STATE_CHECKED, XS_STATE_APPLIED, true },
+	{ "unload", XS_ACTION_UNLOAD, XS_STATE_CHECKED, 0, false },
+};
+
+static const struct action *find_action(const char *verb)
+{
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (!strcmp(actions[i].verb, verb))
+			return &actions[i];
+	return NULL;
+}
 
 /* ---- errors ---- */
 
@@ -134,8 +169,7 @@ static const char *hint_for(int rc, const char *op)
 	case EACCES:
 		return "run as root or as the user that owns the process";
 	case EINVAL:
-		if (op && (!strcmp(op, "apply") || !strcmp(op, "revert") ||
-			   !strcmp(op, "replace") || !strcmp(op, "unload")))
+		if (op && find_action(op))
 			return "apply and replace need a CHECKED payload, revert an APPLIED one, "
 			       "unload a CHECKED one (revert it first)";
 		return NULL;
@@ -314,18 +348,11 @@ static int check_name(const struct command *cmd, const char *name)
 	return EXIT_OK;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* One dot per poll, at most one per 100 ms. */
 static void dot(void *arg)
 {
 	uint64_t *last = arg;
-	uint64_t now = now_ms();
+	uint64_t now = xs_mono_ms();
 	if (now - *last >= 100) {
 		*last = now;
 		putchar('.');
@@ -333,30 +360,34 @@ static void dot(void *arg)
 	}
 }
 
+/* Start an action and wait for its outcome: 0 or its error, with the reason. */
+static int run_action(struct ctx *c, const char *name, uint32_t cmd,
+		      void (*progress)(void *arg), void *arg, struct xs_err *err)
+{
+	int rc = xs_ctl_action(c->ctl, name, cmd, c->timeout_ms, err);
+	if (!rc)
+		rc = xs_ctl_wait(c->ctl, name, cmd, wait_bound(c), progress, arg, err);
+	return rc;
+}
+
 /*
  * "Performing apply:. completed". Returns an exit code; on failure the
- * agent's error is printed, and *rcp gets it for callers that clean up.
+ * agent's error is printed.
  */
-static int perform(struct ctx *c, const char *name, uint32_t cmd, int *rcp)
+static int perform(struct ctx *c, const char *name, const struct action *a)
 {
 	struct xs_err err = { "" };
-	const char *what = xs_action_name(cmd);
-	uint64_t last = now_ms();
+	uint64_t last = xs_mono_ms();
 	int rc;
 
-	printf("Performing %s:", what);
-	if (cmd != XS_ACTION_UNLOAD)
+	printf("Performing %s:", a->verb);
+	if (a->dots)
 		putchar('.');
 	fflush(stdout);
-	rc = xs_ctl_action(c->ctl, name, cmd, c->timeout_ms, &err);
-	if (!rc)
-		rc = xs_ctl_wait(c->ctl, name, cmd, wait_bound(c),
-				 cmd == XS_ACTION_UNLOAD ? NULL : dot, &last, &err);
-	if (rcp)
-		*rcp = rc;
+	rc = run_action(c, name, a->cmd, a->dots ? dot : NULL, &last, &err);
 	if (rc) {
 		puts(" failed");
-		return report(rc, &err, hint_for(rc, what), "%s %s", what, name);
+		return report(rc, &err, hint_for(rc, a->verb), "%s %s", a->verb, name);
 	}
 	puts(" completed");
 	return EXIT_OK;
@@ -396,14 +427,22 @@ static int upload(struct ctx *c, const struct command *cmd, const char *name, co
 
 /* ---- commands ---- */
 
-static int cmd_list(struct ctx *c, char **argv, int argc)
+/* The JSON members every payload has after its name: state, rc, error, reason. */
+static void json_status(uint32_t state, int32_t rc, const char *reason)
+{
+	printf(",\"state\":\"%s\",\"rc\":%d,\"error\":\"%s\",\"reason\":",
+	       xs_state_name(state), rc, rc ? errname(rc) : "");
+	json_str(stdout, reason);
+}
+
+static int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
 	struct xs_err err = { "" };
 	struct xs_list_entry *e;
 	size_t n;
 	int rc;
 
-	(void)argv, (void)argc;
+	(void)cmd, (void)argv, (void)argc;
 	rc = xs_ctl_list_all(c->ctl, &e, &n, &err);
 	if (rc)
 		return report(rc, &err, NULL, "list");
@@ -424,9 +463,7 @@ static int cmd_list(struct ctx *c, char **argv, int argc)
 		for (size_t i = 0; i < n; i++) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(stdout, e[i].name);
-			printf(",\"state\":\"%s\",\"rc\":%d,\"error\":\"%s\",\"reason\":",
-			       xs_state_name(e[i].state), e[i].rc, e[i].rc ? errname(e[i].rc) : "");
-			json_str(stdout, reasons[i]);
+			json_status(e[i].state, e[i].rc, reasons[i]);
 			putchar('}');
 		}
 		printf("]}\n");
@@ -446,7 +483,7 @@ static int cmd_list(struct ctx *c, char **argv, int argc)
 	return EXIT_OK;
 }
 
-static int cmd_get(struct ctx *c, char **argv, int argc)
+static int cmd_get(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
 	struct xs_err err = { "" };
 	char reason[XS_REASON_SIZE] = "";
@@ -454,16 +491,14 @@ static int cmd_get(struct ctx *c, char **argv, int argc)
 	int32_t arc;
 	int rc;
 
-	(void)argc;
+	(void)cmd, (void)argc;
 	rc = xs_ctl_get(c->ctl, argv[0], &state, &arc, reason, &err);
 	if (rc)
 		return report(rc, &err, hint_for(rc, "get"), "get %s", argv[0]);
 	if (c->json) {
 		printf("{\"name\":");
 		json_str(stdout, argv[0]);
-		printf(",\"state\":\"%s\",\"rc\":%d,\"error\":\"%s\",\"reason\":",
-		       xs_state_name(state), arc, arc ? errname(arc) : "");
-		json_str(stdout, reason);
+		json_status(state, arc, reason);
 		printf("}\n");
 		return EXIT_OK;
 	}
@@ -477,44 +512,22 @@ static int cmd_get(struct ctx *c, char **argv, int argc)
 	return EXIT_OK;
 }
 
-static int cmd_upload(struct ctx *c, char **argv, int argc)
+static int cmd_upload(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
 	(void)argc;
-	return upload(c, &commands[2], argv[0], argv[1]);
+	return upload(c, cmd, argv[0], argv[1]);
 }
 
-static int cmd_action(struct ctx *c, const struct command *cmd, const char *name, uint32_t a)
+/* apply, revert, replace, unload: the command's row in actions[]. */
+static int cmd_action(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
-	int ex = check_name(cmd, name);
-	if (ex || (ex = connect_target(c)))
+	const struct action *a = find_action(cmd->name);
+	int ex;
+
+	(void)argc;
+	if ((ex = check_name(cmd, argv[0])) || (ex = connect_target(c)))
 		return ex;
-	return perform(c, name, a, NULL);
-}
-
-static const struct command *find_command(const char *name);
-
-static int cmd_apply(struct ctx *c, char **argv, int argc)
-{
-	(void)argc;
-	return cmd_action(c, find_command("apply"), argv[0], XS_ACTION_APPLY);
-}
-
-static int cmd_revert(struct ctx *c, char **argv, int argc)
-{
-	(void)argc;
-	return cmd_action(c, find_command("revert"), argv[0], XS_ACTION_REVERT);
-}
-
-static int cmd_replace(struct ctx *c, char **argv, int argc)
-{
-	(void)argc;
-	return cmd_action(c, find_command("replace"), argv[0], XS_ACTION_REPLACE);
-}
-
-static int cmd_unload(struct ctx *c, char **argv, int argc)
-{
-	(void)argc;
-	return cmd_action(c, find_command("unload"), argv[0], XS_ACTION_UNLOAD);
+	return perform(c, argv[0], a);
 }
 
 /* hello.livepatch -> hello; the seed names payloads after their file. */
@@ -531,11 +544,10 @@ static int name_from_file(const char *file, char *name, size_t size)
 	return 0;
 }
 
-static int cmd_load(struct ctx *c, char **argv, int argc)
+static int cmd_load(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
-	const struct command *cmd = find_command("load");
 	char name[XS_NAME_SIZE];
-	int ex, rc;
+	int ex;
 
 	(void)argc;
 	if (name_from_file(argv[0], name, sizeof(name)))
@@ -544,14 +556,11 @@ static int cmd_load(struct ctx *c, char **argv, int argc)
 				   argv[0]);
 	if ((ex = upload(c, cmd, name, argv[0])))
 		return ex;
-	ex = perform(c, name, XS_ACTION_APPLY, &rc);
+	ex = perform(c, name, find_action("apply"));
 	if (ex) {
 		/* Leave nothing behind: the apply error is what the user needs. */
 		struct xs_err err = { "" };
-		int urc = xs_ctl_action(c->ctl, name, XS_ACTION_UNLOAD, c->timeout_ms, &err);
-		if (!urc)
-			urc = xs_ctl_wait(c->ctl, name, XS_ACTION_UNLOAD, wait_bound(c), NULL, NULL,
-					  &err);
+		int urc = run_action(c, name, XS_ACTION_UNLOAD, NULL, NULL, &err);
 		if (urc)
 			report(urc, &err, NULL, "could not unload %s again after the failed apply",
 			       name);
@@ -583,9 +592,7 @@ static void info_json(const struct xs_info *in)
 		const struct xs_info_payload *p = &in->payloads[i];
 		printf("%s{\"name\":", i ? "," : "");
 		json_str(stdout, p->name);
-		printf(",\"state\":\"%s\",\"rc\":%d,\"error\":\"%s\",\"reason\":",
-		       xs_state_name(p->state), p->rc, p->rc ? errname(p->rc) : "");
-		json_str(stdout, p->reason);
+		json_status(p->state, p->rc, p->reason);
 		printf(",\"build_id\":");
 		json_str(stdout, p->build_id);
 		printf(",\"depends\":");
@@ -651,13 +658,13 @@ static void info_text(const struct xs_info *in)
 	}
 }
 
-static int cmd_info(struct ctx *c, char **argv, int argc)
+static int cmd_info(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
 	struct xs_err err = { "" };
 	struct xs_info *in;
 	int rc;
 
-	(void)argv, (void)argc;
+	(void)cmd, (void)argv, (void)argc;
 	rc = xs_ctl_info(c->ctl, &in, &err);
 	if (rc)
 		return report(rc, &err, NULL, "info");
@@ -669,7 +676,7 @@ static int cmd_info(struct ctx *c, char **argv, int argc)
 	return EXIT_OK;
 }
 
-static int cmd_build_id(struct ctx *c, char **argv, int argc)
+static int cmd_build_id(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
 	struct xs_err err = { "" };
 	int rc;
@@ -688,8 +695,7 @@ static int cmd_build_id(struct ctx *c, char **argv, int argc)
 		return EXIT_OK;
 	}
 	if (!c->pid && !c->socket)
-		return usage_error(find_command("build-id"),
-				   "build-id: give a FILE, or a process with -p PID");
+		return usage_error(cmd, "build-id: give a FILE, or a process with -p PID");
 	int ex = connect_target(c);
 	if (ex)
 		return ex;
@@ -729,14 +735,14 @@ static const struct command commands[] = {
 	  "payload FILE under the name NAME. The agent verifies and links it; it is then\n"
 	  "CHECKED, not applied.", 2, 2, true, cmd_upload },
 	{ "apply", "NAME", "apply a CHECKED payload", "Apply payload NAME (CHECKED -> APPLIED).",
-	  1, 1, true, cmd_apply },
+	  1, 1, true, cmd_action },
 	{ "revert", "NAME", "revert an APPLIED payload", "Revert payload NAME (APPLIED -> "
-	  "CHECKED).", 1, 1, true, cmd_revert },
+	  "CHECKED).", 1, 1, true, cmd_action },
 	{ "replace", "NAME", "revert all applied payloads and apply NAME", "Revert every "
 	  "applied payload and apply NAME, all at once (CHECKED -> APPLIED).", 1, 1, true,
-	  cmd_replace },
+	  cmd_action },
 	{ "unload", "NAME", "unload a CHECKED payload", "Unload payload NAME and free it (it "
-	  "must be CHECKED: revert it first).", 1, 1, true, cmd_unload },
+	  "must be CHECKED: revert it first).", 1, 1, true, cmd_action },
 	{ "load", "FILE", "upload FILE and apply it", "Upload FILE and apply it. The payload's "
 	  "name is the file's base name without its\nextension (hello.livepatch -> hello). "
 	  "If the apply fails the payload is unloaded\nagain and the apply error reported.",
@@ -868,7 +874,7 @@ int main(int argc, char **argv)
 				return ex;
 		}
 	}
-	int ex = cmd->fn(&c, args, nargs);
+	int ex = cmd->fn(&c, cmd, args, nargs);
 	xs_ctl_close(c.ctl);
 	return ex;
 }

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* CLOCK_MONOTONIC readings; thread-safe, no state. */
+/*
+ * The one monotonic clock of xsplice (clock.h): CLOCK_MONOTONIC readings.
+ *
+ * Threading: no state; safe from any thread.
+ */
 #include "common/clock.h"
 
 #include <time.h>

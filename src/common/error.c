@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * struct xs_err: the human-readable reason that travels with a negative
+ * errno (xs_fail, xs_fail_prefix), and errno names for messages.
+ *
+ * Threading: no shared state; each call writes only the caller's struct
+ * xs_err, and xs_errno_name returns constant strings. Safe from any thread.
+ */
 #include "xsplice/error.h"
 
 #include <errno.h>
@@ -41,12 +48,6 @@ int xs_fail_prefix(struct xs_err *err, int rc, const char *fmt, ...)
 		err->msg[n] = '\0';
 	}
 	return rc;
-}
-
-void xs_err_clear(struct xs_err *err)
-{
-	if (err)
-		err->msg[0] = '\0';
 }
 
 const char *xs_errno_name(int rc)

@@ -1,56 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Wire protocol codec: requests and replies to and from frames.
+ * Wire protocol codec: the message bodies of requests and replies, and the
+ * names of states and actions. The frame header around a body is frame.c's
+ * (this file calls xs_frame_encode_header and the LE helpers of frame.h);
+ * moving frames over a socket is wire.c's.
  *
  * The decoder is fed by untrusted peers, so it works on a cursor that knows
  * how many bytes are left and every read is checked against it; counts of
  * repeated records are checked against the bytes present before anything is
  * allocated, so a lying count cannot make us allocate more than the frame
  * could describe. The body layout of every op is in docs/protocol.md.
+ *
+ * Threading: no shared state. Encoders and decoders work on caller-owned
+ * buffers and may run in any number of threads at once; xs_state_name's
+ * buffer for unknown states is thread-local.
  */
 #include "xsplice/protocol.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
-/* ---- little-endian helpers (explicit, so the code is endian-neutral) ---- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
+#include "common/frame.h"
 
 /* ---- encoder: a growable buffer; the first error sticks ---- */
 
@@ -65,7 +37,7 @@ static uint8_t *wb_room(struct wbuf *w, size_t n)
 {
 	if (w->rc)
 		return NULL;
-	if (n > XS_MAX_FRAME_BODY + sizeof(struct xs_frame_header) - w->len) {
+	if (n > XS_MAX_FRAME_BODY + XS_FRAME_HEADER_SIZE - w->len) {
 		w->rc = xs_fail(w->err, -EMSGSIZE, "message larger than %u bytes",
 				XS_MAX_FRAME_BODY);
 		return NULL;
@@ -91,21 +63,28 @@ static void wb_u16(struct wbuf *w, uint16_t v)
 {
 	uint8_t *p = wb_room(w, 2);
 	if (p)
-		put16(p, v);
+		xs_le_put16(p, v);
 }
 
 static void wb_u32(struct wbuf *w, uint32_t v)
 {
 	uint8_t *p = wb_room(w, 4);
 	if (p)
-		put32(p, v);
+		xs_le_put32(p, v);
 }
 
 static void wb_u64(struct wbuf *w, uint64_t v)
 {
 	uint8_t *p = wb_room(w, 8);
 	if (p)
-		put64(p, v);
+		xs_le_put64(p, v);
+}
+
+static void wb_bytes(struct wbuf *w, const void *s, size_t n)
+{
+	uint8_t *p = wb_room(w, n);
+	if (p)
+		memcpy(p, s, n);
 }
 
 /*
@@ -128,9 +107,7 @@ static void wb_str(struct wbuf *w, const char *field, const char *s, size_t cap,
 		return;
 	}
 	wb_u16(w, (uint16_t)n);
-	uint8_t *p = wb_room(w, n);
-	if (p)
-		memcpy(p, s, n);
+	wb_bytes(w, s, n);
 }
 
 /* Reasons are advisory text: truncate rather than fail. */
@@ -138,9 +115,7 @@ static void wb_reason(struct wbuf *w, const char *s)
 {
 	size_t n = strnlen(s, XS_REASON_SIZE - 1);
 	wb_u16(w, (uint16_t)n);
-	uint8_t *p = wb_room(w, n);
-	if (p)
-		memcpy(p, s, n);
+	wb_bytes(w, s, n);
 }
 
 static int wb_finish(struct wbuf *w, uint16_t op, uint8_t **frame, size_t *frame_len)
@@ -149,12 +124,7 @@ static int wb_finish(struct wbuf *w, uint16_t op, uint8_t **frame, size_t *frame
 		free(w->p);
 		return w->rc;
 	}
-	size_t body = w->len - sizeof(struct xs_frame_header);
-	put32(w->p, XS_PROTO_MAGIC);
-	put16(w->p + 4, XS_PROTO_VERSION);
-	put16(w->p + 6, op);
-	put32(w->p + 8, (uint32_t)body);
-	put32(w->p + 12, 0);
+	xs_frame_encode_header(w->p, op, (uint32_t)(w->len - XS_FRAME_HEADER_SIZE));
 	*frame = w->p;
 	*frame_len = w->len;
 	return 0;
@@ -164,7 +134,7 @@ static void wb_init(struct wbuf *w, struct xs_err *err)
 {
 	memset(w, 0, sizeof(*w));
 	w->err = err;
-	wb_room(w, sizeof(struct xs_frame_header));
+	wb_room(w, XS_FRAME_HEADER_SIZE);
 }
 
 #define NAME_FIELD(f) (f), XS_NAME_SIZE, 1
@@ -188,11 +158,7 @@ int xs_encode_request(const struct xs_request *rq, uint8_t **frame, size_t *fram
 		if (!w.rc && !rq->payload)
 			w.rc = xs_fail(err, -EINVAL, "payload: no data");
 		wb_u32(&w, rq->payload_size);
-		{
-			uint8_t *p = wb_room(&w, rq->payload_size);
-			if (p)
-				memcpy(p, rq->payload, rq->payload_size);
-		}
+		wb_bytes(&w, rq->payload, rq->payload_size);
 		break;
 	case XS_OP_GET:
 		wb_str(&w, "name", NAME_FIELD(rq->name));
@@ -319,31 +285,6 @@ int xs_encode_response(const struct xs_response *rs, uint8_t **frame, size_t *fr
 	return wb_finish(&w, (uint16_t)(rs->op | XS_OP_REPLY), frame, frame_len);
 }
 
-/* ---- header ---- */
-
-int xs_check_header(const struct xs_frame_header *h, int expect_reply, struct xs_err *err)
-{
-	if (h->magic != XS_PROTO_MAGIC)
-		return xs_fail(err, -EPROTO, "header magic: 0x%08x, expected 0x%08x", h->magic,
-			       XS_PROTO_MAGIC);
-	if (h->version != XS_PROTO_VERSION)
-		return xs_fail(err, -EPROTO, "header version: %u, this side speaks %u",
-			       h->version, XS_PROTO_VERSION);
-	bool is_reply = (h->op & XS_OP_REPLY) != 0;
-	uint16_t base = h->op & (uint16_t)~XS_OP_REPLY;
-	if (is_reply != (expect_reply != 0))
-		return xs_fail(err, -EPROTO, "header op: 0x%04x is a %s, expected a %s", h->op,
-			       is_reply ? "reply" : "request", expect_reply ? "reply" : "request");
-	if (base >= XS_OP_COUNT)
-		return xs_fail(err, -EPROTO, "header op: unknown operation %u", base);
-	if (h->flags != 0)
-		return xs_fail(err, -EPROTO, "header flags: 0x%x, must be zero", h->flags);
-	if (h->length > XS_MAX_FRAME_BODY)
-		return xs_fail(err, -EMSGSIZE, "header length: %u bytes, more than the %u allowed",
-			       h->length, XS_MAX_FRAME_BODY);
-	return 0;
-}
-
 /* ---- decoder ---- */
 
 struct rbuf {
@@ -375,7 +316,7 @@ static int rb_u32(struct rbuf *r, uint32_t *v, const char *field, struct xs_err 
 	int rc = rb_need(r, 4, field, err);
 	if (rc)
 		return rc;
-	*v = get32(rb_take(r, 4));
+	*v = xs_le_get32(rb_take(r, 4));
 	return 0;
 }
 
@@ -393,7 +334,7 @@ static int rb_u64(struct rbuf *r, uint64_t *v, const char *field, struct xs_err 
 	int rc = rb_need(r, 8, field, err);
 	if (rc)
 		return rc;
-	*v = get64(rb_take(r, 8));
+	*v = xs_le_get64(rb_take(r, 8));
 	return 0;
 }
 
@@ -407,7 +348,7 @@ static int rb_str(struct rbuf *r, char *out, size_t cap, size_t min, const char 
 	int rc = rb_need(r, 2, field, err);
 	if (rc)
 		return rc;
-	size_t n = get16(rb_take(r, 2));
+	size_t n = xs_le_get16(rb_take(r, 2));
 	if (n >= cap)
 		return xs_fail(err, -ENAMETOOLONG, "%s: %zu bytes, at most %zu allowed", field, n,
 			       cap - 1);
@@ -701,4 +642,38 @@ void xs_response_free(struct xs_response *rs)
 	rs->list = NULL;
 	info_free(rs->info);
 	rs->info = NULL;
+}
+
+/* ---- names ---- */
+
+const char *xs_state_name(uint32_t state)
+{
+	/* Thread-local so concurrent callers (agent threads) don't race. */
+	static __thread char buf[24];
+
+	switch (state) {
+	case XS_STATE_CHECKED:
+		return "CHECKED";
+	case XS_STATE_APPLIED:
+		return "APPLIED";
+	default:
+		snprintf(buf, sizeof(buf), "UNKNOWN(%u)", state);
+		return buf;
+	}
+}
+
+const char *xs_action_name(uint32_t cmd)
+{
+	switch (cmd) {
+	case XS_ACTION_UNLOAD:
+		return "unload";
+	case XS_ACTION_REVERT:
+		return "revert";
+	case XS_ACTION_APPLY:
+		return "apply";
+	case XS_ACTION_REPLACE:
+		return "replace";
+	default:
+		return NULL;
+	}
 }

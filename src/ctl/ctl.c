@@ -1,7 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libxsplice-ctl: the client side of the control protocol (the libxc
- * xc_livepatch_* of xsplice). One request, one reply, in lock step.
+ * xc_livepatch_* of xsplice): find a process's agent socket, connect, and
+ * turn each call into one request and its one reply, in lock step
+ * (docs/protocol.md).
+ *
+ * Threading: one connection per handle and no lock in it. A handle must be
+ * used by one thread at a time (a caller that shares it between threads
+ * serialises the calls with its own lock), or a second thread's request
+ * would read the first one's reply. Separate handles are independent and
+ * may be used in parallel: the library has no global state. It never
+ * raises SIGPIPE (writes use MSG_NOSIGNAL). The calls block: every reply
+ * is bounded by the handle's I/O timeout, xs_ctl_wait by its wait_ms.
  */
 #include "ctl/xsplice-ctl.h"
 
@@ -18,6 +28,9 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/clock.h"
+#include "common/socket_path.h"
 
 #define DEFAULT_IO_TIMEOUT_MS 10000u
 #define WAIT_POLL_MS 10
@@ -475,17 +488,10 @@ int xs_ctl_action(struct xs_ctl *ctl, const char *name, uint32_t cmd, uint32_t t
 	return rc;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wait_ms,
 		void (*progress)(void *arg), void *arg, struct xs_err *err)
 {
-	uint64_t deadline = wait_ms ? now_ms() + wait_ms : 0;
+	uint64_t deadline = wait_ms ? xs_mono_ms() + wait_ms : 0;
 	char reason[XS_REASON_SIZE];
 
 	for (;;) {
@@ -503,7 +509,7 @@ int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wai
 		}
 		if (progress)
 			progress(arg);
-		if (deadline && now_ms() >= deadline)
+		if (deadline && xs_mono_ms() >= deadline)
 			return xs_fail(err, -ETIMEDOUT, "%s of %s still running after %u ms",
 				       xs_action_name(cmd) ? xs_action_name(cmd) : "action", name,
 				       wait_ms);

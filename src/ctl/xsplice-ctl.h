@@ -3,6 +3,10 @@
  * libxsplice-ctl: talk to the agent inside a process (the libxc
  * xc_livepatch_* of xsplice). Every call returns 0 or a negative errno and
  * fills err with the reason (the agent's own reason when it refused).
+ *
+ * A handle is one connection with no lock: use it from one thread at a
+ * time (or guard it with a lock of your own). Separate handles may be used
+ * from separate threads at once.
  */
 #ifndef XSPLICE_CTL_H
 #define XSPLICE_CTL_H

@@ -24,16 +24,11 @@
 
 #include <cmocka.h>
 
+#include "common/clock.h"
+#include "common/socket_path.h"
 #include "ctl/xsplice-ctl.h"
 #include "fake_agent.h"
 #include "xsplice/protocol.h"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void pair(int sv[2])
 {
@@ -159,9 +154,9 @@ static void test_timeout(void **state)
 	struct xs_err err = { "" };
 	uint8_t *body;
 	pair(sv);
-	uint64_t t0 = now_ms();
+	uint64_t t0 = xs_mono_ms();
 	assert_int_equal(xs_read_frame(sv[0], &h, &body, 1, 150, &err), -ETIMEDOUT);
-	uint64_t dt = now_ms() - t0;
+	uint64_t dt = xs_mono_ms() - t0;
 	assert_true(dt >= 140 && dt < 3000);
 	assert_non_null(strstr(err.msg, "150 ms"));
 
@@ -171,9 +166,9 @@ static void test_timeout(void **state)
 	struct writer w = { .fd = sv[1], .buf = f, .len = len - 2, .chunk = 1, .gap_us = 20000 };
 	pthread_t t;
 	pthread_create(&t, NULL, writer_main, &w);
-	t0 = now_ms();
+	t0 = xs_mono_ms();
 	assert_int_equal(xs_read_frame(sv[0], &h, &body, 0, 200, &err), -ETIMEDOUT);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(xs_mono_ms() - t0 < 2000);
 	pthread_join(t, NULL);
 	close(sv[0]);
 	close(sv[1]);
@@ -434,9 +429,9 @@ static void test_ctl_lifecycle(void **state)
 	/* an action that never finishes: the client's bound */
 	assert_int_equal(xs_ctl_upload(c, "slow", elf, sizeof(elf), &err), 0);
 	assert_int_equal(xs_ctl_action(c, "slow", XS_ACTION_APPLY, 0, &err), 0);
-	uint64_t t0 = now_ms();
+	uint64_t t0 = xs_mono_ms();
 	assert_int_equal(xs_ctl_wait(c, "slow", XS_ACTION_APPLY, 80, NULL, NULL, &err), -ETIMEDOUT);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(xs_mono_ms() - t0 < 2000);
 
 	/* names are checked before anything is sent */
 	char longname[200];
