@@ -25,17 +25,11 @@ static const char *const cc_names[] = {
 	"g++", "c++", "x86_64-linux-gnu-g++", "clang", "clang++",
 };
 
-static const char *base(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 bool xb_is_wrapper(const char *argv0)
 {
 	if (!getenv("XSPLICE_WRAP_DIR"))
 		return false;
-	const char *b = base(argv0);
+	const char *b = xb_base_name(argv0);
 	for (size_t i = 0; i < sizeof(cc_names) / sizeof(cc_names[0]); i++)
 		if (!strcmp(b, cc_names[i]))
 			return true;
@@ -147,7 +141,7 @@ static void log_compile(const char *log, int argc, char **argv)
 		if (out) {
 			obj = out[0] == '/' ? xb_strdup(out) : xb_asprintf("%s/%s", cwd, out);
 		} else {
-			char *b = xb_strdup(base(argv[i]));
+			char *b = xb_strdup(xb_base_name(argv[i]));
 			char *dot = strrchr(b, '.');
 			*dot = '\0';
 			obj = xb_asprintf("%s/%s.o", cwd, b);
@@ -168,7 +162,7 @@ static void log_compile(const char *log, int argc, char **argv)
 int xb_wrapper_main(int argc, char **argv)
 {
 	const char *wrapdir = getenv("XSPLICE_WRAP_DIR");
-	const char *name = base(argv[0]);
+	const char *name = xb_base_name(argv[0]);
 	char *real = find_real(name, wrapdir);
 	if (!real) {
 		fprintf(stderr, "xsplice-build wrapper: no real %s in PATH\n", name);
