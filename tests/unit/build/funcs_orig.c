@@ -26,7 +26,8 @@ int tick(void)
 }
 
 /* Unchanged, but the patched object adds a string literal before "hello",
- * so the literal's offset in .rodata.str1.1 moves. */
+ * so its label is .LC1 instead of .LC0 (and where literals share one
+ * .rodata.str1.1, its offset there moves). */
 const char *greet(void)
 {
 	return "hello";

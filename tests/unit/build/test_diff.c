@@ -95,7 +95,8 @@ static void renumbered_static_local_is_same(void **state)
 	assert_false(listed(&d->res.changed, "tick"));
 }
 
-/* "hello" moved in .rodata.str1.1: the bytes referenced are compared. */
+/* "hello" is .LC1 instead of .LC0: the label resolves to the mergeable
+ * string it points into, and the bytes referenced are compared. */
 static void moved_string_literal_is_same(void **state)
 {
 	struct diffed *d = *state;
