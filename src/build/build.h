@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * xsplice-build internals: capture of compilations (wrapper), the work tree,
- * object files, the target binary, the object diff and the payload writer.
+ * object files, the target binary, the object diff and the payload writer
+ * (docs/build.md). Single-threaded: nothing here locks.
  */
 #ifndef XS_BUILD_H
 #define XS_BUILD_H
@@ -28,6 +29,8 @@ void *xb_calloc(size_t n, size_t size);
 void *xb_realloc(void *p, size_t n, size_t size);
 char *xb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *xb_base_name(const char *path); /* after the last '/' */
+/* Does path end in ".ext" for one of exts (a NULL-terminated list)? */
+bool xb_has_extension(const char *path, const char *const *exts);
 char *xb_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* ---- capture.c: the compiler wrapper and its log ---- */

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,16 +83,11 @@ static char *find_real(const char *name, const char *wrapdir)
 	return NULL;
 }
 
+/* An input the compiler turns into an object. */
 static bool is_source(const char *a)
 {
-	const char *dot = strrchr(a, '.');
-	if (!dot)
-		return false;
-	static const char *const ext[] = { ".c", ".cc", ".cpp", ".cxx", ".C", ".S", ".s", ".i" };
-	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
-		if (!strcmp(dot, ext[i]))
-			return true;
-	return false;
+	static const char *const ext[] = { ".c", ".cc", ".cpp", ".cxx", ".C", ".S", ".s", ".i", NULL };
+	return xb_has_extension(a, ext);
 }
 
 /* Options whose next argument is not an input file. */

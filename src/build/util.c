@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small helpers of xsplice-build: progress messages on stderr, allocation
- * that exits on ENOMEM (a build tool has nothing better to do), and the
- * result lists of the diff.
+ * that exits on ENOMEM (a build tool has nothing better to do), path names,
+ * and the result lists of the diff.
  */
 #include "build.h"
 
@@ -42,6 +42,15 @@ const char *xb_base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
 	return s ? s + 1 : path;
+}
+
+bool xb_has_extension(const char *path, const char *const *exts)
+{
+	const char *dot = strrchr(path, '.');
+	for (size_t i = 0; dot && exts[i]; i++)
+		if (!strcmp(dot, exts[i]))
+			return true;
+	return false;
 }
 
 static void oom(void)
