@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * xsplice-build internals: capture of compilations (wrapper), the work tree,
- * object files, the target binary, the object diff and the payload writer.
+ * object files, the target binary, the object diff and the payload writer
+ * (docs/build.md). Single-threaded: nothing here locks.
  */
 #ifndef XS_BUILD_H
 #define XS_BUILD_H
 
 #include <gelf.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,11 +24,14 @@
 extern int xb_verbose;
 void xb_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xb_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-double xb_now(void);
 char *xb_strdup(const char *s);            /* aborts on ENOMEM: a build tool */
 void *xb_calloc(size_t n, size_t size);
 void *xb_realloc(void *p, size_t n, size_t size);
 char *xb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *xb_base_name(const char *path); /* after the last '/' */
+/* Does path end in ".ext" for one of exts (a NULL-terminated list)? */
+bool xb_has_extension(const char *path, const char *const *exts);
+char *xb_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* ---- capture.c: the compiler wrapper and its log ---- */
 
@@ -94,6 +99,14 @@ struct xb_rela {
 	struct xb_sym *sym;
 };
 
+/* Where the comparison of a section with its counterpart stands. */
+enum xb_cmp_state {
+	XB_CMP_NONE,        /* not compared yet */
+	XB_CMP_IN_PROGRESS, /* being compared (a reference cycle leads back here) */
+	XB_CMP_SAME,
+	XB_CMP_DIFFERENT,
+};
+
 struct xb_sec {
 	size_t idx;
 	const char *name;
@@ -105,7 +118,7 @@ struct xb_sec {
 	struct xb_sym *secsym;   /* its STT_SECTION symbol, if any */
 	struct xb_sym **ents;    /* FUNC/OBJECT/TLS symbols in it, by value */
 	size_t nents;
-	int cmp;                 /* comparison state while diffing */
+	enum xb_cmp_state cmp;   /* comparison with cmp_with while diffing */
 	struct xb_sec *cmp_with;
 	bool include;
 	size_t out_idx;          /* index in the payload part */
@@ -125,7 +138,7 @@ struct xb_sym {
 	bool include;            /* defined in the payload */
 	bool copy;               /* included although unchanged (missing in target) */
 	const char *extname;     /* not included: payload name of the target's symbol */
-	char *norm;              /* name without GCC's numbering, cached */
+	char *unnumbered;        /* name without GCC's numbering ("count.3" -> "count"), cached */
 	size_t out_idx;          /* symbol index in the payload part, 0 = none */
 };
 
@@ -174,8 +187,8 @@ int xb_target_open(struct xb_target *t, const char *path, struct xs_err *err);
 /* Use another file (unstripped linked output, debug file) for symbols. */
 int xb_target_use_symbols(struct xb_target *t, const char *path, struct xs_err *err);
 void xb_target_close(struct xb_target *t);
-int xb_build_id(Elf *e, uint8_t *id, size_t *len);
-int xb_file_build_id(const char *path, uint8_t *id, size_t *len, bool *has_symtab);
+/* Does the ELF file at path have a .symtab (is it unstripped)? */
+bool xb_file_has_symtab(const char *path);
 /* Find name; file (STT_FILE of the defining object) for locals, NULL for
  * globals (falling back to a unique hidden-turned-local one). -ENOENT or
  * -ENOTUNIQ with a reason. */
@@ -230,12 +243,12 @@ struct xb_pair {
 };
 
 /* Correlate and compare; mark statuses. Refusals go to r->refused. */
-int xb_diff(struct xb_pair *p, struct xb_result *r, struct xs_err *err);
+void xb_diff(struct xb_pair *p, struct xb_result *r);
 /* Is the object linked into the target (file symbol or its functions)? */
 bool xb_obj_in_target(struct xb_pair *p, struct xb_target *t);
 /* Decide the included sections and how references resolve (after every
  * pair has been diffed, so cross-object globals are known). */
-int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struct xs_err *err);
+void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r);
 /* What a relocation points at: an entity/undefined symbol (sym) with an
  * addend relative to it, or an anonymous section (sym NULL). */
 int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec **sec,

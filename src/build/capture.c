@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,17 +24,11 @@ static const char *const cc_names[] = {
 	"g++", "c++", "x86_64-linux-gnu-g++", "clang", "clang++",
 };
 
-static const char *base(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 bool xb_is_wrapper(const char *argv0)
 {
 	if (!getenv("XSPLICE_WRAP_DIR"))
 		return false;
-	const char *b = base(argv0);
+	const char *b = xb_base_name(argv0);
 	for (size_t i = 0; i < sizeof(cc_names) / sizeof(cc_names[0]); i++)
 		if (!strcmp(b, cc_names[i]))
 			return true;
@@ -90,16 +83,11 @@ static char *find_real(const char *name, const char *wrapdir)
 	return NULL;
 }
 
+/* An input the compiler turns into an object. */
 static bool is_source(const char *a)
 {
-	const char *dot = strrchr(a, '.');
-	if (!dot)
-		return false;
-	static const char *const ext[] = { ".c", ".cc", ".cpp", ".cxx", ".C", ".S", ".s", ".i" };
-	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
-		if (!strcmp(dot, ext[i]))
-			return true;
-	return false;
+	static const char *const ext[] = { ".c", ".cc", ".cpp", ".cxx", ".C", ".S", ".s", ".i", NULL };
+	return xb_has_extension(a, ext);
 }
 
 /* Options whose next argument is not an input file. */
@@ -147,7 +135,7 @@ static void log_compile(const char *log, int argc, char **argv)
 		if (out) {
 			obj = out[0] == '/' ? xb_strdup(out) : xb_asprintf("%s/%s", cwd, out);
 		} else {
-			char *b = xb_strdup(base(argv[i]));
+			char *b = xb_strdup(xb_base_name(argv[i]));
 			char *dot = strrchr(b, '.');
 			*dot = '\0';
 			obj = xb_asprintf("%s/%s.o", cwd, b);
@@ -168,7 +156,7 @@ static void log_compile(const char *log, int argc, char **argv)
 int xb_wrapper_main(int argc, char **argv)
 {
 	const char *wrapdir = getenv("XSPLICE_WRAP_DIR");
-	const char *name = base(argv[0]);
+	const char *name = xb_base_name(argv[0]);
 	char *real = find_real(name, wrapdir);
 	if (!real) {
 		fprintf(stderr, "xsplice-build wrapper: no real %s in PATH\n", name);

@@ -8,12 +8,12 @@
 #include "build.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Distance from a PC-relative field to the end of the usual instruction. */
-static int pcadj(uint32_t type)
+static int pcrel_adjust(uint32_t type)
 {
 	switch (type) {
 	case R_X86_64_PC32:
@@ -49,7 +49,7 @@ static bool reloc_supported(uint32_t type)
 
 /* "count.3" -> "count", "f.constprop.0" -> "f.constprop": GCC numbers
  * static locals and clones per translation unit, so numbers shift. */
-static void norm(const char *in, char *out, size_t n)
+static void strip_gcc_numbering(const char *in, char *out, size_t n)
 {
 	size_t o = 0;
 	const char *p = in;
@@ -68,19 +68,20 @@ static void norm(const char *in, char *out, size_t n)
 	out[o] = '\0';
 }
 
-static const char *normname(struct xb_sym *y)
+/* The symbol's name without GCC's numbering, computed once. */
+static const char *unnumbered_name(struct xb_sym *y)
 {
-	if (!y->norm) {
+	if (!y->unnumbered) {
 		char buf[1024];
-		norm(y->name, buf, sizeof(buf));
-		y->norm = xb_strdup(buf);
+		strip_gcc_numbering(y->name, buf, sizeof(buf));
+		y->unnumbered = xb_strdup(buf);
 	}
-	return y->norm;
+	return y->unnumbered;
 }
 
-static bool norm_eq(struct xb_sym *a, struct xb_sym *b)
+static bool same_unnumbered_name(struct xb_sym *a, struct xb_sym *b)
 {
-	return !strcmp(normname(a), normname(b));
+	return !strcmp(unnumbered_name(a), unnumbered_name(b));
 }
 
 /* "f.cold" / "f.part.0.cold.1" -> parent name length, 0 if not cold. */
@@ -96,13 +97,15 @@ static size_t cold_parent_len(const char *name)
 	return 0;
 }
 
-struct tgt {
+/* What a relocation refers to once labels are resolved. */
+struct reloc_target {
 	struct xb_sym *sym;  /* entity, undefined or absolute symbol; NULL: anonymous */
 	struct xb_sec *sec;
 	int64_t off;         /* addend relative to sym, or to sec when anonymous */
 };
 
-static struct xb_sym *covering(struct xb_sec *sec, int64_t p)
+/* The entity of sec that covers offset p (the last one starting at or before it). */
+static struct xb_sym *entity_at(struct xb_sec *sec, int64_t p)
 {
 	struct xb_sym *best = NULL;
 	for (size_t i = 0; i < sec->nents; i++) {
@@ -117,7 +120,7 @@ static struct xb_sym *covering(struct xb_sec *sec, int64_t p)
 }
 
 /* Section symbols and .L labels become the entity they point into. */
-static void resolve(const struct xb_rela *r, struct tgt *t)
+static void resolve_reloc(const struct xb_rela *r, struct reloc_target *t)
 {
 	struct xb_sym *s = r->sym;
 	if (!xb_sym_is_label(s)) {
@@ -127,7 +130,7 @@ static void resolve(const struct xb_rela *r, struct tgt *t)
 		return;
 	}
 	int64_t a = (s->type == STT_SECTION ? 0 : (int64_t)s->s.st_value) + r->addend;
-	struct xb_sym *e = covering(s->sec, a + pcadj(r->type));
+	struct xb_sym *e = entity_at(s->sec, a + pcrel_adjust(r->type));
 	t->sec = s->sec;
 	t->sym = e;
 	t->off = e ? a - (int64_t)e->s.st_value : a;
@@ -139,7 +142,7 @@ static void resolve(const struct xb_rela *r, struct tgt *t)
 static void merge_key(const struct xb_sec *s, int64_t a, uint32_t type, size_t *kstart,
 		      size_t *klen, int64_t *delta)
 {
-	int64_t t = a + pcadj(type);
+	int64_t t = a + pcrel_adjust(type);
 	size_t size = s->size;
 	const unsigned char *d = s->data;
 	if (t < 0 || (size_t)t >= size || !d) {
@@ -176,11 +179,11 @@ static void merge_key(const struct xb_sec *s, int64_t a, uint32_t type, size_t *
 
 static bool sec_same(struct xb_sec *a, struct xb_sec *b, int depth);
 
-static bool tgt_same(const struct xb_rela *ra, const struct xb_rela *rb, int depth)
+static bool reloc_target_same(const struct xb_rela *ra, const struct xb_rela *rb, int depth)
 {
-	struct tgt ta, tb;
-	resolve(ra, &ta);
-	resolve(rb, &tb);
+	struct reloc_target ta, tb;
+	resolve_reloc(ra, &ta);
+	resolve_reloc(rb, &tb);
 	if (ta.sym && tb.sym) {
 		if (!ta.sym->sec || !tb.sym->sec)
 			return !ta.sym->sec && !tb.sym->sec && !strcmp(ta.sym->name, tb.sym->name) &&
@@ -220,7 +223,7 @@ static bool rela_range_same(const struct xb_sec *a, uint64_t alo, const struct x
 		const struct xb_rela *ra = &a->rela[i++], *rb = &b->rela[j++];
 		if (ra->off - alo != rb->off - blo || ra->type != rb->type)
 			return false;
-		if (!tgt_same(ra, rb, depth))
+		if (!reloc_target_same(ra, rb, depth))
 			return false;
 	}
 }
@@ -228,15 +231,15 @@ static bool rela_range_same(const struct xb_sec *a, uint64_t alo, const struct x
 static bool sec_same(struct xb_sec *a, struct xb_sec *b, int depth)
 {
 	if (a->cmp_with == b) {
-		if (a->cmp == 1) /* in progress: assume equal (cycles) */
+		if (a->cmp == XB_CMP_IN_PROGRESS) /* assume equal (cycles) */
 			return true;
-		return a->cmp == 2;
+		return a->cmp == XB_CMP_SAME;
 	}
 	if (a->sh.sh_type != b->sh.sh_type || a->size != b->size ||
 	    (a->sh.sh_flags & ~(uint64_t)SHF_GROUP) != (b->sh.sh_flags & ~(uint64_t)SHF_GROUP))
 		return false;
 	a->cmp_with = b;
-	a->cmp = 1;
+	a->cmp = XB_CMP_IN_PROGRESS;
 	bool same = true;
 	if (a->data && b->data && memcmp(a->data, b->data, a->size))
 		same = false;
@@ -244,7 +247,7 @@ static bool sec_same(struct xb_sec *a, struct xb_sec *b, int depth)
 		same = false;
 	else
 		same = rela_range_same(a, 0, b, 0, a->size, depth);
-	a->cmp = same ? 2 : 3;
+	a->cmp = same ? XB_CMP_SAME : XB_CMP_DIFFERENT;
 	return same;
 }
 
@@ -260,7 +263,8 @@ static bool obj_range_same(struct xb_sym *a, struct xb_sym *b)
 	return rela_range_same(a->sec, a->s.st_value, b->sec, b->s.st_value, n, 0);
 }
 
-static void pair(struct xb_sym *a, struct xb_sym *b)
+/* a (original) and b (patched) are the same entity from now on. */
+static void make_twins(struct xb_sym *a, struct xb_sym *b)
 {
 	a->twin = b;
 	b->twin = a;
@@ -275,8 +279,10 @@ static bool unique_name(struct xb_obj *o, struct xb_sym *y)
 	return true;
 }
 
-/* Pass 1: exact names (unique), pass 2: normalised names (unique). */
-static void correlate_named(struct xb_obj *a, struct xb_obj *b, bool funcs, bool normalised)
+/* Twin the entities of one kind (functions or data) by name: exact names
+ * (unique on both sides), or, with unnumbered, names without GCC numbering
+ * (unique on both sides). */
+static void correlate_named(struct xb_obj *a, struct xb_obj *b, bool funcs, bool unnumbered)
 {
 	for (size_t j = 1; j < b->nsym; j++) {
 		struct xb_sym *y = &b->sym[j];
@@ -288,7 +294,7 @@ static void correlate_named(struct xb_obj *a, struct xb_obj *b, bool funcs, bool
 			struct xb_sym *x = &a->sym[i];
 			if (!xb_sym_is_entity(x) || x->twin || x->type != y->type)
 				continue;
-			if (normalised ? !norm_eq(x, y) : strcmp(x->name, y->name))
+			if (unnumbered ? !same_unnumbered_name(x, y) : strcmp(x->name, y->name))
 				continue;
 			if (hit && hit->s.st_value == x->s.st_value && hit->sec == x->sec)
 				continue;
@@ -297,25 +303,25 @@ static void correlate_named(struct xb_obj *a, struct xb_obj *b, bool funcs, bool
 		}
 		if (nhit != 1)
 			continue;
-		if (!normalised && (!unique_name(a, hit) || !unique_name(b, y)))
+		if (!unnumbered && (!unique_name(a, hit) || !unique_name(b, y)))
 			continue;
-		if (normalised) {
-			/* The same normalised name must be unique on the patched side too. */
+		if (unnumbered) {
+			/* The same unnumbered name must be unique on the patched side too. */
 			int n2 = 0;
 			for (size_t k = 1; k < b->nsym; k++)
 				if (xb_sym_is_entity(&b->sym[k]) && !b->sym[k].twin &&
-				    b->sym[k].type == y->type && norm_eq(&b->sym[k], y))
+				    b->sym[k].type == y->type && same_unnumbered_name(&b->sym[k], y))
 					n2++;
 			if (n2 != 1)
 				continue;
 		}
-		pair(hit, y);
+		make_twins(hit, y);
 	}
 }
 
 /* Static locals ("count.3") follow the function that uses them: the number
  * is a per-file counter that any added static shifts. */
-static void correlate_static_locals(struct xb_obj *a, struct xb_obj *b)
+static void correlate_static_locals(struct xb_obj *b)
 {
 	for (size_t j = 1; j < b->nsym; j++) {
 		struct xb_sym *f = &b->sym[j];
@@ -323,25 +329,24 @@ static void correlate_static_locals(struct xb_obj *a, struct xb_obj *b)
 			continue;
 		struct xb_sec *fs = f->sec, *gs = f->twin->sec;
 		for (size_t k = 0; k < fs->nrela; k++) {
-			struct tgt tb;
-			resolve(&fs->rela[k], &tb);
+			struct reloc_target tb;
+			resolve_reloc(&fs->rela[k], &tb);
 			struct xb_sym *v = tb.sym;
 			if (!v || !v->sec || v->twin || v->bind != STB_LOCAL ||
 			    (v->type != STT_OBJECT && v->type != STT_TLS))
 				continue;
 			for (size_t m = 0; m < gs->nrela; m++) {
-				struct tgt ta;
-				resolve(&gs->rela[m], &ta);
+				struct reloc_target ta;
+				resolve_reloc(&gs->rela[m], &ta);
 				struct xb_sym *u = ta.sym;
 				if (u && u->sec && !u->twin && u->bind == STB_LOCAL && u->type == v->type &&
-				    norm_eq(u, v)) {
-					pair(u, v);
+				    same_unnumbered_name(u, v)) {
+					make_twins(u, v);
 					break;
 				}
 			}
 		}
 	}
-	(void)a;
 }
 
 static bool special_section(const char *n)
@@ -356,25 +361,29 @@ static bool special_section(const char *n)
 	return false;
 }
 
-static void refuse(struct xb_result *r, struct xb_obj *o, const char *name, const char *fmt,
-		   const char *arg)
+/* Record that name cannot be patched, and why (each reason once per name). */
+static void __attribute__((format(printf, 4, 5)))
+refuse(struct xb_result *r, struct xb_obj *o, const char *name, const char *fmt, ...)
 {
-	char buf[512];
-	snprintf(buf, sizeof(buf), fmt, arg);
-	for (size_t i = 0; i < r->refused.n; i++)
-		if (!strcmp(r->refused.v[i].name, name) && !strcmp(r->refused.v[i].reason, buf))
-			return;
-	xb_list_add(&r->refused, name, o->file ? o->file : o->path, buf);
+	va_list ap;
+	va_start(ap, fmt);
+	char *reason = xb_vasprintf(fmt, ap);
+	va_end(ap);
+	bool known = false;
+	for (size_t i = 0; i < r->refused.n && !known; i++)
+		known = !strcmp(r->refused.v[i].name, name) && !strcmp(r->refused.v[i].reason, reason);
+	if (!known)
+		xb_list_add(&r->refused, name, o->file ? o->file : o->path, reason);
+	free(reason);
 }
 
-int xb_diff(struct xb_pair *p, struct xb_result *r, struct xs_err *err)
+void xb_diff(struct xb_pair *p, struct xb_result *r)
 {
 	struct xb_obj *a = &p->orig, *b = &p->patched;
-	(void)err;
 	if (!p->is_new_obj) {
 		correlate_named(a, b, true, false);
 		correlate_named(a, b, true, true);
-		correlate_static_locals(a, b);
+		correlate_static_locals(b);
 		correlate_named(a, b, false, false);
 		correlate_named(a, b, false, true);
 	}
@@ -413,7 +422,7 @@ int xb_diff(struct xb_pair *p, struct xb_result *r, struct xs_err *err)
 			p->any = true;
 	}
 	if (p->is_new_obj)
-		return 0;
+		return;
 	/* Data: no layout or initial value may change under running code. */
 	for (size_t j = 1; j < b->nsym; j++) {
 		struct xb_sym *y = &b->sym[j];
@@ -422,10 +431,9 @@ int xb_diff(struct xb_pair *p, struct xb_result *r, struct xs_err *err)
 		struct xb_sym *x = y->twin;
 		const char *what = y->name;
 		if (x->s.st_size != y->s.st_size) {
-			char m[128];
-			snprintf(m, sizeof(m), "size changed from %llu to %llu bytes",
-				 (unsigned long long)x->s.st_size, (unsigned long long)y->s.st_size);
-			refuse(r, b, what, "%s (data layout cannot change under running code)", m);
+			refuse(r, b, what,
+			       "size changed from %llu to %llu bytes (data layout cannot change under running code)",
+			       (unsigned long long)x->s.st_size, (unsigned long long)y->s.st_size);
 		} else if (!obj_range_same(x, y)) {
 			refuse(r, b, what, "%s",
 			       (y->sec->sh.sh_flags & SHF_WRITE)
@@ -454,7 +462,6 @@ int xb_diff(struct xb_pair *p, struct xb_result *r, struct xs_err *err)
 				refuse(r, b, s->name, "%s",
 				       "section size changed (data layout cannot change under running code)");
 	}
-	return 0;
 }
 
 static char *local_name(struct xb_obj *o, const char *name)
@@ -514,12 +521,11 @@ static int bind_target(struct xb_pair *p, struct xb_sym *y, struct xb_target *t,
 	return 0;
 }
 
-int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struct xs_err *err)
+void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 {
 	struct xb_obj *b = &p->patched;
 	struct xb_sec **work = NULL;
 	size_t nwork = 0;
-	char msg[XS_REASON_SIZE + 128];
 
 	for (size_t j = 1; j < b->nsym; j++) {
 		struct xb_sym *y = &b->sym[j];
@@ -534,21 +540,19 @@ int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struc
 		const char *who = s->nents ? s->ents[0]->name : s->name;
 		for (size_t k = 0; k < s->nrela; k++) {
 			const struct xb_rela *ra = &s->rela[k];
-			struct tgt tg;
-			resolve(ra, &tg);
+			struct reloc_target tg;
+			resolve_reloc(ra, &tg);
 			if (!reloc_supported(ra->type)) {
-				snprintf(msg, sizeof(msg),
-					 "uses relocation %s (type %u) against %s, which the agent does not apply",
-					 xb_reloc_name(ra->type), ra->type, ra->sym->name);
-				refuse(r, b, who, "%s", msg);
+				refuse(r, b, who,
+				       "uses relocation %s (type %u) against %s, which the agent does not apply",
+				       xb_reloc_name(ra->type), ra->type, ra->sym->name);
 				continue;
 			}
 			if (!tg.sym) {
 				if ((tg.sec->sh.sh_flags & SHF_WRITE) && !p->is_new_obj) {
 					/* State without a symbol cannot be bound to the running copy. */
-					snprintf(msg, sizeof(msg),
-						 "references anonymous writable data in %s", tg.sec->name);
-					refuse(r, b, who, "%s", msg);
+					refuse(r, b, who, "references anonymous writable data in %s",
+					       tg.sec->name);
 					continue;
 				}
 				include_sec(tg.sec, &work, &nwork);
@@ -603,8 +607,7 @@ int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struc
 				include_sec(y->sec, &work, &nwork);
 				continue;
 			}
-			snprintf(msg, sizeof(msg), "referenced by %s: %s", who, e2.msg);
-			refuse(r, b, y->twin->name, "%s", msg);
+			refuse(r, b, y->twin->name, "referenced by %s: %s", who, e2.msg);
 		}
 	}
 	free(work);
@@ -626,8 +629,7 @@ int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struc
 		struct xs_err e2 = { { 0 } };
 		int rc = xb_target_lookup(t, x->name, x->bind == STB_LOCAL, p->orig.file, &ts, &e2);
 		if (rc) {
-			snprintf(msg, sizeof(msg), "changed function cannot be located: %s", e2.msg);
-			refuse(r, b, x->name, "%s", msg);
+			refuse(r, b, x->name, "changed function cannot be located: %s", e2.msg);
 			continue;
 		}
 		if (ts->type != STT_FUNC) {
@@ -635,10 +637,9 @@ int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struc
 			continue;
 		}
 		if (ts->size < 5) {
-			snprintf(msg, sizeof(msg),
-				 "function is %llu bytes in the target, too small for a 5-byte jump",
-				 (unsigned long long)ts->size);
-			refuse(r, b, x->name, "%s", msg);
+			refuse(r, b, x->name,
+			       "function is %llu bytes in the target, too small for a 5-byte jump",
+			       (unsigned long long)ts->size);
 			continue;
 		}
 		r->funcs = xb_realloc(r->funcs, r->nfuncs + 1, sizeof(*r->funcs));
@@ -649,15 +650,13 @@ int xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r, struc
 		r->funcs[r->nfuncs].old_size = ts->size;
 		r->nfuncs++;
 	}
-	(void)err;
-	return 0;
 }
 
 int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec **sec,
 		    int64_t *off)
 {
-	struct tgt t;
-	resolve(r, &t);
+	struct reloc_target t;
+	resolve_reloc(r, &t);
 	*sym = t.sym;
 	*sec = t.sec;
 	*off = t.off;
@@ -671,13 +670,9 @@ bool xb_obj_in_target(struct xb_pair *p, struct xb_target *t)
 	if (!t->has_symtab)
 		return true;
 	if (f) {
-		const char *fb = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
-		for (size_t i = 0; i < t->nfiles; i++) {
-			const char *tb = strrchr(t->files[i], '/') ? strrchr(t->files[i], '/') + 1
-								    : t->files[i];
-			if (!strcmp(tb, fb))
+		for (size_t i = 0; i < t->nfiles; i++)
+			if (!strcmp(xb_base_name(t->files[i]), xb_base_name(f)))
 				return true;
-		}
 	}
 	/* No file symbol kept for it: its global functions tell. */
 	size_t n = 0, found = 0;

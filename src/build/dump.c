@@ -2,7 +2,10 @@
 /* `xsplice-build --dump PAYLOAD`: what a payload holds, one fact a line,
  * for people and for the tests. */
 #include "build.h"
+#include "common/elfnote.h"
 #include "xsplice/livepatch.h"
+#include "common/hex.h"
+#include "xsplice/protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,26 +14,20 @@
 #include <string.h>
 #include <unistd.h>
 
-static void hex(const char *label, const uint8_t *b, size_t n)
-{
-	printf("%s: ", label);
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", b[i]);
-	printf("\n");
-}
-
-static int note_of(Elf *e, Elf_Scn *scn, uint8_t *id, size_t *len)
+/* "label: HEX" for the build-id note in a note section, nothing without one. */
+static void print_build_id(const char *label, const GElf_Ehdr *eh, Elf_Scn *scn,
+			   const GElf_Shdr *sh)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
-	GElf_Nhdr nh;
-	size_t noff, doff;
-	if (!d || !gelf_getnote(d, 0, &nh, &noff, &doff) || nh.n_type != NT_GNU_BUILD_ID ||
-	    nh.n_descsz > 64)
-		return -EINVAL;
-	memcpy(id, (char *)d->d_buf + doff, nh.n_descsz);
-	*len = nh.n_descsz;
-	(void)e;
-	return 0;
+	uint8_t id[XS_BUILD_ID_MAX];
+	char hex[2 * XS_BUILD_ID_MAX + 1];
+	size_t len;
+	if (!d || !d->d_buf ||
+	    xs_notes_build_id(d->d_buf, d->d_size, sh->sh_addralign,
+			      eh->e_ident[EI_DATA] == ELFDATA2MSB, id, sizeof(id), &len, NULL))
+		return;
+	xs_hex_encode(id, len, hex);
+	printf("%s: %s\n", label, hex);
 }
 
 int xb_dump(const char *path, struct xs_err *err)
@@ -59,8 +56,6 @@ int xb_dump(const char *path, struct xs_err *err)
 		const char *n = elf_strptr(e, shstrndx, sh.sh_name);
 		if (!n)
 			continue;
-		uint8_t id[64];
-		size_t len;
 		if (sh.sh_type == SHT_SYMTAB) {
 			symscn = scn;
 			symsh = sh;
@@ -70,10 +65,10 @@ int xb_dump(const char *path, struct xs_err *err)
 			       (unsigned long long)sh.sh_size, sh.sh_flags & SHF_ALLOC ? "A" : "",
 			       sh.sh_flags & SHF_WRITE ? "W" : "",
 			       sh.sh_flags & SHF_EXECINSTR ? "X" : "");
-		if (!strcmp(n, LIVEPATCH_BUILD_ID_SECTION) && !note_of(e, scn, id, &len))
-			hex("build-id", id, len);
-		if (!strcmp(n, LIVEPATCH_DEPENDS_SECTION) && !note_of(e, scn, id, &len))
-			hex("depends", id, len);
+		if (!strcmp(n, LIVEPATCH_BUILD_ID_SECTION))
+			print_build_id("build-id", &eh, scn, &sh);
+		if (!strcmp(n, LIVEPATCH_DEPENDS_SECTION))
+			print_build_id("depends", &eh, scn, &sh);
 		if (!strcmp(n, LIVEPATCH_FUNCS_SECTION)) {
 			funcs = scn;
 			funcs_idx = i;

@@ -151,7 +151,7 @@ void xb_obj_close(struct xb_obj *o)
 	}
 	free(o->sec);
 	for (size_t i = 0; i < o->nsym; i++)
-		free(o->sym[i].norm);
+		free(o->sym[i].unnumbered);
 	free(o->sym);
 	if (o->elf)
 		elf_end(o->elf);

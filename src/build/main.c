@@ -1,11 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * xsplice-build: source patch -> live patch payload.
- *   copy DIR, build it with the capturing compiler wrapper, snapshot the
- *   objects, apply the patch (line-neutral), rebuild, diff the recompiled
- *   objects against the snapshot, write parts, `ld -r --build-id`.
+ * xsplice-build: source patch -> live patch payload (docs/build.md).
+ * The command line, then build(): a pipeline of phases over one struct
+ * build_ctx -- copy DIR, build it with the capturing compiler wrapper,
+ * snapshot the objects, apply the patch (line-neutral), rebuild, compare the
+ * recompiled objects with the snapshot, select, report, write the parts,
+ * `ld -r --build-id` -- with one cleanup, build_ctx_free().
+ *
+ * Threading: xsplice-build is single-threaded throughout (the compiler
+ * wrapper mode too); nothing in src/build locks, and the global state
+ * (xb_verbose, the stripped-twin search, the environment) assumes it.
  */
 #include "build.h"
+#include "common/clock.h"
+#include "common/elfnote.h"
+#include "common/hex.h"
+#include "xsplice/protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,21 +72,6 @@ static char *abspath(const char *p)
 	return r;
 }
 
-static int parse_hex(const char *s, uint8_t *out, size_t *len)
-{
-	size_t n = strlen(s);
-	if (n % 2 || n == 0 || n / 2 > 64)
-		return -EINVAL;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -EINVAL;
-		out[i] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
-}
-
 static int setup_env(const char *work, const char *bindir, const char *srcdir)
 {
 	const char *path = getenv("PATH");
@@ -89,39 +84,126 @@ static int setup_env(const char *work, const char *bindir, const char *srcdir)
 	return rc ? -errno : 0;
 }
 
-/* ---- finding an unstripped twin of a stripped BINARY ---- */
+/* ---- the pipeline's state ---- */
 
-static const uint8_t *want_id;
-static size_t want_len;
-static const char *want_base;
-static char *found_by_id, *found_by_name;
+/* Everything one run of the pipeline holds. Each phase reads what the
+ * earlier ones left and adds its own; build_ctx_free() releases it all,
+ * whichever phase the run stopped at. */
+struct build_ctx {
+	const struct opts *o;
+	struct xs_err err;
+	int exit_code;          /* of a failed run: XB_EXIT_FAIL unless a phase said otherwise */
 
-static int scan_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+	/* Inputs (absolute paths). */
+	char *srcdir, *patch_path, *target_path, *out;
+	struct xb_target target;
+	uint8_t depends[XS_BUILD_ID_MAX];
+	size_t depends_len;
+	struct xb_patch patch;
+
+	/* The work directory and what lives in it. */
+	char *work;
+	bool made_work;         /* a fresh temporary one: removed unless --keep-work */
+	char *bindir;           /* the wrapper's compiler-named symlinks */
+	char *tree;             /* the copy of DIR that is built and patched */
+	char *orig_cclog, *patched_cclog;       /* what the wrapper compiled */
+	char *orig_buildlog, *patched_buildlog; /* the build command's output */
+	char *snapdir, *partdir;
+	char *build_cmd;
+
+	/* The builds: the objects each compiled, and copies of the original ones. */
+	struct xb_compile *orig_objs, *patched_objs;
+	size_t norig_objs, npatched_objs;
+	char **snapshots;       /* one per orig_objs entry; NULL: the object was missing */
+
+	/* The diff and the payload. */
+	struct xb_pair *pairs;  /* one per changed object */
+	size_t npairs;
+	struct xb_result res;
+	char **parts;           /* relocatable files to link: one per object, then meta */
+	size_t nparts;
+	uint64_t diff_start_ns; /* the summary times what comes after the builds */
+};
+
+static void build_ctx_init(struct build_ctx *c, const struct opts *o)
 {
-	(void)ftw;
-	if (flag != FTW_F || !S_ISREG(st->st_mode) || st->st_size < 64)
-		return 0;
-	uint8_t id[64];
-	size_t len;
-	bool symtab = false;
-	if (xb_file_build_id(path, id, &len, &symtab) || !symtab)
-		return 0;
-	if (len == want_len && !memcmp(id, want_id, len) && !found_by_id)
-		found_by_id = xb_strdup(path);
-	const char *b = strrchr(path, '/');
-	b = b ? b + 1 : path;
-	if (!strcmp(b, want_base) && !found_by_name)
-		found_by_name = xb_strdup(path);
-	return found_by_id ? 1 : 0;
+	memset(c, 0, sizeof(*c));
+	c->o = o;
+	c->exit_code = XB_EXIT_FAIL;
+	c->target.fd = c->target.symfd = -1;
+	c->srcdir = abspath(o->srcdir);
+	c->patch_path = abspath(o->patch);
+	c->target_path = abspath(o->target);
+	c->out = abspath(o->out);
 }
 
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void build_ctx_free(struct build_ctx *c)
+{
+	for (size_t i = 0; i < c->npairs; i++) {
+		xb_obj_close(&c->pairs[i].orig);
+		xb_obj_close(&c->pairs[i].patched);
+	}
+	free(c->pairs);
+	free_strings(c->parts, c->nparts);
+	free_strings(c->snapshots, c->snapshots ? c->norig_objs : 0);
+	xb_free_log(c->orig_objs, c->norig_objs);
+	xb_free_log(c->patched_objs, c->npatched_objs);
+	xb_result_free(&c->res);
+	xb_patch_free(&c->patch);
+	xb_target_close(&c->target);
+	if (c->work && c->made_work && !c->o->keep)
+		xb_remove_tree(c->work);
+	else if (c->work && c->exit_code != XB_EXIT_OK)
+		xb_info("work dir kept: %s", c->work);
+	char *strings[] = { c->srcdir, c->patch_path, c->target_path, c->out, c->work,
+			    c->bindir, c->tree, c->orig_cclog, c->patched_cclog,
+			    c->orig_buildlog, c->patched_buildlog, c->snapdir, c->partdir,
+			    c->build_cmd };
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		free(strings[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- finding an unstripped twin of a stripped BINARY ---- */
+
+/* nftw() passes its callback no context: the search's state while it runs. */
+static struct {
+	const uint8_t *id;
+	size_t id_len;
+	const char *base;
+	char *by_id, *by_name; /* first file with the same build-id / base name */
+} twin_search;
+
+static int twin_search_visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw; /* nftw's signature */
+	if (flag != FTW_F || !S_ISREG(st->st_mode) || st->st_size < 64)
+		return 0;
+	uint8_t id[XS_BUILD_ID_MAX];
+	size_t len;
+	if (xs_file_build_id(path, id, sizeof(id), &len, NULL) || !xb_file_has_symtab(path))
+		return 0;
+	if (len == twin_search.id_len && !memcmp(id, twin_search.id, len) && !twin_search.by_id)
+		twin_search.by_id = xb_strdup(path);
+	if (!strcmp(xb_base_name(path), twin_search.base) && !twin_search.by_name)
+		twin_search.by_name = xb_strdup(path);
+	return twin_search.by_id ? 1 : 0;
+}
+
+/* Symbols for a stripped BINARY: its debug file, else a file of the
+ * original build with its build-id, else one with its name (warning). */
 static int stripped_symbols(struct xb_target *t, const char *tree, const char *work,
 			    struct xs_err *err)
 {
-	/* A debug file installed for this build-id. */
-	char hexid[129] = "";
-	for (size_t i = 0; i < t->build_id_len; i++)
-		snprintf(hexid + 2 * i, 3, "%02x", t->build_id[i]);
+	char hexid[2 * XS_BUILD_ID_MAX + 1];
+	xs_hex_encode(t->build_id, t->build_id_len, hexid);
 	char *dbg = xb_asprintf("/usr/lib/debug/.build-id/%.2s/%s.debug", hexid, hexid + 2);
 	if (!access(dbg, R_OK)) {
 		xb_info("%s is stripped: symbols from %s", t->path, dbg);
@@ -130,31 +212,37 @@ static int stripped_symbols(struct xb_target *t, const char *tree, const char *w
 		return rc;
 	}
 	free(dbg);
-	want_id = t->build_id;
-	want_len = t->build_id_len;
-	want_base = strrchr(t->path, '/') ? strrchr(t->path, '/') + 1 : t->path;
-	nftw(tree, scan_cb, 16, FTW_PHYS);
-	const char *src = found_by_id ? found_by_id : found_by_name;
-	if (!src)
-		return xs_fail(err, -ENOENT,
-			       "%s is stripped and no unstripped file with its build-id was found "
-			       "(install its debug file or build it from the same tree)",
-			       t->path);
-	if (!found_by_id)
-		xb_info("warning: %s is stripped; taking symbols from %s of the original build, "
-			"whose build-id differs (the target must come from the same sources and flags)",
-			t->path, src);
-	else
-		xb_info("%s is stripped: symbols from %s (same build-id)", t->path, src);
-	char *copy = xb_asprintf("%s/orig-linked", work);
-	int rc = xb_copy_file(src, copy, err);
-	if (!rc)
-		rc = xb_target_use_symbols(t, copy, err);
-	free(copy);
-	free(found_by_id);
-	free(found_by_name);
+	twin_search.id = t->build_id;
+	twin_search.id_len = t->build_id_len;
+	twin_search.base = xb_base_name(t->path);
+	nftw(tree, twin_search_visit, 16, FTW_PHYS);
+	const char *src = twin_search.by_id ? twin_search.by_id : twin_search.by_name;
+	int rc;
+	if (!src) {
+		rc = xs_fail(err, -ENOENT,
+			     "%s is stripped and no unstripped file with its build-id was found "
+			     "(install its debug file or build it from the same tree)",
+			     t->path);
+	} else {
+		if (!twin_search.by_id)
+			xb_info("warning: %s is stripped; taking symbols from %s of the original build, "
+				"whose build-id differs (the target must come from the same sources and flags)",
+				t->path, src);
+		else
+			xb_info("%s is stripped: symbols from %s (same build-id)", t->path, src);
+		char *copy = xb_asprintf("%s/orig-linked", work);
+		rc = xb_copy_file(src, copy, err);
+		if (!rc)
+			rc = xb_target_use_symbols(t, copy, err);
+		free(copy);
+	}
+	free(twin_search.by_id);
+	free(twin_search.by_name);
+	memset(&twin_search, 0, sizeof(twin_search));
 	return rc;
 }
+
+/* ---- small helpers of the phases ---- */
 
 static bool same_file(const char *a, const char *b)
 {
@@ -175,284 +263,364 @@ static bool same_file(const char *a, const char *b)
 	return same;
 }
 
-static void print_list(const char *what, const struct xb_list *l)
+/* "what: NAME (FILE): REASON", the file and reason when there are;
+ * nofile stands in for a missing file (NULL: leave it out). */
+static void print_items(const char *what, const struct xb_list *l, const char *nofile)
 {
-	for (size_t i = 0; i < l->n; i++)
-		printf("%s: %s%s%s%s%s\n", what, l->v[i].name, l->v[i].file ? " (" : "",
-		       l->v[i].file ? l->v[i].file : "", l->v[i].file ? ")" : "",
-		       l->v[i].reason ? "" : "");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct xb_item *it = &l->v[i];
+		const char *file = it->file ? it->file : nofile;
+		printf("%s: %s", what, it->name);
+		if (file)
+			printf(" (%s)", file);
+		if (it->reason)
+			printf(": %s", it->reason);
+		putchar('\n');
+	}
+}
+
+static double seconds_since(uint64_t start_ns)
+{
+	return (double)(xs_mono_ns() - start_ns) / 1e9;
+}
+
+/* Run the build command in the tree, the wrapper logging to cclog. */
+static int run_build(struct build_ctx *c, const char *cclog, const char *buildlog)
+{
+	setenv("XSPLICE_CC_LOG", cclog, 1);
+	return xb_run_shell(c->build_cmd, c->tree, buildlog, &c->err);
+}
+
+/* The snapshot of the original build's object obj, NULL if it had none. */
+static const char *snapshot_of(const struct build_ctx *c, const char *obj)
+{
+	for (size_t k = 0; k < c->norig_objs; k++)
+		if (!strcmp(c->orig_objs[k].obj, obj))
+			return c->snapshots[k];
+	return NULL;
+}
+
+static struct xb_pair *add_pair(struct build_ctx *c)
+{
+	c->pairs = xb_realloc(c->pairs, c->npairs + 1, sizeof(*c->pairs));
+	struct xb_pair *p = &c->pairs[c->npairs++];
+	memset(p, 0, sizeof(*p));
+	p->orig.fd = p->patched.fd = -1;
+	return p;
+}
+
+/* Open a changed object and its original (none: a new object). */
+static int open_pair(struct xb_pair *p, const char *obj, const char *snapshot, struct xs_err *err)
+{
+	p->is_new_obj = !snapshot;
+	int rc = xb_obj_open(&p->patched, obj, err);
+	if (rc)
+		return rc;
+	if (p->is_new_obj) {
+		xb_info("new object %s: all its functions are new", obj);
+		p->orig.file = p->patched.file ? xb_strdup(p->patched.file) : NULL;
+		return 0;
+	}
+	if ((rc = xb_obj_open(&p->orig, snapshot, err)))
+		return rc;
+	/* Report and look up by the patched object's own file name. */
+	free(p->orig.path);
+	p->orig.path = xb_strdup(obj);
+	return 0;
+}
+
+static const char *add_part(struct build_ctx *c, char *path)
+{
+	c->parts = xb_realloc(c->parts, c->nparts + 1, sizeof(*c->parts));
+	c->parts[c->nparts++] = path;
+	return path;
+}
+
+/* ---- the phases, in pipeline order ---- */
+
+/* BINARY (build-id, symbols), the build-id to depend on, the patch's hunks. */
+static int read_inputs(struct build_ctx *c)
+{
+	int rc = xb_target_open(&c->target, c->target_path, &c->err);
+	if (rc)
+		return rc;
+	if (c->o->depends) {
+		if (xs_hex_decode(c->o->depends, c->depends, sizeof(c->depends), &c->depends_len) ||
+		    !c->depends_len) {
+			fprintf(stderr, "xsplice-build: --depends wants a hex build-id\n");
+			c->exit_code = XB_EXIT_USAGE;
+			return -EINVAL;
+		}
+	} else {
+		memcpy(c->depends, c->target.build_id, c->target.build_id_len);
+		c->depends_len = c->target.build_id_len;
+	}
+	return xb_patch_parse(c->patch_path, &c->patch, &c->err);
+}
+
+/* WORK, the wrapper in WORK/bin first in PATH, the build command. */
+static int make_work_dir(struct build_ctx *c)
+{
+	int rc;
+	if (c->o->workdir) {
+		c->work = abspath(c->o->workdir);
+		if ((rc = xb_mkdir_p(c->work, &c->err)))
+			return rc;
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		c->work = xb_asprintf("%s/xsplice-build.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(c->work))
+			return xs_fail(&c->err, -errno, "mkdtemp: %s", strerror(errno));
+		c->made_work = true;
+	}
+	xb_info("work dir %s", c->work);
+	c->bindir = xb_asprintf("%s/bin", c->work);
+	c->tree = xb_asprintf("%s/tree", c->work);
+	c->orig_cclog = xb_asprintf("%s/orig.cclog", c->work);
+	c->patched_cclog = xb_asprintf("%s/patched.cclog", c->work);
+	c->orig_buildlog = xb_asprintf("%s/build-orig.log", c->work);
+	c->patched_buildlog = xb_asprintf("%s/build-patched.log", c->work);
+	c->build_cmd = c->o->build_cmd ? xb_strdup(c->o->build_cmd)
+				       : xb_asprintf("make -j%d", c->o->jobs);
+	unlink(c->orig_cclog);
+	unlink(c->patched_cclog);
+	if ((rc = xb_install_wrapper(c->bindir, &c->err)) ||
+	    (rc = setup_env(c->work, c->bindir, c->srcdir))) {
+		if (!c->err.msg[0])
+			xs_fail(&c->err, rc, "environment: %s", strerror(-rc));
+		return rc;
+	}
+	if (c->o->build_cmd && c->o->jobs_given) {
+		char *mf = xb_asprintf("-j%d", c->o->jobs);
+		setenv("MAKEFLAGS", mf, 1);
+		free(mf);
+	}
+	return 0;
+}
+
+/* DIR -> WORK/tree, without objects of an earlier build: they would be
+ * neither recompiled with the wrapper's flags nor captured. */
+static int copy_tree(struct build_ctx *c)
+{
+	xb_info("copying %s", c->srcdir);
+	xb_remove_tree(c->tree);
+	int rc = xb_copy_tree(c->srcdir, c->tree, &c->err);
+	if (rc)
+		return rc;
+	char *argv[] = { "find", c->tree, "-name", "*.o", "-type", "f", "-delete", NULL };
+	xb_run(argv, NULL, NULL, NULL);
+	return 0;
+}
+
+static int build_original(struct build_ctx *c)
+{
+	uint64_t start = xs_mono_ns();
+	xb_info("building original tree: %s (log %s)", c->build_cmd, c->orig_buildlog);
+	int rc = run_build(c, c->orig_cclog, c->orig_buildlog);
+	if (!rc)
+		rc = xb_read_log(c->orig_cclog, &c->orig_objs, &c->norig_objs, &c->err);
+	if (rc)
+		return rc;
+	xb_info("original build: %zu objects in %.1f s", c->norig_objs, seconds_since(start));
+	if (!c->norig_objs)
+		return xs_fail(&c->err, -ENOENT,
+			       "the build compiled nothing through the wrapper (does it call cc/gcc?)");
+	return 0;
+}
+
+/* Copy the original objects to WORK/orig: the patched build overwrites them. */
+static int snapshot_objects(struct build_ctx *c)
+{
+	c->snapshots = xb_calloc(c->norig_objs, sizeof(*c->snapshots));
+	c->snapdir = xb_asprintf("%s/orig", c->work);
+	xb_mkdir_p(c->snapdir, NULL);
+	for (size_t i = 0; i < c->norig_objs; i++) {
+		if (access(c->orig_objs[i].obj, R_OK))
+			continue;
+		c->snapshots[i] = xb_asprintf("%s/%zu.o", c->snapdir, i);
+		int rc = xb_copy_file(c->orig_objs[i].obj, c->snapshots[i], &c->err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* A stripped BINARY takes its symbols from elsewhere (now that the original
+ * build's files exist to search). */
+static int find_target_symbols(struct build_ctx *c)
+{
+	if (c->target.has_symtab)
+		return 0;
+	return stripped_symbols(&c->target, c->tree, c->work, &c->err);
+}
+
+/* The patch, then the line-neutral rewrite (#line after each hunk). */
+static int apply_patch(struct build_ctx *c)
+{
+	xb_info("applying %s", c->patch_path);
+	int rc = xb_patch_apply(c->tree, c->patch_path, &c->patch, &c->err);
+	if (rc || c->o->no_line_fixup)
+		return rc;
+	unsigned nfix = 0;
+	if ((rc = xb_line_fixup(c->tree, &c->patch, &nfix, &c->err)))
+		return rc;
+	if (nfix)
+		xb_info("line-neutral rewrite: %u #line directive%s", nfix, nfix == 1 ? "" : "s");
+	return 0;
+}
+
+/* The same tree again: make recompiles what the patch touched. */
+static int build_patched(struct build_ctx *c)
+{
+	uint64_t start = xs_mono_ns();
+	xb_info("building patched tree (log %s)", c->patched_buildlog);
+	int rc = run_build(c, c->patched_cclog, c->patched_buildlog);
+	if (!rc)
+		rc = xb_read_log(c->patched_cclog, &c->patched_objs, &c->npatched_objs, &c->err);
+	if (rc)
+		return rc;
+	xb_info("patched build: %zu objects recompiled in %.1f s", c->npatched_objs,
+		seconds_since(start));
+	return 0;
+}
+
+/* Each recompiled object whose bytes differ, against its snapshot. */
+static int compare(struct build_ctx *c)
+{
+	c->diff_start_ns = xs_mono_ns();
+	for (size_t i = 0; i < c->npatched_objs; i++) {
+		const char *obj = c->patched_objs[i].obj;
+		if (access(obj, R_OK))
+			continue;
+		const char *snapshot = snapshot_of(c, obj);
+		if (snapshot && same_file(snapshot, obj))
+			continue;
+		struct xb_pair *p = add_pair(c);
+		int rc = open_pair(p, obj, snapshot, &c->err);
+		if (rc)
+			return rc;
+		if (!xb_obj_in_target(p, &c->target)) {
+			/* e.g. a client program's object in the same tree */
+			xb_list_add(&c->res.notes, p->patched.file ? p->patched.file : obj, NULL,
+				    "changed, but not linked into the target: skipped");
+			continue;
+		}
+		xb_debug("diffing %s", obj);
+		xb_diff(p, &c->res);
+	}
+	return 0;
+}
+
+/* What each payload part holds; after every object is diffed, so that
+ * references across objects are known. */
+static int select_contents(struct build_ctx *c)
+{
+	for (size_t i = 0; i < c->npairs; i++)
+		if (c->pairs[i].any)
+			xb_select(&c->pairs[i], &c->target, &c->res);
+	return 0;
+}
+
+/* changed:/new:/note:/refused: lines; a refusal or no change ends the run. */
+static int report(struct build_ctx *c)
+{
+	const struct xb_result *r = &c->res;
+	print_items("changed", &r->changed, NULL);
+	print_items("new", &r->added, NULL);
+	print_items("note", &r->notes, NULL);
+	if (r->refused.n) {
+		print_items("refused", &r->refused, "?");
+		xb_info("refusing to build a payload: %zu unsafe change%s", r->refused.n,
+			r->refused.n == 1 ? "" : "s");
+		c->exit_code = XB_EXIT_REFUSED;
+		return -EPERM;
+	}
+	if (!r->nfuncs && !r->added.n)
+		return xs_fail(&c->err, -ENODATA,
+			       "the patch changes no function (%zu objects recompiled)",
+			       c->npatched_objs);
+	return 0;
+}
+
+/* WORK/parts: one relocatable part per object that contributes, and meta.o. */
+static int write_parts(struct build_ctx *c)
+{
+	int rc;
+	c->partdir = xb_asprintf("%s/parts", c->work);
+	xb_mkdir_p(c->partdir, NULL);
+	for (size_t i = 0; i < c->npairs; i++) {
+		if (!c->pairs[i].any)
+			continue;
+		const char *part = add_part(c, xb_asprintf("%s/part%zu.o", c->partdir, i));
+		if ((rc = xb_write_part(&c->pairs[i], &c->res, part, &c->err)))
+			return rc;
+	}
+	struct xb_payload_opts po = { .depends = c->depends,
+				      .depends_len = c->depends_len,
+				      .name = c->o->name };
+	const char *meta = add_part(c, xb_asprintf("%s/meta.o", c->partdir));
+	return xb_write_meta(&c->res, &po, meta, &c->err);
+}
+
+/* `ld -r --build-id=sha1` the parts into OUT; the func:/payload: summary. */
+static int link_payload(struct build_ctx *c)
+{
+	int rc = xb_link(c->parts, c->nparts, c->out, &c->err);
+	if (rc)
+		return rc;
+	double seconds = seconds_since(c->diff_start_ns);
+	const struct xb_result *r = &c->res;
+	struct stat st = { 0 };
+	stat(c->out, &st);
+	for (size_t i = 0; i < r->nfuncs; i++)
+		printf("func: %s old_addr=0x%llx old_size=%llu new_size=%llu\n", r->funcs[i].name,
+		       (unsigned long long)r->funcs[i].old_addr,
+		       (unsigned long long)r->funcs[i].old_size,
+		       (unsigned long long)r->funcs[i].sym->s.st_size);
+	printf("payload: %s (%lld bytes, %zu function%s patched, %zu new)\n", c->out,
+	       (long long)st.st_size, r->nfuncs, r->nfuncs == 1 ? "" : "s", r->added.n);
+	printf("time beyond the builds (diff + link): %.3f s\n", seconds);
+	return 0;
+}
+
+/* The pipeline (docs/build.md "The pipeline"): the first phase that fails
+ * ends it. */
+static int run_phases(struct build_ctx *c)
+{
+	int rc;
+	/* Inputs first: a bad target or patch fails before anything is built. */
+	if ((rc = read_inputs(c)) || (rc = make_work_dir(c)))
+		return rc;
+	/* The original build, captured by the wrapper; its objects are kept
+	 * aside because the patched build reuses the same tree. */
+	if ((rc = copy_tree(c)) || (rc = build_original(c)) || (rc = snapshot_objects(c)) ||
+	    (rc = find_target_symbols(c)))
+		return rc;
+	/* The patched build: make recompiles only what the patch touched. */
+	if ((rc = apply_patch(c)) || (rc = build_patched(c)))
+		return rc;
+	/* The diff: statuses and refusals per object, then the payload's
+	 * contents across objects, reported before anything is written. */
+	if ((rc = compare(c)) || (rc = select_contents(c)) || (rc = report(c)))
+		return rc;
+	/* The payload. */
+	if ((rc = write_parts(c)) || (rc = link_payload(c)))
+		return rc;
+	return 0;
 }
 
 static int build(const struct opts *o)
 {
-	struct xs_err err = { { 0 } };
-	struct xb_target tgt;
-	struct xb_patch patch = { 0 };
-	struct xb_result res = { 0 };
-	struct xb_compile *ol = NULL, *pl = NULL;
-	size_t nol = 0, npl = 0;
-	struct xb_pair *pairs = NULL;
-	size_t npairs = 0;
-	char **parts = NULL;
-	size_t nparts = 0;
-	int ret = XB_EXIT_FAIL, rc;
-	char *work = NULL;
-	bool made_work = false;
-
-	char *srcdir = abspath(o->srcdir), *patchf = abspath(o->patch),
-	     *target = abspath(o->target), *out = abspath(o->out);
-	uint8_t dep[64];
-	size_t deplen = 0;
-
-	if ((rc = xb_target_open(&tgt, target, &err)))
-		goto fail;
-	if (o->depends) {
-		if (parse_hex(o->depends, dep, &deplen)) {
-			fprintf(stderr, "xsplice-build: --depends wants a hex build-id\n");
-			ret = XB_EXIT_USAGE;
-			goto done;
-		}
-	} else {
-		memcpy(dep, tgt.build_id, tgt.build_id_len);
-		deplen = tgt.build_id_len;
-	}
-	if ((rc = xb_patch_parse(patchf, &patch, &err)))
-		goto fail;
-
-	if (o->workdir) {
-		work = abspath(o->workdir);
-		if ((rc = xb_mkdir_p(work, &err)))
-			goto fail;
-	} else {
-		const char *tmp = getenv("TMPDIR");
-		work = xb_asprintf("%s/xsplice-build.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(work)) {
-			rc = xs_fail(&err, -errno, "mkdtemp: %s", strerror(errno));
-			goto fail;
-		}
-		made_work = true;
-	}
-	xb_info("work dir %s", work);
-	char *bindir = xb_asprintf("%s/bin", work), *tree = xb_asprintf("%s/tree", work);
-	char *ologf = xb_asprintf("%s/orig.cclog", work), *plogf = xb_asprintf("%s/patched.cclog", work);
-	char *obuild = xb_asprintf("%s/build-orig.log", work),
-	     *pbuild = xb_asprintf("%s/build-patched.log", work);
-	char *cmd = o->build_cmd ? xb_strdup(o->build_cmd) : xb_asprintf("make -j%d", o->jobs);
-	unlink(ologf);
-	unlink(plogf);
-	if ((rc = xb_install_wrapper(bindir, &err)) || (rc = setup_env(work, bindir, srcdir))) {
-		if (rc && !err.msg[0])
-			xs_fail(&err, rc, "environment: %s", strerror(-rc));
-		goto fail_paths;
-	}
-	if (o->build_cmd && o->jobs_given) {
-		char *mf = xb_asprintf("-j%d", o->jobs);
-		setenv("MAKEFLAGS", mf, 1);
-		free(mf);
-	}
-
-	xb_info("copying %s", srcdir);
-	xb_remove_tree(tree);
-	if ((rc = xb_copy_tree(srcdir, tree, &err)))
-		goto fail_paths;
-	{
-		/* Objects left from an earlier build would not be recompiled with
-		 * the wrapper's flags, nor captured. */
-		char *argv[] = { "find", tree, "-name", "*.o", "-type", "f", "-delete", NULL };
-		xb_run(argv, NULL, NULL, NULL);
-	}
-	double t0 = xb_now();
-	xb_info("building original tree: %s (log %s)", cmd, obuild);
-	setenv("XSPLICE_CC_LOG", ologf, 1);
-	if ((rc = xb_run_shell(cmd, tree, obuild, &err)))
-		goto fail_paths;
-	if ((rc = xb_read_log(ologf, &ol, &nol, &err)))
-		goto fail_paths;
-	xb_info("original build: %zu objects in %.1f s", nol, xb_now() - t0);
-	if (!nol) {
-		rc = xs_fail(&err, -ENOENT,
-			     "the build compiled nothing through the wrapper (does it call cc/gcc?)");
-		goto fail_paths;
-	}
-	/* Snapshot the original objects: the patched build overwrites them. */
-	char **snap = xb_calloc(nol, sizeof(*snap));
-	char *snapdir = xb_asprintf("%s/orig", work);
-	xb_mkdir_p(snapdir, NULL);
-	for (size_t i = 0; i < nol; i++) {
-		if (access(ol[i].obj, R_OK))
-			continue;
-		snap[i] = xb_asprintf("%s/%zu.o", snapdir, i);
-		if ((rc = xb_copy_file(ol[i].obj, snap[i], &err)))
-			goto fail_snap;
-	}
-	if (!tgt.has_symtab && (rc = stripped_symbols(&tgt, tree, work, &err)))
-		goto fail_snap;
-
-	xb_info("applying %s", patchf);
-	if ((rc = xb_patch_apply(tree, patchf, &patch, &err)))
-		goto fail_snap;
-	if (!o->no_line_fixup) {
-		unsigned nfix = 0;
-		if ((rc = xb_line_fixup(tree, &patch, &nfix, &err)))
-			goto fail_snap;
-		if (nfix)
-			xb_info("line-neutral rewrite: %u #line directive%s", nfix, nfix == 1 ? "" : "s");
-	}
-	double t1 = xb_now();
-	xb_info("building patched tree (log %s)", pbuild);
-	setenv("XSPLICE_CC_LOG", plogf, 1);
-	if ((rc = xb_run_shell(cmd, tree, pbuild, &err)))
-		goto fail_snap;
-	if ((rc = xb_read_log(plogf, &pl, &npl, &err)))
-		goto fail_snap;
-	xb_info("patched build: %zu objects recompiled in %.1f s", npl, xb_now() - t1);
-
-	double t2 = xb_now();
-	for (size_t i = 0; i < npl; i++) {
-		size_t k;
-		for (k = 0; k < nol; k++)
-			if (!strcmp(ol[k].obj, pl[i].obj))
-				break;
-		if (access(pl[i].obj, R_OK))
-			continue;
-		bool isnew = k == nol || !snap[k];
-		if (!isnew && same_file(snap[k], pl[i].obj))
-			continue;
-		pairs = xb_realloc(pairs, npairs + 1, sizeof(*pairs));
-		struct xb_pair *p = &pairs[npairs];
-		memset(p, 0, sizeof(*p));
-		p->orig.fd = p->patched.fd = -1;
-		npairs++;
-		p->is_new_obj = isnew;
-		if ((rc = xb_obj_open(&p->patched, pl[i].obj, &err)))
-			goto fail_snap;
-		if (!isnew && (rc = xb_obj_open(&p->orig, snap[k], &err)))
-			goto fail_snap;
-		if (!isnew) {
-			/* Report and look up by the patched object's own file name. */
-			free(p->orig.path);
-			p->orig.path = xb_strdup(pl[i].obj);
-		} else {
-			xb_info("new object %s: all its functions are new", pl[i].obj);
-			p->orig.file = p->patched.file ? xb_strdup(p->patched.file) : NULL;
-		}
-		if (!xb_obj_in_target(p, &tgt)) {
-			/* e.g. a client program's object in the same tree */
-			xb_list_add(&res.notes, p->patched.file ? p->patched.file : pl[i].obj, NULL,
-				    "changed, but not linked into the target: skipped");
-			continue;
-		}
-		xb_debug("diffing %s", pl[i].obj);
-		if ((rc = xb_diff(p, &res, &err)))
-			goto fail_snap;
-	}
-	for (size_t i = 0; i < npairs; i++)
-		if (pairs[i].any && (rc = xb_select(&pairs[i], &tgt, &res, &err)))
-			goto fail_snap;
-
-	print_list("changed", &res.changed);
-	print_list("new", &res.added);
-	for (size_t i = 0; i < res.notes.n; i++)
-		printf("note: %s%s%s%s: %s\n", res.notes.v[i].name, res.notes.v[i].file ? " (" : "",
-		       res.notes.v[i].file ? res.notes.v[i].file : "", res.notes.v[i].file ? ")" : "",
-		       res.notes.v[i].reason);
-	if (res.refused.n) {
-		for (size_t i = 0; i < res.refused.n; i++)
-			printf("refused: %s (%s): %s\n", res.refused.v[i].name,
-			       res.refused.v[i].file ? res.refused.v[i].file : "?",
-			       res.refused.v[i].reason);
-		xb_info("refusing to build a payload: %zu unsafe change%s", res.refused.n,
-			res.refused.n == 1 ? "" : "s");
-		ret = XB_EXIT_REFUSED;
-		goto done_snap;
-	}
-	if (!res.nfuncs && !res.added.n) {
-		rc = xs_fail(&err, -ENODATA, "the patch changes no function (%zu objects recompiled)",
-			     npl);
-		goto fail_snap;
-	}
-	char *partdir = xb_asprintf("%s/parts", work);
-	xb_mkdir_p(partdir, NULL);
-	for (size_t i = 0; i < npairs; i++) {
-		if (!pairs[i].any)
-			continue;
-		parts = xb_realloc(parts, nparts + 1, sizeof(*parts));
-		parts[nparts] = xb_asprintf("%s/part%zu.o", partdir, i);
-		if ((rc = xb_write_part(&pairs[i], &res, parts[nparts++], &err)))
-			goto fail_part;
-	}
-	struct xb_payload_opts po = { .depends = dep, .depends_len = deplen, .name = o->name };
-	parts = xb_realloc(parts, nparts + 1, sizeof(*parts));
-	parts[nparts] = xb_asprintf("%s/meta.o", partdir);
-	if ((rc = xb_write_meta(&res, &po, parts[nparts++], &err)))
-		goto fail_part;
-	if ((rc = xb_link(parts, nparts, out, &err)))
-		goto fail_part;
-	double t3 = xb_now();
-	struct stat st;
-	stat(out, &st);
-	for (size_t i = 0; i < res.nfuncs; i++)
-		printf("func: %s old_addr=0x%llx old_size=%llu new_size=%llu\n", res.funcs[i].name,
-		       (unsigned long long)res.funcs[i].old_addr,
-		       (unsigned long long)res.funcs[i].old_size,
-		       (unsigned long long)res.funcs[i].sym->s.st_size);
-	printf("payload: %s (%lld bytes, %zu function%s patched, %zu new)\n", out,
-	       (long long)st.st_size, res.nfuncs, res.nfuncs == 1 ? "" : "s", res.added.n);
-	printf("time beyond the builds (diff + link): %.3f s\n", t3 - t2);
-	ret = XB_EXIT_OK;
-	goto done_part;
-
-fail_part:
-done_part:
-	free(partdir);
-	if (ret == XB_EXIT_OK)
-		goto done_snap;
-fail_snap:
-	if (ret != XB_EXIT_OK && ret != XB_EXIT_REFUSED)
-		xb_info("error: %s", err.msg[0] ? err.msg : xs_errno_name(rc));
-done_snap:
-	for (size_t i = 0; i < nol; i++)
-		free(snap[i]);
-	free(snap);
-	free(snapdir);
-	goto done_paths;
-fail_paths:
-	xb_info("error: %s", err.msg[0] ? err.msg : xs_errno_name(rc));
-done_paths:
-	free(bindir);
-	free(tree);
-	free(ologf);
-	free(plogf);
-	free(obuild);
-	free(pbuild);
-	free(cmd);
-	goto done;
-fail:
-	xb_info("error: %s", err.msg[0] ? err.msg : xs_errno_name(rc));
-done:
-	for (size_t i = 0; i < npairs; i++) {
-		xb_obj_close(&pairs[i].orig);
-		xb_obj_close(&pairs[i].patched);
-	}
-	free(pairs);
-	for (size_t i = 0; i < nparts; i++)
-		free(parts[i]);
-	free(parts);
-	xb_free_log(ol, nol);
-	xb_free_log(pl, npl);
-	xb_result_free(&res);
-	xb_patch_free(&patch);
-	xb_target_close(&tgt);
-	if (work && made_work && !o->keep)
-		xb_remove_tree(work);
-	else if (work && ret != XB_EXIT_OK)
-		xb_info("work dir kept: %s", work);
-	free(work);
-	free(srcdir);
-	free(patchf);
-	free(target);
-	free(out);
-	return ret;
+	struct build_ctx c;
+	build_ctx_init(&c, o);
+	int rc = run_phases(&c);
+	if (!rc)
+		c.exit_code = XB_EXIT_OK;
+	else if (c.exit_code == XB_EXIT_FAIL)
+		xb_info("error: %s", c.err.msg[0] ? c.err.msg : xs_errno_name(rc));
+	int code = c.exit_code;
+	build_ctx_free(&c);
+	return code;
 }
 
 /* Run a command with the wrapper first in PATH (no capture): how to build
@@ -482,14 +650,10 @@ static int wrap_exec(char **argv)
 	return XB_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* Fill o from the command line. -1: go on and build; else the exit code
+ * (a usage error, or a mode that has done its job: --dump, --wrap, ...). */
+static int parse_args(int argc, char **argv, struct opts *o)
 {
-	if (xb_is_wrapper(argv[0]))
-		return xb_wrapper_main(argc, argv);
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		fprintf(stderr, "xsplice-build: libelf too old\n");
-		return XB_EXIT_FAIL;
-	}
 	enum { O_SRCDIR = 256, O_PATCH, O_TARGET, O_BUILDCMD, O_NAME, O_DEPENDS, O_KEEP, O_WORK,
 	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP };
 	static const struct option lo[] = {
@@ -511,30 +675,29 @@ int main(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	struct opts o = { 0 };
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	o.jobs = n > 0 ? (int)n : 1;
+	o->jobs = n > 0 ? (int)n : 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "+o:j:vh", lo, NULL)) != -1) {
 		switch (c) {
-		case O_SRCDIR: o.srcdir = optarg; break;
-		case O_PATCH: o.patch = optarg; break;
-		case O_TARGET: o.target = optarg; break;
-		case O_BUILDCMD: o.build_cmd = optarg; break;
-		case O_NAME: o.name = optarg; break;
-		case O_DEPENDS: o.depends = optarg; break;
-		case 'o': o.out = optarg; break;
+		case O_SRCDIR: o->srcdir = optarg; break;
+		case O_PATCH: o->patch = optarg; break;
+		case O_TARGET: o->target = optarg; break;
+		case O_BUILDCMD: o->build_cmd = optarg; break;
+		case O_NAME: o->name = optarg; break;
+		case O_DEPENDS: o->depends = optarg; break;
+		case 'o': o->out = optarg; break;
 		case 'j':
-			o.jobs = atoi(optarg);
-			o.jobs_given = true;
-			if (o.jobs < 1) {
+			o->jobs = atoi(optarg);
+			o->jobs_given = true;
+			if (o->jobs < 1) {
 				fprintf(stderr, "xsplice-build: bad -j %s\n", optarg);
 				return XB_EXIT_USAGE;
 			}
 			break;
-		case O_KEEP: o.keep = true; break;
-		case O_WORK: o.workdir = optarg; break;
-		case O_NOLINE: o.no_line_fixup = true; break;
+		case O_KEEP: o->keep = true; break;
+		case O_WORK: o->workdir = optarg; break;
+		case O_NOLINE: o->no_line_fixup = true; break;
 		case O_DUMP: {
 			struct xs_err err = { { 0 } };
 			if (xb_dump(optarg, &err)) {
@@ -557,7 +720,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return XB_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || !o.srcdir || !o.patch || !o.target || !o.out) {
+	if (optind != argc || !o->srcdir || !o->patch || !o->target || !o->out) {
 		if (optind != argc)
 			fprintf(stderr, "xsplice-build: unexpected argument %s\n", argv[optind]);
 		else
@@ -566,25 +729,39 @@ int main(int argc, char **argv)
 		return XB_EXIT_USAGE;
 	}
 	struct stat st;
-	if (stat(o.srcdir, &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "xsplice-build: --srcdir %s: not a directory\n", o.srcdir);
+	if (stat(o->srcdir, &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "xsplice-build: --srcdir %s: not a directory\n", o->srcdir);
 		return XB_EXIT_USAGE;
 	}
-	if (access(o.patch, R_OK) || access(o.target, R_OK)) {
+	if (access(o->patch, R_OK) || access(o->target, R_OK)) {
 		fprintf(stderr, "xsplice-build: cannot read %s\n",
-			access(o.patch, R_OK) ? o.patch : o.target);
+			access(o->patch, R_OK) ? o->patch : o->target);
 		return XB_EXIT_USAGE;
 	}
-	if (!o.name) {
+	if (!o->name) {
 		/* Default name: output file name without its extension. */
-		const char *b = strrchr(o.out, '/') ? strrchr(o.out, '/') + 1 : o.out;
 		static char nb[128];
-		snprintf(nb, sizeof(nb), "%s", b);
+		snprintf(nb, sizeof(nb), "%s", xb_base_name(o->out));
 		char *dot = strchr(nb, '.');
 		if (dot && dot != nb)
 			*dot = '\0';
-		o.name = nb;
+		o->name = nb;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	if (xb_is_wrapper(argv[0]))
+		return xb_wrapper_main(argc, argv);
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		fprintf(stderr, "xsplice-build: libelf too old\n");
+		return XB_EXIT_FAIL;
+	}
+	struct opts o = { 0 };
+	int code = parse_args(argc, argv, &o);
+	if (code >= 0)
+		return code;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return build(&o);
 }

@@ -1,37 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The running binary: its build-id and link-time symbol addresses. */
+/*
+ * The running binary (BINARY): its build-id (read with the shared bounded
+ * note reader) and its link-time symbol addresses, looked up by name; locals
+ * by the STT_FILE block of the object they came from.
+ */
 #include "build.h"
+#include "common/elfnote.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-int xb_build_id(Elf *e, uint8_t *id, size_t *len)
-{
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		size_t off = 0, noff, doff;
-		GElf_Nhdr nh;
-		while ((off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp((char *)d->d_buf + noff, "GNU", 4) && nh.n_descsz &&
-			    nh.n_descsz <= 64) {
-				memcpy(id, (char *)d->d_buf + doff, nh.n_descsz);
-				*len = nh.n_descsz;
-				return 0;
-			}
-		}
-	}
-	return -ENOENT;
-}
 
 static Elf_Scn *find_symtab(Elf *e)
 {
@@ -44,22 +24,17 @@ static Elf_Scn *find_symtab(Elf *e)
 	return NULL;
 }
 
-int xb_file_build_id(const char *path, uint8_t *id, size_t *len, bool *has_symtab)
+bool xb_file_has_symtab(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return false;
 	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-	int rc = -ENOEXEC;
-	if (e && elf_kind(e) == ELF_K_ELF) {
-		rc = xb_build_id(e, id, len);
-		if (has_symtab)
-			*has_symtab = find_symtab(e) != NULL;
-	}
+	bool found = e && elf_kind(e) == ELF_K_ELF && find_symtab(e);
 	if (e)
 		elf_end(e);
 	close(fd);
-	return rc;
+	return found;
 }
 
 static int load_symbols(struct xb_target *t, Elf *e, struct xs_err *err)
@@ -119,10 +94,13 @@ int xb_target_open(struct xb_target *t, const char *path, struct xs_err *err)
 		return xs_fail(err, -ENOEXEC, "%s: not an executable or shared library", path);
 	if (eh.e_machine != EM_X86_64)
 		return xs_fail(err, -ENOTSUP, "%s: only x86-64 targets are supported", path);
-	if (xb_build_id(t->elf, t->build_id, &t->build_id_len))
+	int rc = xs_file_build_id(path, t->build_id, sizeof(t->build_id), &t->build_id_len, err);
+	if (rc == -ENODATA)
 		return xs_fail(err, -ENOENT,
 			       "%s: no NT_GNU_BUILD_ID note (link the target with -Wl,--build-id)",
 			       path);
+	if (rc)
+		return rc;
 	t->sympath = xb_strdup(path);
 	if (find_symtab(t->elf))
 		return load_symbols(t, t->elf, err);
@@ -161,15 +139,9 @@ void xb_target_close(struct xb_target *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static const char *base(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 static bool file_match(const char *a, const char *b, bool by_base)
 {
-	return by_base ? !strcmp(base(a), base(b)) : !strcmp(a, b);
+	return by_base ? !strcmp(xb_base_name(a), xb_base_name(b)) : !strcmp(a, b);
 }
 
 int xb_target_lookup(struct xb_target *t, const char *name, bool local, const char *file,

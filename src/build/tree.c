@@ -297,16 +297,12 @@ int xb_patch_apply(const char *tree, const char *patchfile, struct xb_patch *p,
 
 /* ---- line-neutral rewrite ---- */
 
+/* A C or C++ source or header: what the line-neutral rewrite touches. */
 static bool c_like(const char *path)
 {
-	const char *dot = strrchr(path, '.');
-	if (!dot)
-		return false;
-	static const char *const ext[] = { ".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".inc" };
-	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
-		if (!strcmp(dot, ext[i]))
-			return true;
-	return false;
+	static const char *const ext[] = { ".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".inc",
+					   NULL };
+	return xb_has_extension(path, ext);
 }
 
 struct line {

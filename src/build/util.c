@@ -1,21 +1,30 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers of xsplice-build: progress messages on stderr, allocation
+ * that exits on ENOMEM (a build tool has nothing better to do), path names,
+ * and the result lists of the diff.
+ */
 #include "build.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int xb_verbose;
+
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs("xsplice-build: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
 
 void xb_info(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("xsplice-build: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vmessage(fmt, ap);
 	va_end(ap);
 }
 
@@ -25,17 +34,23 @@ void xb_debug(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("xsplice-build: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vmessage(fmt, ap);
 	va_end(ap);
 }
 
-double xb_now(void)
+const char *xb_base_name(const char *path)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+bool xb_has_extension(const char *path, const char *const *exts)
+{
+	const char *dot = strrchr(path, '.');
+	for (size_t i = 0; dot && exts[i]; i++)
+		if (!strcmp(dot, exts[i]))
+			return true;
+	return false;
 }
 
 static void oom(void)
@@ -71,15 +86,20 @@ void *xb_realloc(void *p, size_t n, size_t size)
 	return q;
 }
 
+char *xb_vasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	return s;
+}
+
 char *xb_asprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
+	char *s = xb_vasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		oom();
 	return s;
 }
 

@@ -10,14 +10,33 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* Symbols are numbered while locals and globals are still being added, so a
+ * global's index is its position among the globals with this bit set; the
+ * relocations are renumbered when the file is written (locals come first). */
 #define GLOBAL_BIT (1u << 30)
 
-struct ob_sec {
+/* A string table growing by appends: NUL-terminated strings back to back. */
+struct strtab {
+	char *buf;
+	size_t len;
+};
+
+/* Append s; its offset in the table. */
+static size_t strtab_add(struct strtab *t, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	t->buf = xb_realloc(t->buf, t->len + n, 1);
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	return t->len - n;
+}
+
+/* One section of the object being written. */
+struct out_sec {
 	char *name;
 	uint32_t type;
 	uint64_t flags, align, entsize;
@@ -27,36 +46,28 @@ struct ob_sec {
 	size_t nrela;
 };
 
-struct ob {
-	struct ob_sec *secs; /* index i is section i + 1 */
+/* A relocatable object being built in memory (a payload part or meta.o),
+ * written out by out_obj_write(). */
+struct out_obj {
+	struct out_sec *secs; /* index i is section i + 1 */
 	size_t nsecs;
-	Elf64_Sym *lsym, *gsym;
-	size_t nl, ng;
-	char *str;
-	size_t nstr;
+	Elf64_Sym *locals, *globals;
+	size_t nlocals, nglobals;
+	struct strtab strtab; /* symbol names; offset 0 is "" */
 };
 
-static size_t ob_str(struct ob *ob, const char *s)
+static size_t out_str(struct out_obj *ob, const char *s)
 {
-	size_t n = strlen(s) + 1;
-	if (!ob->nstr) {
-		ob->str = xb_realloc(NULL, 1, 1);
-		ob->str[0] = '\0';
-		ob->nstr = 1;
-	}
-	if (n == 1)
-		return 0;
-	ob->str = xb_realloc(ob->str, ob->nstr + n, 1);
-	memcpy(ob->str + ob->nstr, s, n);
-	ob->nstr += n;
-	return ob->nstr - n;
+	if (!ob->strtab.len)
+		strtab_add(&ob->strtab, "");
+	return *s ? strtab_add(&ob->strtab, s) : 0;
 }
 
-static size_t ob_sec(struct ob *ob, const char *name, uint32_t type, uint64_t flags,
+static size_t out_sec_add(struct out_obj *ob, const char *name, uint32_t type, uint64_t flags,
 		     uint64_t align, uint64_t entsize, const void *data, size_t size)
 {
 	ob->secs = xb_realloc(ob->secs, ob->nsecs + 1, sizeof(*ob->secs));
-	struct ob_sec *s = &ob->secs[ob->nsecs++];
+	struct out_sec *s = &ob->secs[ob->nsecs++];
 	memset(s, 0, sizeof(*s));
 	s->name = xb_strdup(name);
 	s->type = type;
@@ -73,33 +84,33 @@ static size_t ob_sec(struct ob *ob, const char *name, uint32_t type, uint64_t fl
 }
 
 /* Returns an encoded index: locals as is, globals with GLOBAL_BIT. */
-static uint32_t ob_sym(struct ob *ob, const char *name, uint64_t value, uint64_t size,
+static uint32_t out_sym_add(struct out_obj *ob, const char *name, uint64_t value, uint64_t size,
 		       unsigned type, unsigned bind, uint16_t shndx)
 {
 	Elf64_Sym s = { 0 };
-	s.st_name = (uint32_t)ob_str(ob, name);
+	s.st_name = (uint32_t)out_str(ob, name);
 	s.st_value = value;
 	s.st_size = size;
 	s.st_info = ELF64_ST_INFO(bind, type);
 	s.st_shndx = shndx;
-	if (!ob->nl) {
-		ob->lsym = xb_calloc(1, sizeof(Elf64_Sym));
-		ob->nl = 1;
+	if (!ob->nlocals) {
+		ob->locals = xb_calloc(1, sizeof(Elf64_Sym));
+		ob->nlocals = 1;
 	}
 	if (bind == STB_LOCAL) {
-		ob->lsym = xb_realloc(ob->lsym, ob->nl + 1, sizeof(Elf64_Sym));
-		ob->lsym[ob->nl] = s;
-		return (uint32_t)ob->nl++;
+		ob->locals = xb_realloc(ob->locals, ob->nlocals + 1, sizeof(Elf64_Sym));
+		ob->locals[ob->nlocals] = s;
+		return (uint32_t)ob->nlocals++;
 	}
-	ob->gsym = xb_realloc(ob->gsym, ob->ng + 1, sizeof(Elf64_Sym));
-	ob->gsym[ob->ng] = s;
-	return GLOBAL_BIT | (uint32_t)ob->ng++;
+	ob->globals = xb_realloc(ob->globals, ob->nglobals + 1, sizeof(Elf64_Sym));
+	ob->globals[ob->nglobals] = s;
+	return GLOBAL_BIT | (uint32_t)ob->nglobals++;
 }
 
-static void ob_rela(struct ob *ob, size_t secidx, uint64_t off, uint32_t type, uint32_t sym,
+static void out_rela_add(struct out_obj *ob, size_t secidx, uint64_t off, uint32_t type, uint32_t sym,
 		    int64_t addend)
 {
-	struct ob_sec *s = &ob->secs[secidx - 1];
+	struct out_sec *s = &ob->secs[secidx - 1];
 	s->rela = xb_realloc(s->rela, s->nrela + 1, sizeof(*s->rela));
 	s->rela[s->nrela].r_offset = off;
 	s->rela[s->nrela].r_info = ELF64_R_INFO(sym, type); /* fixed up at write */
@@ -107,7 +118,7 @@ static void ob_rela(struct ob *ob, size_t secidx, uint64_t off, uint32_t type, u
 	s->nrela++;
 }
 
-static void ob_free(struct ob *ob)
+static void out_obj_free(struct out_obj *ob)
 {
 	for (size_t i = 0; i < ob->nsecs; i++) {
 		free(ob->secs[i].name);
@@ -115,9 +126,9 @@ static void ob_free(struct ob *ob)
 		free(ob->secs[i].rela);
 	}
 	free(ob->secs);
-	free(ob->lsym);
-	free(ob->gsym);
-	free(ob->str);
+	free(ob->locals);
+	free(ob->globals);
+	free(ob->strtab.buf);
 	memset(ob, 0, sizeof(*ob));
 }
 
@@ -144,37 +155,26 @@ static Elf_Scn *new_scn(Elf *e, Elf64_Word name, uint32_t type, uint64_t flags, 
 	return scn;
 }
 
-static int ob_write(struct ob *ob, const char *path, struct xs_err *err)
+static int out_obj_write(struct out_obj *ob, const char *path, struct xs_err *err)
 {
 	int rc = 0;
-	if (!ob->nl)
-		ob_sym(ob, "", 0, 0, STT_NOTYPE, STB_LOCAL, 0);
-	size_t nl = ob->nl, ng = ob->ng;
-	Elf64_Sym *syms = xb_calloc(nl + ng, sizeof(*syms));
-	memcpy(syms, ob->lsym, nl * sizeof(*syms));
-	if (ng)
-		memcpy(syms + nl, ob->gsym, ng * sizeof(*syms));
+	if (!ob->nlocals)
+		out_sym_add(ob, "", 0, 0, STT_NOTYPE, STB_LOCAL, 0);
+	size_t nlocals = ob->nlocals, nglobals = ob->nglobals;
+	Elf64_Sym *syms = xb_calloc(nlocals + nglobals, sizeof(*syms));
+	memcpy(syms, ob->locals, nlocals * sizeof(*syms));
+	if (nglobals)
+		memcpy(syms + nlocals, ob->globals, nglobals * sizeof(*syms));
 	for (size_t i = 0; i < ob->nsecs; i++)
 		for (size_t k = 0; k < ob->secs[i].nrela; k++) {
 			Elf64_Rela *r = &ob->secs[i].rela[k];
 			uint32_t s = (uint32_t)ELF64_R_SYM(r->r_info);
 			if (s & GLOBAL_BIT)
-				s = (uint32_t)(nl + (s & ~GLOBAL_BIT));
+				s = (uint32_t)(nlocals + (s & ~GLOBAL_BIT));
 			r->r_info = ELF64_R_INFO(s, ELF64_R_TYPE(r->r_info));
 		}
-	/* Section header string table. */
-	char *shs = NULL;
-	size_t nshs = 0;
-#define SHSTR(dst, s)                                                   \
-	do {                                                            \
-		size_t l_ = strlen(s) + 1;                              \
-		shs = xb_realloc(shs, nshs + l_, 1);                    \
-		memcpy(shs + nshs, s, l_);                              \
-		dst = (Elf64_Word)nshs;                                 \
-		nshs += l_;                                             \
-	} while (0)
-	Elf64_Word nm;
-	SHSTR(nm, "");
+	struct strtab shstr = { 0 }; /* section names */
+	Elf64_Word nm = (Elf64_Word)strtab_add(&shstr, "");
 	size_t nrel = 0;
 	for (size_t i = 0; i < ob->nsecs; i++)
 		nrel += ob->secs[i].nrela ? 1 : 0;
@@ -184,7 +184,7 @@ static int ob_write(struct ob *ob, const char *path, struct xs_err *err)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		free(syms);
-		free(shs);
+		free(shstr.buf);
 		return xs_fail(err, -errno, "%s: %s", path, strerror(errno));
 	}
 	Elf *e = elf_begin(fd, ELF_C_WRITE, NULL);
@@ -199,18 +199,18 @@ static int ob_write(struct ob *ob, const char *path, struct xs_err *err)
 	eh->e_machine = EM_X86_64;
 	eh->e_version = EV_CURRENT;
 	for (size_t i = 0; i < ob->nsecs; i++) {
-		struct ob_sec *s = &ob->secs[i];
-		SHSTR(nm, s->name);
+		struct out_sec *s = &ob->secs[i];
+		nm = (Elf64_Word)strtab_add(&shstr, s->name);
 		if (!new_scn(e, nm, s->type, s->flags, s->align, s->entsize, s->data, s->size,
 			     ELF_T_BYTE))
 			goto elferr;
 	}
 	for (size_t i = 0; i < ob->nsecs; i++) {
-		struct ob_sec *s = &ob->secs[i];
+		struct out_sec *s = &ob->secs[i];
 		if (!s->nrela)
 			continue;
 		char *rn = xb_asprintf(".rela%s", s->name);
-		SHSTR(nm, rn);
+		nm = (Elf64_Word)strtab_add(&shstr, rn);
 		free(rn);
 		Elf_Scn *scn = new_scn(e, nm, SHT_RELA, SHF_INFO_LINK, 8, sizeof(Elf64_Rela), s->rela,
 				       s->nrela * sizeof(Elf64_Rela), ELF_T_RELA);
@@ -220,25 +220,25 @@ static int ob_write(struct ob *ob, const char *path, struct xs_err *err)
 		sh->sh_link = (Elf64_Word)symtab_idx;
 		sh->sh_info = (Elf64_Word)(i + 1);
 	}
-	SHSTR(nm, ".symtab");
+	nm = (Elf64_Word)strtab_add(&shstr, ".symtab");
 	Elf_Scn *scn = new_scn(e, nm, SHT_SYMTAB, 0, 8, sizeof(Elf64_Sym), syms,
-			       (nl + ng) * sizeof(Elf64_Sym), ELF_T_SYM);
+			       (nlocals + nglobals) * sizeof(Elf64_Sym), ELF_T_SYM);
 	if (!scn)
 		goto elferr;
 	elf64_getshdr(scn)->sh_link = (Elf64_Word)strtab_idx;
-	elf64_getshdr(scn)->sh_info = (Elf64_Word)nl;
-	if (!ob->nstr)
-		ob_str(ob, "");
-	SHSTR(nm, ".strtab");
-	if (!new_scn(e, nm, SHT_STRTAB, 0, 1, 0, ob->str, ob->nstr, ELF_T_BYTE))
+	elf64_getshdr(scn)->sh_info = (Elf64_Word)nlocals;
+	if (!ob->strtab.len)
+		out_str(ob, "");
+	nm = (Elf64_Word)strtab_add(&shstr, ".strtab");
+	if (!new_scn(e, nm, SHT_STRTAB, 0, 1, 0, ob->strtab.buf, ob->strtab.len, ELF_T_BYTE))
 		goto elferr;
-	SHSTR(nm, ".shstrtab");
+	nm = (Elf64_Word)strtab_add(&shstr, ".shstrtab");
 	scn = new_scn(e, nm, SHT_STRTAB, 0, 1, 0, NULL, 0, ELF_T_BYTE);
 	if (!scn)
 		goto elferr;
-	/* shs is complete now: point the last section at it. */
-	elf_getdata(scn, NULL)->d_buf = shs;
-	elf_getdata(scn, NULL)->d_size = nshs;
+	/* The section names are complete now: point the last section at them. */
+	elf_getdata(scn, NULL)->d_buf = shstr.buf;
+	elf_getdata(scn, NULL)->d_size = shstr.len;
 	eh->e_shstrndx = (Elf64_Half)shstr_idx;
 	if (elf_update(e, ELF_C_WRITE) < 0)
 		goto elferr;
@@ -250,8 +250,7 @@ out:
 		elf_end(e);
 	close(fd);
 	free(syms);
-	free(shs);
-#undef SHSTR
+	free(shstr.buf);
 	return rc;
 }
 
@@ -266,7 +265,7 @@ static const struct xb_ext *ext_lookup(const struct xb_result *r, const char *na
 int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, struct xs_err *err)
 {
 	struct xb_obj *b = &p->patched;
-	struct ob ob = { 0 };
+	struct out_obj ob = { 0 };
 	int rc;
 	uint32_t *secsym = xb_calloc(b->nsec, sizeof(*secsym));
 	/* Undefined symbols of this part, by name. */
@@ -278,16 +277,16 @@ int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, stru
 		struct xb_sec *s = &b->sec[i];
 		if (!s->include)
 			continue;
-		s->out_idx = ob_sec(&ob, s->name, s->sh.sh_type, s->sh.sh_flags, s->sh.sh_addralign,
+		s->out_idx = out_sec_add(&ob, s->name, s->sh.sh_type, s->sh.sh_flags, s->sh.sh_addralign,
 				    s->sh.sh_entsize, s->data, s->size);
-		secsym[i] = ob_sym(&ob, "", 0, 0, STT_SECTION, STB_LOCAL, (uint16_t)s->out_idx);
+		secsym[i] = out_sym_add(&ob, "", 0, 0, STT_SECTION, STB_LOCAL, (uint16_t)s->out_idx);
 	}
 	for (size_t j = 1; j < b->nsym; j++) {
 		struct xb_sym *y = &b->sym[j];
 		if (!xb_sym_is_entity(y) || !y->sec->include)
 			continue;
 		unsigned bind = (y->bind == STB_LOCAL || y->copy) ? STB_LOCAL : y->bind;
-		y->out_idx = ob_sym(&ob, y->name, y->s.st_value, y->s.st_size, y->type, bind,
+		y->out_idx = out_sym_add(&ob, y->name, y->s.st_value, y->s.st_size, y->type, bind,
 				    (uint16_t)y->sec->out_idx);
 	}
 	for (size_t i = 1; i < b->nsec; i++) {
@@ -301,7 +300,7 @@ int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, stru
 			int64_t off;
 			if (xb_sym_is_label(S) && S->sec->include) {
 				int64_t base = S->type == STT_SECTION ? 0 : (int64_t)S->s.st_value;
-				ob_rela(&ob, s->out_idx, ra->off, ra->type, secsym[S->sec->idx],
+				out_rela_add(&ob, s->out_idx, ra->off, ra->type, secsym[S->sec->idx],
 					base + ra->addend);
 				continue;
 			}
@@ -312,7 +311,7 @@ int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, stru
 				goto out;
 			}
 			if (ts->sec && ts->sec->include) {
-				ob_rela(&ob, s->out_idx, ra->off, ra->type, (uint32_t)ts->out_idx, off);
+				out_rela_add(&ob, s->out_idx, ra->off, ra->type, (uint32_t)ts->out_idx, off);
 				continue;
 			}
 			if (!ts->extname) {
@@ -334,12 +333,12 @@ int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, stru
 				un = xb_realloc(un, nun + 1, sizeof(*un));
 				ui = xb_realloc(ui, nun + 1, sizeof(*ui));
 				un[nun] = ts->extname;
-				ui[nun] = ob_sym(&ob, ts->extname, 0, 0, type,
+				ui[nun] = out_sym_add(&ob, ts->extname, 0, 0, type,
 						 ts->bind == STB_WEAK && !ts->sec ? STB_WEAK : STB_GLOBAL,
 						 SHN_UNDEF);
 				nun++;
 			}
-			ob_rela(&ob, s->out_idx, ra->off, ra->type, ui[u], off);
+			out_rela_add(&ob, s->out_idx, ra->off, ra->type, ui[u], off);
 		}
 	}
 	/* .livepatch.funcs entries of this object; names in a string section. */
@@ -347,24 +346,17 @@ int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, stru
 	for (size_t i = 0; i < r->nfuncs; i++)
 		nf += r->funcs[i].obj == b;
 	if (nf) {
-		char *strs = NULL;
-		size_t nstrs = 0;
+		struct strtab names = { 0 };
 		size_t *stroff = xb_calloc(nf, sizeof(*stroff));
 		size_t k = 0;
-		for (size_t i = 0; i < r->nfuncs; i++) {
-			if (r->funcs[i].obj != b)
-				continue;
-			size_t l = strlen(r->funcs[i].name) + 1;
-			strs = xb_realloc(strs, nstrs + l, 1);
-			memcpy(strs + nstrs, r->funcs[i].name, l);
-			stroff[k++] = nstrs;
-			nstrs += l;
-		}
-		size_t ssec = ob_sec(&ob, ".livepatch.strings", SHT_PROGBITS, SHF_ALLOC, 1, 0, strs,
-				     nstrs);
-		uint32_t ssym = ob_sym(&ob, "", 0, 0, STT_SECTION, STB_LOCAL, (uint16_t)ssec);
+		for (size_t i = 0; i < r->nfuncs; i++)
+			if (r->funcs[i].obj == b)
+				stroff[k++] = strtab_add(&names, r->funcs[i].name);
+		size_t ssec = out_sec_add(&ob, ".livepatch.strings", SHT_PROGBITS, SHF_ALLOC, 1, 0,
+					  names.buf, names.len);
+		uint32_t ssym = out_sym_add(&ob, "", 0, 0, STT_SECTION, STB_LOCAL, (uint16_t)ssec);
 		struct livepatch_func *lf = xb_calloc(nf, sizeof(*lf));
-		size_t fsec = ob_sec(&ob, LIVEPATCH_FUNCS_SECTION, SHT_PROGBITS, SHF_ALLOC, 8, 0, NULL,
+		size_t fsec = out_sec_add(&ob, LIVEPATCH_FUNCS_SECTION, SHT_PROGBITS, SHF_ALLOC, 8, 0, NULL,
 				     nf * sizeof(*lf));
 		k = 0;
 		for (size_t i = 0; i < r->nfuncs; i++) {
@@ -375,21 +367,21 @@ int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, stru
 			lf[k].old_size = (uint32_t)f->old_size;
 			lf[k].new_size = (uint32_t)f->sym->s.st_size;
 			lf[k].version = LIVEPATCH_PAYLOAD_VERSION;
-			ob_rela(&ob, fsec, k * sizeof(*lf) + offsetof(struct livepatch_func, name),
+			out_rela_add(&ob, fsec, k * sizeof(*lf) + offsetof(struct livepatch_func, name),
 				R_X86_64_64, ssym, (int64_t)stroff[k]);
-			ob_rela(&ob, fsec, k * sizeof(*lf) + offsetof(struct livepatch_func, new_addr),
+			out_rela_add(&ob, fsec, k * sizeof(*lf) + offsetof(struct livepatch_func, new_addr),
 				R_X86_64_64, (uint32_t)f->sym->out_idx, 0);
 			k++;
 		}
 		memcpy(ob.secs[fsec - 1].data, lf, nf * sizeof(*lf));
 		free(lf);
-		free(strs);
+		free(names.buf);
 		free(stroff);
 	}
-	ob_sec(&ob, ".note.GNU-stack", SHT_PROGBITS, 0, 1, 0, NULL, 0);
-	rc = ob_write(&ob, path, err);
+	out_sec_add(&ob, ".note.GNU-stack", SHT_PROGBITS, 0, 1, 0, NULL, 0);
+	rc = out_obj_write(&ob, path, err);
 out:
-	ob_free(&ob);
+	out_obj_free(&ob);
 	free(secsym);
 	free(un);
 	free(ui);
@@ -399,7 +391,7 @@ out:
 int xb_write_meta(struct xb_result *r, const struct xb_payload_opts *o, const char *path,
 		  struct xs_err *err)
 {
-	struct ob ob = { 0 };
+	struct out_obj ob = { 0 };
 	/* GNU build-id note naming what this payload sits on. */
 	size_t dl = (o->depends_len + 3) & ~(size_t)3;
 	unsigned char *note = xb_calloc(1, 16 + dl);
@@ -407,7 +399,7 @@ int xb_write_meta(struct xb_result *r, const struct xb_payload_opts *o, const ch
 	memcpy(note, hdr, sizeof(hdr));
 	memcpy(note + 12, "GNU", 4);
 	memcpy(note + 16, o->depends, o->depends_len);
-	ob_sec(&ob, LIVEPATCH_DEPENDS_SECTION, SHT_NOTE, SHF_ALLOC, 4, 0, note, 16 + dl);
+	out_sec_add(&ob, LIVEPATCH_DEPENDS_SECTION, SHT_NOTE, SHF_ALLOC, 4, 0, note, 16 + dl);
 	free(note);
 
 	unsigned char *tab = NULL;
@@ -434,16 +426,16 @@ int xb_write_meta(struct xb_result *r, const struct xb_payload_opts *o, const ch
 		ntab += rec;
 	}
 	if (ntab)
-		ob_sec(&ob, LIVEPATCH_SYMBOLS_SECTION, SHT_PROGBITS, 0, 8, 0, tab, ntab);
+		out_sec_add(&ob, LIVEPATCH_SYMBOLS_SECTION, SHT_PROGBITS, 0, 8, 0, tab, ntab);
 	free(tab);
 	if (o->name) {
 		char *mi = xb_asprintf("name=%s", o->name);
-		ob_sec(&ob, ".modinfo", SHT_PROGBITS, 0, 1, 0, mi, strlen(mi) + 1);
+		out_sec_add(&ob, ".modinfo", SHT_PROGBITS, 0, 1, 0, mi, strlen(mi) + 1);
 		free(mi);
 	}
-	ob_sec(&ob, ".note.GNU-stack", SHT_PROGBITS, 0, 1, 0, NULL, 0);
-	int rc = ob_write(&ob, path, err);
-	ob_free(&ob);
+	out_sec_add(&ob, ".note.GNU-stack", SHT_PROGBITS, 0, 1, 0, NULL, 0);
+	int rc = out_obj_write(&ob, path, err);
+	out_obj_free(&ob);
 	return rc;
 }
 

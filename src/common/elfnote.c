@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Bounded ELF note reader for `xsplice build-id FILE`. It works on the whole
- * file mapped read-only and checks every offset and size against the file's
- * length in 64-bit arithmetic before touching it, so a truncated or hostile
- * file gives -ENOEXEC instead of a crash. Both classes and byte orders are
- * understood, since a build-id is worth showing for any ELF file.
+ * Bounded ELF note reader: the GNU build-id of a file, for `xsplice build-id
+ * FILE` and for xsplice-build (the running binary, a payload's notes). It
+ * works on the whole file mapped read-only and checks every offset and size
+ * against the file's length in 64-bit arithmetic before touching it, so a
+ * truncated or hostile file gives -ENOEXEC instead of a crash. Both classes
+ * and byte orders are understood, since a build-id is worth showing for any
+ * ELF file. No state: callable from any thread.
  */
-#include "cli/buildid.h"
+#include "common/elfnote.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -70,6 +72,16 @@ static int scan_notes(const struct img *im, uint64_t off, uint64_t len, uint64_t
 		pos = next;
 	}
 	return -ENODATA;
+}
+
+int xs_notes_build_id(const uint8_t *notes, size_t len, uint64_t align, bool msb, uint8_t *out,
+		      size_t max, size_t *n, struct xs_err *err)
+{
+	struct img im = { .p = notes, .size = len, .msb = msb };
+	int rc = scan_notes(&im, 0, len, align, out, max, n, err);
+	if (rc == -ENODATA)
+		return xs_fail(err, rc, "no GNU build-id note");
+	return rc;
 }
 
 int xs_mem_build_id(const uint8_t *p, size_t size, uint8_t *out, size_t max, size_t *n,
