@@ -39,7 +39,9 @@ struct plan_range {
 	uintptr_t lo, hi;
 	const char *what;     /* function or payload name */
 	bool payload_code;    /* payload code being removed (else: function replaced) */
-	bool only_pc;         /* only the interrupted PC matters (mid-trampoline) */
+	bool strictly_inside; /* the bytes a trampoline overwrites: a PC or return
+	                       * address strictly inside (lo, hi) would resume in
+	                       * the middle of the new jump */
 };
 
 enum plan_failure { FAIL_NONE, FAIL_CONFLICT, FAIL_NOT_OURS, FAIL_EXPECT, FAIL_WRITE };
@@ -91,13 +93,13 @@ static int add_op(struct plan *pl, struct xs_payload *owner, struct xs_func *f, 
 }
 
 static int add_range(struct plan *pl, uintptr_t lo, uintptr_t hi, const char *what, bool code,
-		     bool only_pc)
+		     bool strictly_inside)
 {
 	struct plan_range *r = realloc(pl->ranges, (pl->nranges + 1) * sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	pl->ranges = r;
-	r[pl->nranges++] = (struct plan_range){ lo, hi, what, code, only_pc };
+	r[pl->nranges++] = (struct plan_range){ lo, hi, what, code, strictly_inside };
 	return 0;
 }
 
@@ -109,10 +111,11 @@ static int plan_apply(struct plan *pl, struct xs_payload *p)
 		if (!rc && !(f->flags & LIVEPATCH_FUNC_NO_STACK_CHECK))
 			rc = add_range(pl, f->old_addr, f->old_addr + f->old_size, f->name, false,
 				       false);
-		/* Even when opted out, no thread may sit inside the bytes the
-		 * trampoline overwrites (it would resume mid-instruction). */
+		/* Even when opted out, no thread may resume inside the bytes
+		 * the trampoline overwrites: neither its PC nor a return
+		 * address (a call in the first bytes of a main loop). */
 		if (!rc)
-			rc = add_range(pl, f->old_addr + 1, f->old_addr + f->patch_len, f->name, false,
+			rc = add_range(pl, f->old_addr, f->old_addr + f->patch_len, f->name, false,
 				       true);
 		if (rc)
 			return rc;
@@ -165,10 +168,12 @@ static int build_plan(struct plan *pl, struct xs_payload *p, uint32_t cmd)
 
 static bool in_range(const struct plan_range *r, uintptr_t pc, unsigned frame)
 {
+	/* Resuming exactly at lo runs the new jump; at hi, the old code
+	 * after it: only what lies between is torn. */
+	if (r->strictly_inside)
+		return pc > r->lo && pc < r->hi;
 	/* A return address points after its call: test the call itself. */
 	uintptr_t at = frame ? pc - 1 : pc;
-	if (r->only_pc && frame)
-		return false;
 	return at >= r->lo && at < r->hi;
 }
 
@@ -277,6 +282,12 @@ static void explain(struct plan *pl, int rc, struct xs_err *err)
 		xs_procfs_task_name(pl->conflict_tid, comm, sizeof(comm));
 		if (xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
 			snprintf(sym, sizeof(sym), "0x%lx", (unsigned long)pl->conflict_pc);
+		if (r->strictly_inside)
+			xs_fail(err, -EBUSY, "thread %d (%s) would resume inside the first %u bytes of "
+				"function %s, which the trampoline overwrites (frame %u, pc %s); gave up "
+				"after the time bound", (int)pl->conflict_tid, comm,
+				(unsigned)(r->hi - r->lo), r->what, pl->conflict_frame, sym);
+		else
 		xs_fail(err, -EBUSY, "thread %d (%s) %s %s %s (frame %u, pc %s); gave up after the "
 			"time bound", (int)pl->conflict_tid, comm,
 			pl->conflict_frame ? "has a return address in" : "is executing in",

@@ -18,6 +18,10 @@
  *   slowdeep MS DEPTH    from now on slow workers sleep DEPTH frames below
  *                        slow_function (answers DEPTH; MS is ignored)
  *   maps N               N more one-page mappings; answers how many
+ *   headcall MS          a worker calls head_call(), whose first instruction
+ *                        calls a function that sleeps MS; "tid T"
+ *   headdone             1 once that worker has returned
+ *   head                 head_call() with a quick callee: old 1, new 2
  *   nap                  nap_function(0)              old 10, new 20
  *   nap MS               a worker calls nap_function(MS) (the new code
  *                        sleeps MS); answers "tid T"
@@ -107,6 +111,46 @@ NOIPA long slow_function(long ms)
 		atomic_store(&slow_inside, 0);
 	}
 	return SLOW_OLD;
+}
+
+/* Case 10: a function whose first instruction is a call (2 bytes:
+ * `call *%rdi`), so a thread inside the callee has a return address two
+ * bytes into it, inside what a trampoline overwrites. */
+__asm__(".text\n"
+	".globl head_call\n"
+	".type head_call, @function\n"
+	"head_call:\n"
+	"	call *%rdi\n"
+	"	ret\n"
+	"	.fill 13, 1, 0x90\n"
+	".size head_call, .-head_call\n");
+long head_call(long (*callee)(void));
+
+static atomic_int head_inside;
+static atomic_int head_tid;
+static atomic_long head_ms;
+
+/* Entered with the stack 8 bytes off the ABI's alignment (head_call has no
+ * prologue): realign. */
+__attribute__((force_align_arg_pointer)) static long head_sleeper(void)
+{
+	atomic_store(&head_tid, gettid_raw());
+	atomic_store(&head_inside, 1);
+	sleep_ms(atomic_load(&head_ms));
+	atomic_store(&head_inside, 0);
+	return 1;
+}
+
+__attribute__((force_align_arg_pointer)) static long head_quick(void)
+{
+	return 1;
+}
+
+static void *head_worker(void *arg)
+{
+	(void)arg;
+	head_call(head_sleeper);
+	return NULL;
 }
 
 /* Case 4: the old nap returns at once; the payload's nap sleeps. */
@@ -306,6 +350,19 @@ static void handle(const char *req, char *out, size_t len)
 		snprintf(out, len, "%ld", answer_function());
 	} else if (strcmp(req, "slow") == 0) {
 		snprintf(out, len, "%ld", slow_function(0));
+	} else if (sscanf(req, "headcall %ld", &v) == 1) {
+		atomic_store(&head_ms, v);
+		atomic_store(&head_inside, 0);
+		pthread_t t;
+		pthread_create(&t, NULL, head_worker, NULL);
+		pthread_detach(t);
+		while (!atomic_load(&head_inside))
+			sleep_ms(1);
+		snprintf(out, len, "tid %d", atomic_load(&head_tid));
+	} else if (strcmp(req, "headdone") == 0) {
+		snprintf(out, len, "%d", !atomic_load(&head_inside));
+	} else if (strcmp(req, "head") == 0) {
+		snprintf(out, len, "%ld", head_call(head_quick));
 	} else if (sscanf(req, "maps %ld", &v) == 1) {
 		/* v more mappings (alternating protections: never merged) */
 		long made = 0;
