@@ -2,10 +2,11 @@
 # build-asan/ for the sanitizer run of `make check`).
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_RELEASE ?= build-release
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build demo check check-quick stress bench-pause install clean
+.PHONY: all deps build release demo check check-quick stress bench-pause install clean
 
 all: build
 
@@ -15,6 +16,9 @@ deps:
 $(BUILD)/build.ninja:
 	@scripts/install-deps.sh build
 	meson setup $(BUILD) $(MESON_OPTS) >/dev/null
+
+$(BUILD_RELEASE)/build.ninja:
+	meson setup $(BUILD_RELEASE) -Dbuildtype=release -Dtests=false $(MESON_OPTS) >/dev/null
 
 $(BUILD_ASAN)/build.ninja:
 	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS) >/dev/null
@@ -28,12 +32,18 @@ demo:
 	@examples/demo/run-demo.sh $(BUILD)
 
 # Every test, in the normal build and under ASan+UBSan; ends "N passed, N failed".
+# The release configuration (-O3, as distributions build) is compiled too,
+# warnings as errors.
 check:
 	@scripts/install-deps.sh check
 	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory release
 	@$(MAKE) --no-print-directory $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
 	@tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+
+release: $(BUILD_RELEASE)/build.ninja
+	ninja -C $(BUILD_RELEASE)
 
 stress: build
 	@XSPLICE_STRESS_CYCLES=10000 tests/stress/run-stress.sh $(BUILD)
@@ -46,4 +56,4 @@ install: build
 	meson install -C $(BUILD) --quiet
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_RELEASE)

@@ -12,9 +12,15 @@ work=$(mktemp -d /tmp/xsplice-demo.XXXXXX)
 sock=$work/demo.sock
 export XSPLICE_SOCKET_DIR=$work/agents
 
+# The exit status is the demo's, not the stopped target's (143).
 cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  local rc=$?
+  if [ -n "${pid:-}" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
+  exit "$rc"
 }
 trap cleanup EXIT
 
