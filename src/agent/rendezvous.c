@@ -604,13 +604,23 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		a.cap = atomic_load(&g_cap);
 		a.scratch = g_scratch;
 		attempts++;
+		/* One attempt waits for arrivals a quarter of the bound at most
+		 * (100 ms at least): a thread that cannot arrive now (its handler
+		 * waits for a lock a parked thread holds, e.g. the loader's while
+		 * it unwinds) gets its chance after a release, not never. */
+		uint64_t park_bound = (uint64_t)timeout_ms * 1000000ull / 4;
+		if (park_bound < 100000000ull)
+			park_bound = 100000000ull;
+		uint64_t attempt_deadline = now_ns() + park_bound;
+		if (attempt_deadline > deadline)
+			attempt_deadline = deadline;
 
 		int r;
 		for (;;) {
 			r = signal_new_threads(&a, self);
 			if (r <= 0)
 				break;
-			r = wait_arrivals(&a, deadline);
+			r = wait_arrivals(&a, attempt_deadline);
 			if (r < 0)
 				break;
 			/* Everyone signalled so far arrived: list again to catch

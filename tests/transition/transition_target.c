@@ -22,6 +22,8 @@
  *                        calls a function that sleeps MS; "tid T"
  *   headdone             1 once that worker has returned
  *   head                 head_call() with a quick callee: old 1, new 2
+ *   dlchurn / dlrounds   a thread dlopens and dlcloses a library in a loop
+ *                        / how many rounds it has done
  *   nap                  nap_function(0)              old 10, new 20
  *   nap MS               a worker calls nap_function(MS) (the new code
  *                        sleeps MS); answers "tid T"
@@ -40,6 +42,7 @@
  * On SIGTERM it prints "threads=N calls=N wrong=M" and exits 0 only if no
  * answer was wrong (churn mode checks every answer is old or new).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -144,6 +147,22 @@ __attribute__((force_align_arg_pointer)) static long head_sleeper(void)
 __attribute__((force_align_arg_pointer)) static long head_quick(void)
 {
 	return 1;
+}
+
+/* Case 10: dlopen/dlclose in a loop; each round takes the loader's locks. */
+static atomic_int dl_churn_on;
+static atomic_long dl_churn_rounds;
+
+static void *dl_churn(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&dl_churn_on)) {
+		void *h = dlopen(DL_CHURN_LIB, RTLD_NOW | RTLD_LOCAL);
+		if (h)
+			dlclose(h);
+		atomic_fetch_add(&dl_churn_rounds, 1);
+	}
+	return NULL;
 }
 
 static void *head_worker(void *arg)
@@ -359,6 +378,15 @@ static void handle(const char *req, char *out, size_t len)
 		while (!atomic_load(&head_inside))
 			sleep_ms(1);
 		snprintf(out, len, "tid %d", atomic_load(&head_tid));
+	} else if (strcmp(req, "dlchurn") == 0) {
+		if (!atomic_exchange(&dl_churn_on, 1)) {
+			pthread_t t;
+			pthread_create(&t, NULL, dl_churn, NULL);
+			pthread_detach(t);
+		}
+		snprintf(out, len, "on");
+	} else if (strcmp(req, "dlrounds") == 0) {
+		snprintf(out, len, "%ld", atomic_load(&dl_churn_rounds));
 	} else if (strcmp(req, "headdone") == 0) {
 		snprintf(out, len, "%d", !atomic_load(&head_inside));
 	} else if (strcmp(req, "head") == 0) {
