@@ -694,6 +694,25 @@ static int protect(struct layout *L, struct xs_err *err)
 	return 0;
 }
 
+static int record_exec(struct layout *L, struct xs_loaded *out, struct xs_err *err)
+{
+	const struct xs_elf *elf = L->elf;
+	unsigned n = 0;
+	for (unsigned i = 1; i < elf->nsecs; i++)
+		if (L->grp[i] == G_TEXT)
+			n++;
+	out->exec = calloc(n ? n : 1, sizeof(*out->exec));
+	if (!out->exec)
+		return xs_fail(err, -ENOMEM, "out of memory for payload sections");
+	for (unsigned i = 1; i < elf->nsecs; i++)
+		if (L->grp[i] == G_TEXT) {
+			uintptr_t lo = (uintptr_t)L->base + L->off[i];
+			out->exec[out->nexec++] = (struct xs_loaded_range){ lo,
+									    lo + elf->secs[i].size };
+		}
+	return 0;
+}
+
 static int export_symbols(struct layout *L, struct xs_loaded *out, struct xs_err *err)
 {
 	const struct xs_elf *elf = L->elf;
@@ -809,7 +828,8 @@ int xs_load(const struct xs_elf *elf, const struct xs_load_params *params, struc
 			memcpy(L.base + L.off[i], elf->secs[i].data, elf->secs[i].size);
 
 	if ((rc = fill_got_stubs(&L, err)) || (rc = apply_relocations(&L, out->old_addr_relocated, err)) ||
-	    (rc = export_symbols(&L, out, err)) || (rc = protect(&L, err)))
+	    (rc = export_symbols(&L, out, err)) || (rc = record_exec(&L, out, err)) ||
+	    (rc = protect(&L, err)))
 		goto fail;
 	xs_arch_serialize();
 
@@ -830,6 +850,7 @@ void xs_unload(struct xs_loaded *ld)
 	if (ld->base)
 		munmap(ld->base, ld->size);
 	free(ld->old_addr_relocated);
+	free(ld->exec);
 	free(ld->symbols);
 	free(ld->strings);
 	memset(ld, 0, sizeof(*ld));
@@ -841,6 +862,18 @@ bool xs_loaded_contains(const struct xs_loaded *ld, uintptr_t addr, size_t len)
 		return false;
 	uintptr_t b = (uintptr_t)ld->base;
 	return addr >= b && len <= ld->size && addr - b <= ld->size - len;
+}
+
+bool xs_loaded_in_exec(const struct xs_loaded *ld, uintptr_t addr, size_t len)
+{
+	if (!ld || !ld->exec)
+		return false;
+	for (unsigned i = 0; i < ld->nexec; i++) {
+		const struct xs_loaded_range *r = &ld->exec[i];
+		if (addr >= r->lo && addr < r->hi && len <= r->hi - addr)
+			return true;
+	}
+	return false;
 }
 
 int xs_loaded_lookup(const struct xs_loaded *ld, const char *name, uintptr_t *addr)
