@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "patch.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -680,6 +681,49 @@ static int apply_relocations(struct layout *L, bool *old_relocated, struct xs_er
 	return 0;
 }
 
+/*
+ * MemoryDenyWriteExecute (systemd's seccomp filter, or a kernel that refuses
+ * making anonymous memory executable): mprotect(PROT_EXEC) fails with EPERM
+ * or EACCES. Then copy the prepared text aside, map fresh PROT_READ|PROT_EXEC
+ * pages over it (MAP_FIXED: allowed, as it is never writable) and fill them
+ * through /proc/self/mem, which writes read-only mappings like a debugger.
+ * Never writable and executable at once. See docs/decisions.md.
+ */
+static int text_via_proc_mem(struct layout *L, struct xs_err *err)
+{
+	uint8_t *at = L->base + L->gstart[G_TEXT];
+	size_t len = L->gsize[G_TEXT];
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return xs_fail(err, -ENOMEM, "out of memory for the payload's text");
+	memcpy(copy, at, len);
+	int rc = 0;
+	void *m = mmap(at, len, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		       0);
+	if (m == MAP_FAILED) {
+		rc = xs_fail(err, -errno, "mprotect(PROT_EXEC) of the payload's text is refused "
+			     "(MemoryDenyWriteExecute?) and mapping it read+execute failed too");
+		goto out;
+	}
+	struct xs_err e = { { 0 } };
+	int fd = xs_patch_open(&e);
+	if (fd < 0) {
+		rc = xs_fail(err, fd, "mprotect(PROT_EXEC) of the payload's text is refused "
+			     "(MemoryDenyWriteExecute?), and the fallback through /proc/self/mem "
+			     "failed: %s", e.msg);
+		goto out;
+	}
+	rc = xs_patch_write(fd, (uintptr_t)at, copy, len);
+	xs_patch_close(fd);
+	if (rc)
+		xs_fail(err, rc, "mprotect(PROT_EXEC) of the payload's text is refused "
+			"(MemoryDenyWriteExecute?), and writing it through /proc/self/mem failed "
+			"(%s)", strerror(-rc));
+out:
+	free(copy);
+	return rc;
+}
+
 static int protect(struct layout *L, struct xs_err *err)
 {
 	static const int prot[G_COUNT] = { PROT_READ | PROT_EXEC, PROT_READ,
@@ -687,9 +731,18 @@ static int protect(struct layout *L, struct xs_err *err)
 	for (int g = 0; g < G_COUNT; g++) {
 		if (!L->gsize[g])
 			continue;
-		if (mprotect(L->base + L->gstart[g], L->gsize[g], prot[g]) < 0)
-			return xs_fail(err, -errno, "mprotect of the payload's %s pages failed",
-				       group_names[g]);
+		if (mprotect(L->base + L->gstart[g], L->gsize[g], prot[g]) == 0)
+			continue;
+		int e = errno;
+		if (g == G_TEXT && (e == EPERM || e == EACCES)) {
+			/* The text stays rw- (never executable) until replaced. */
+			int rc = text_via_proc_mem(L, err);
+			if (rc)
+				return rc;
+			continue;
+		}
+		return xs_fail(err, -e, "mprotect of the payload's %s pages failed",
+			       group_names[g]);
 	}
 	return 0;
 }
