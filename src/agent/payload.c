@@ -78,8 +78,8 @@ static struct xs_payload *find_by_build_id(const uint8_t *id, size_t len)
 	return NULL;
 }
 
-/* ---- symbol resolution for the loader (DESIGN §3 order, after the
- * payload's own .livepatch.symbols which the loader handles) ---- */
+/* ---- symbol resolution for the loader (docs/payload-format.md, "Symbols";
+ * after the payload's own .livepatch.symbols, which the loader handles) ---- */
 
 struct resolve_ctx {
 	struct xs_object *target;
@@ -89,33 +89,12 @@ struct resolve_ctx {
 static int resolve_symbol(void *vctx, const char *name, uintptr_t *addr, struct xs_err *err)
 {
 	struct resolve_ctx *ctx = vctx;
-	/* Loaded payloads: the chain this one stacks on first, then the rest. */
+	/* Payloads: only the chain this one stacks on (its depends), so that a
+	 * provider can neither be reverted nor unloaded under a caller. */
 	for (struct xs_payload *p = ctx->below; p; p = p->below)
 		if (xs_loaded_lookup(&p->ld, name, addr) == 0)
 			return 0;
-	for (struct xs_payload *p = g_head; p; p = p->next)
-		if (xs_loaded_lookup(&p->ld, name, addr) == 0)
-			return 0;
-	struct xs_err lerr = { "" };
-	int rc = xs_object_lookup(ctx->target, name, addr, NULL, &lerr);
-	if (rc == 0)
-		return 0;
-	if (rc != -ENOENT) {
-		if (err)
-			*err = lerr;
-		return rc;
-	}
-	rc = xs_global_lookup(name, addr, &lerr);
-	if (rc == 0)
-		return 0;
-	if (rc != -ENOENT) {
-		if (err)
-			*err = lerr;
-		return rc;
-	}
-	return xs_fail(err, -ENOENT,
-		       "undefined symbol '%s': not defined by a loaded payload, by %s, or by any "
-		       "loaded object's dynamic symbols", name, ctx->target->path);
+	return xs_bind_symbol(ctx->target, name, addr, err);
 }
 
 static int pick_target(const uint8_t *dep, size_t deplen, struct xs_object **target,
