@@ -1,4 +1,13 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * .livepatch.funcs validation: each entry of a loaded payload checked
+ * (version, opaque, sizes, expectations inside old_size, the old function
+ * in the target's text, new code inside one executable section of the
+ * payload) and turned into agent-owned struct xs_func with its trampoline.
+ * Refusals are listed in docs/payload-format.md.
+ * Threading: runs on the control thread during UPLOAD, table locked; no
+ * state of its own.
+ */
 #include "funcs.h"
 
 #include <errno.h>

@@ -5,6 +5,9 @@
  * then protect: text r-x, read-only data (and the GOT, .livepatch.funcs) r--,
  * writable data rw-. The mapping is never writable and executable at once.
  * See docs/payload-format.md.
+ * Threading: xs_load/xs_unload run on the control thread with the payload
+ * table locked (UPLOAD, UNLOAD); the loader keeps no global state. The
+ * mapping it returns is owned by the caller.
  */
 #include "load.h"
 

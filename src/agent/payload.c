@@ -1,4 +1,13 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The payload table and the seed's state machine (UPLOAD, check of an
+ * ACTION, UNLOAD, INFO), target selection by build-id, the symbol
+ * resolver handed to the loader, and the re-validation of targets before
+ * an action writes (xs_payload_revalidate; docs/decisions.md).
+ * Threading: one mutex (xs_payloads_lock) guards the table and every
+ * payload's state; everything here runs with it held, on the control
+ * thread, or on the action thread for xs_payload_revalidate.
+ */
 #include "payload.h"
 
 #include <errno.h>

@@ -10,6 +10,9 @@
  * disk gives -ESTALE instead of wrong addresses. Global lookups use the
  * dynamic linker (dlsym) and then each object's in-memory dynamic symbol
  * table (GNU hash), which is always the running one.
+ * Threading: the object list is global and unlocked here: callers hold
+ * the payload table lock (control thread, or the action thread before it
+ * parks anyone). Not async-signal-safe (dl_iterate_phdr, malloc).
  */
 #include "symbols.h"
 
