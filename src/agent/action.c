@@ -23,6 +23,7 @@
 #include "arch/syscall.h"
 #include "codewrite.h"
 #include "common/clock.h"
+#include "payload.h"
 #include "procfs.h"
 
 /* One code write of the plan, in the order it is performed. */
@@ -338,6 +339,7 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 
 	xs_payloads_lock();
 	int rc = build_plan(&pl, p, cmd);
+	if (!rc && (rc = xs_payload_revalidate(p, &err)) != 0) { xs_payloads_unlock(); goto done; }
 	xs_payloads_unlock();
 	if (rc) {
 		xs_fail(&err, rc, "out of memory planning the action");

@@ -3,6 +3,8 @@
  * Hardened ELF64 reader. Every offset, size, index and string taken from the
  * image is checked before it is used; all arithmetic on file values is done
  * in 64 bits with explicit overflow checks. Never crashes, never prints.
+ * Threading: no global state; a parsed struct xs_elf belongs to its caller
+ * and is only read after parsing, so any thread may use its own.
  */
 #include "elf.h"
 

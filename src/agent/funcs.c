@@ -1,4 +1,13 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * .livepatch.funcs validation: each entry of a loaded payload checked
+ * (version, opaque, sizes, expectations inside old_size, the old function
+ * in the target's text, new code inside one executable section of the
+ * payload) and turned into agent-owned struct xs_func with its trampoline.
+ * Refusals are listed in docs/payload-format.md.
+ * Threading: runs on the control thread during UPLOAD, table locked; no
+ * state of its own.
+ */
 #include "funcs.h"
 
 #include <errno.h>
@@ -78,6 +87,11 @@ static int prepare_one(const struct xs_loaded *ld, struct xs_object *target, uns
 	if (rc)
 		return rc;
 	if (f->version == LIVEPATCH_PAYLOAD_VERSION_2) {
+		if (f->v2.expect_len > f->old_size)
+			return xs_fail(err, -EINVAL,
+				       ".livepatch.funcs entry %u (%s): expect_len %u is larger than "
+				       "old_size %u (the expected bytes must lie inside the old function)",
+				       i, shown, f->v2.expect_len, f->old_size);
 		out->flags = f->v2.flags;
 		out->expect_len = f->v2.expect_len;
 		memcpy(out->expect, f->v2.expect, f->v2.expect_len);
@@ -127,10 +141,20 @@ static int prepare_one(const struct xs_loaded *ld, struct xs_object *target, uns
 
 	uintptr_t new_rt = (uintptr_t)f->new_addr;
 	if (new_rt) {
-		if (f->new_size == 0 || !xs_loaded_contains(ld, new_rt, f->new_size))
+		if (f->new_size == 0)
+			return xs_fail(err, -EINVAL,
+				       ".livepatch.funcs entry %u (%s): new_size is zero but new_addr is "
+				       "set", i, shown);
+		if (!xs_loaded_contains(ld, new_rt, f->new_size))
 			return xs_fail(err, -EINVAL,
 				       ".livepatch.funcs entry %u (%s): new function 0x%lx+%u is not "
 				       "inside the payload", i, shown, (unsigned long)new_rt, f->new_size);
+		if (!xs_loaded_in_exec(ld, new_rt, f->new_size))
+			return xs_fail(err, -EINVAL,
+				       ".livepatch.funcs entry %u (%s): new function 0x%lx+%u is not "
+				       "inside one executable section of the payload (new_addr must "
+				       "point at code, new_size must not run past its section)", i,
+				       shown, (unsigned long)new_rt, f->new_size);
 	} else if (f->new_size == 0 || f->new_size > f->old_size) {
 		return xs_fail(err, -EINVAL,
 			       ".livepatch.funcs entry %u (%s): NOP-out needs 0 < new_size <= old_size",

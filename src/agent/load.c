@@ -5,6 +5,9 @@
  * then protect: text r-x, read-only data (and the GOT, .livepatch.funcs) r--,
  * writable data rw-. The mapping is never writable and executable at once.
  * See docs/payload-format.md.
+ * Threading: xs_load/xs_unload run on the control thread with the payload
+ * table locked (UPLOAD, UNLOAD); the loader keeps no global state. The
+ * mapping it returns is owned by the caller.
  */
 #include "load.h"
 
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "codewrite.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -680,6 +684,49 @@ static int apply_relocations(struct layout *L, bool *old_relocated, struct xs_er
 	return 0;
 }
 
+/*
+ * MemoryDenyWriteExecute (systemd's seccomp filter, or a kernel that refuses
+ * making anonymous memory executable): mprotect(PROT_EXEC) fails with EPERM
+ * or EACCES. Then copy the prepared text aside, map fresh PROT_READ|PROT_EXEC
+ * pages over it (MAP_FIXED: allowed, as it is never writable) and fill them
+ * through /proc/self/mem, which writes read-only mappings like a debugger.
+ * Never writable and executable at once. See docs/decisions.md.
+ */
+static int text_via_proc_mem(struct layout *L, struct xs_err *err)
+{
+	uint8_t *at = L->base + L->gstart[G_TEXT];
+	size_t len = L->gsize[G_TEXT];
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return xs_fail(err, -ENOMEM, "out of memory for the payload's text");
+	memcpy(copy, at, len);
+	int rc = 0;
+	void *m = mmap(at, len, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		       0);
+	if (m == MAP_FAILED) {
+		rc = xs_fail(err, -errno, "mprotect(PROT_EXEC) of the payload's text is refused "
+			     "(MemoryDenyWriteExecute?) and mapping it read+execute failed too");
+		goto out;
+	}
+	struct xs_err e = { { 0 } };
+	int fd = xs_code_open(&e);
+	if (fd < 0) {
+		rc = xs_fail(err, fd, "mprotect(PROT_EXEC) of the payload's text is refused "
+			     "(MemoryDenyWriteExecute?), and the fallback through /proc/self/mem "
+			     "failed: %s", e.msg);
+		goto out;
+	}
+	rc = xs_code_write(fd, (uintptr_t)at, copy, len);
+	xs_code_close(fd);
+	if (rc)
+		xs_fail(err, rc, "mprotect(PROT_EXEC) of the payload's text is refused "
+			"(MemoryDenyWriteExecute?), and writing it through /proc/self/mem failed "
+			"(%s)", strerror(-rc));
+out:
+	free(copy);
+	return rc;
+}
+
 static int protect(struct layout *L, struct xs_err *err)
 {
 	static const int prot[G_COUNT] = { PROT_READ | PROT_EXEC, PROT_READ,
@@ -687,10 +734,38 @@ static int protect(struct layout *L, struct xs_err *err)
 	for (int g = 0; g < G_COUNT; g++) {
 		if (!L->gsize[g])
 			continue;
-		if (mprotect(L->base + L->gstart[g], L->gsize[g], prot[g]) < 0)
-			return xs_fail(err, -errno, "mprotect of the payload's %s pages failed",
-				       group_names[g]);
+		if (mprotect(L->base + L->gstart[g], L->gsize[g], prot[g]) == 0)
+			continue;
+		int e = errno;
+		if (g == G_TEXT && (e == EPERM || e == EACCES)) {
+			/* The text stays rw- (never executable) until replaced. */
+			int rc = text_via_proc_mem(L, err);
+			if (rc)
+				return rc;
+			continue;
+		}
+		return xs_fail(err, -e, "mprotect of the payload's %s pages failed",
+			       group_names[g]);
 	}
+	return 0;
+}
+
+static int record_exec(struct layout *L, struct xs_loaded *out, struct xs_err *err)
+{
+	const struct xs_elf *elf = L->elf;
+	unsigned n = 0;
+	for (unsigned i = 1; i < elf->nsecs; i++)
+		if (L->grp[i] == G_TEXT)
+			n++;
+	out->exec = calloc(n ? n : 1, sizeof(*out->exec));
+	if (!out->exec)
+		return xs_fail(err, -ENOMEM, "out of memory for payload sections");
+	for (unsigned i = 1; i < elf->nsecs; i++)
+		if (L->grp[i] == G_TEXT) {
+			uintptr_t lo = (uintptr_t)L->base + L->off[i];
+			out->exec[out->nexec++] = (struct xs_loaded_range){ lo,
+									    lo + elf->secs[i].size };
+		}
 	return 0;
 }
 
@@ -809,7 +884,8 @@ int xs_load(const struct xs_elf *elf, const struct xs_load_params *params, struc
 			memcpy(L.base + L.off[i], elf->secs[i].data, elf->secs[i].size);
 
 	if ((rc = fill_got_stubs(&L, err)) || (rc = apply_relocations(&L, out->old_addr_relocated, err)) ||
-	    (rc = export_symbols(&L, out, err)) || (rc = protect(&L, err)))
+	    (rc = export_symbols(&L, out, err)) || (rc = record_exec(&L, out, err)) ||
+	    (rc = protect(&L, err)))
 		goto fail;
 	xs_arch_serialize();
 
@@ -830,6 +906,7 @@ void xs_unload(struct xs_loaded *ld)
 	if (ld->base)
 		munmap(ld->base, ld->size);
 	free(ld->old_addr_relocated);
+	free(ld->exec);
 	free(ld->symbols);
 	free(ld->strings);
 	memset(ld, 0, sizeof(*ld));
@@ -841,6 +918,18 @@ bool xs_loaded_contains(const struct xs_loaded *ld, uintptr_t addr, size_t len)
 		return false;
 	uintptr_t b = (uintptr_t)ld->base;
 	return addr >= b && len <= ld->size && addr - b <= ld->size - len;
+}
+
+bool xs_loaded_in_exec(const struct xs_loaded *ld, uintptr_t addr, size_t len)
+{
+	if (!ld || !ld->exec)
+		return false;
+	for (unsigned i = 0; i < ld->nexec; i++) {
+		const struct xs_loaded_range *r = &ld->exec[i];
+		if (addr >= r->lo && addr < r->hi && len <= r->hi - addr)
+			return true;
+	}
+	return false;
 }
 
 int xs_loaded_lookup(const struct xs_loaded *ld, const char *name, uintptr_t *addr)

@@ -38,6 +38,10 @@ struct xs_payload_symbol {
 	uint64_t size;
 };
 
+struct xs_loaded_range {
+	uintptr_t lo, hi;            /* [lo, hi) run-time addresses */
+};
+
 struct xs_loaded {
 	void *base;                  /* one mapping holding everything */
 	size_t size;
@@ -50,6 +54,10 @@ struct xs_loaded {
 	unsigned nfuncs;
 	/* For each func: was old_addr filled by a relocation (then absolute)? */
 	bool *old_addr_relocated;
+	/* The payload's executable sections (SHF_EXECINSTR) in the mapping:
+	 * a function's new code must lie inside one of them. */
+	struct xs_loaded_range *exec;
+	unsigned nexec;
 	/* Global defined symbols of the payload (for stacked payloads). */
 	struct xs_payload_symbol *symbols;
 	unsigned nsymbols;
@@ -69,6 +77,8 @@ void xs_unload(struct xs_loaded *ld);
 
 /* Is [addr, addr+len) inside the payload's mapping? */
 bool xs_loaded_contains(const struct xs_loaded *ld, uintptr_t addr, size_t len);
+/* Is [addr, addr+len) inside one executable section of the payload? */
+bool xs_loaded_in_exec(const struct xs_loaded *ld, uintptr_t addr, size_t len);
 /* A global symbol the payload defines; -ENOENT if none. */
 int xs_loaded_lookup(const struct xs_loaded *ld, const char *name, uintptr_t *addr);
 

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The payload table: upload (verify, load, link), the seed's state rules
- * for each action, unload. Every function here runs with the table lock
- * held (asserted); see the lock's comment below for who holds it when.
+ * The payload table and the seed's state machine (UPLOAD, check of an
+ * ACTION, UNLOAD, INFO), target selection by build-id, the symbol
+ * resolver handed to the loader, and the re-validation of targets before
+ * an action writes (xs_payload_revalidate; docs/decisions.md).
+ * Threading: one mutex (xs_payloads_lock) guards the table and every
+ * payload's state; everything here runs with it held, on the control
+ * thread, or on the action thread for xs_payload_revalidate.
  */
 #include "payload.h"
 
@@ -110,8 +114,8 @@ static struct xs_payload *find_by_build_id(const uint8_t *id, size_t len)
 	return NULL;
 }
 
-/* ---- symbol resolution for the loader (DESIGN §3 order, after the
- * payload's own .livepatch.symbols which the loader handles) ---- */
+/* ---- symbol resolution for the loader (docs/payload-format.md, "Symbols";
+ * after the payload's own .livepatch.symbols, which the loader handles) ---- */
 
 struct resolve_ctx {
 	struct xs_object *target;
@@ -121,33 +125,12 @@ struct resolve_ctx {
 static int resolve_symbol(void *vctx, const char *name, uintptr_t *addr, struct xs_err *err)
 {
 	struct resolve_ctx *ctx = vctx;
-	/* Loaded payloads: the chain this one stacks on first, then the rest. */
+	/* Payloads: only the chain this one stacks on (its depends), so that a
+	 * provider can neither be reverted nor unloaded under a caller. */
 	for (struct xs_payload *p = ctx->below; p; p = p->below)
 		if (xs_loaded_lookup(&p->ld, name, addr) == 0)
 			return 0;
-	for (struct xs_payload *p = g_head; p; p = p->next)
-		if (xs_loaded_lookup(&p->ld, name, addr) == 0)
-			return 0;
-	struct xs_err lerr = { "" };
-	int rc = xs_object_lookup(ctx->target, name, addr, NULL, &lerr);
-	if (rc == 0)
-		return 0;
-	if (rc != -ENOENT) {
-		if (err)
-			*err = lerr;
-		return rc;
-	}
-	rc = xs_global_lookup(name, addr, &lerr);
-	if (rc == 0)
-		return 0;
-	if (rc != -ENOENT) {
-		if (err)
-			*err = lerr;
-		return rc;
-	}
-	return xs_fail(err, -ENOENT,
-		       "undefined symbol '%s': not defined by a loaded payload, by %s, or by any "
-		       "loaded object's dynamic symbols", name, ctx->target->path);
+	return xs_bind_symbol(ctx->target, name, addr, err);
 }
 
 static int pick_target(const uint8_t *dep, size_t deplen, struct xs_object **target,
@@ -252,6 +235,8 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->target_path, sizeof(p->target_path), "%s", target->path);
 	p->target_bias = target->bias;
+	memcpy(p->target_build_id, target->build_id, target->build_id_len);
+	p->target_build_id_len = target->build_id_len;
 	p->state = XS_STATE_CHECKED;
 	p->rc = 0;
 	struct xs_payload **tail = &g_head;
@@ -266,6 +251,80 @@ out:
 	free(copy);
 	free(p);
 	return rc;
+}
+
+/* ---- targets that moved (docs/decisions.md, "Payloads and dependencies") ---- */
+
+static int revalidate_one(const struct xs_payload *q, struct xs_err *err)
+{
+	char want[2 * XS_BUILD_ID_MAX + 1];
+	xs_hex_encode(q->target_build_id, q->target_build_id_len, want);
+	struct xs_object *obj = NULL;
+	for (size_t i = 0; i < xs_objects_count(); i++) {
+		struct xs_object *o = xs_object_at(i);
+		if (o->bias == q->target_bias && strcmp(o->path, q->target_path) == 0)
+			obj = o;
+	}
+	if (!obj) {
+		/* What is mapped where the payload's first function was? */
+		struct xs_object *now = q->nfuncs ? xs_object_by_addr(q->funcs[0].old_addr) : NULL;
+		if (now)
+			return xs_fail(err, -ESTALE,
+				       "payload '%s' patches %s (build-id %s, loaded at %#lx), which is no "
+				       "longer loaded; %s is mapped there now: nothing written. Unload the "
+				       "payload and build one for what is loaded",
+				       q->name, q->target_path, want, (unsigned long)q->target_bias,
+				       now->path);
+		return xs_fail(err, -ENOENT,
+			       "payload '%s' patches %s (build-id %s, loaded at %#lx), which is no "
+			       "longer loaded (dlclosed?): nothing written. %s",
+			       q->name, q->target_path, want, (unsigned long)q->target_bias,
+			       q->state == XS_STATE_APPLIED
+				       ? "The payload stays APPLIED (its code stays mapped)"
+				       : "Unload the payload, or load the object again and upload "
+					 "a new one");
+	}
+	if (obj->build_id_len != q->target_build_id_len ||
+	    memcmp(obj->build_id, q->target_build_id, obj->build_id_len) != 0) {
+		char got[2 * XS_BUILD_ID_MAX + 1];
+		xs_hex_encode(obj->build_id, obj->build_id_len, got);
+		return xs_fail(err, -ESTALE,
+			       "payload '%s' patches %s with build-id %s, but the object loaded there "
+			       "now has build-id %s (reloaded after a change?): nothing written",
+			       q->name, q->target_path, want, got[0] ? got : "none");
+	}
+	for (unsigned i = 0; i < q->nfuncs; i++) {
+		const struct xs_func *f = &q->funcs[i];
+		if (f->old_addr < obj->text_lo || f->old_addr >= obj->text_hi ||
+		    f->old_size > obj->text_hi - f->old_addr)
+			return xs_fail(err, -ESTALE,
+				       "payload '%s': function %s at %#lx+%u is no longer inside the "
+				       "executable segment of %s: nothing written",
+				       q->name, f->name, (unsigned long)f->old_addr, f->old_size,
+				       q->target_path);
+	}
+	return 0;
+}
+
+int xs_payload_revalidate(struct xs_payload *p, struct xs_err *err)
+{
+	int rc = xs_objects_refresh(err);
+	if (rc)
+		return rc;
+	for (struct xs_payload *q = p; q; q = q->below) {
+		rc = revalidate_one(q, err);
+		if (rc)
+			return rc;
+	}
+	/* A possible REPLACE reverts every applied payload. */
+	if (p->state == XS_STATE_CHECKED && !p->below)
+		for (struct xs_payload *q = g_head; q; q = q->next)
+			if (q != p && q->state == XS_STATE_APPLIED) {
+				rc = revalidate_one(q, err);
+				if (rc)
+					return rc;
+			}
+	return 0;
 }
 
 static int refuse(struct xs_payload *p, struct xs_err *err, const char *fmt, ...)

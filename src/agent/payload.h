@@ -27,6 +27,8 @@ struct xs_payload {
 	struct xs_loaded ld;
 	char target_path[XS_PATH_SIZE];
 	uintptr_t target_bias;
+	uint8_t target_build_id[XS_BUILD_ID_MAX]; /* of the object at upload */
+	size_t target_build_id_len;
 	struct xs_payload *below;     /* the payload this one is stacked on */
 	struct xs_func *funcs;
 	unsigned nfuncs;
@@ -57,6 +59,18 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
  * does, and returns -EINVAL.
  */
 int xs_payload_check_action(struct xs_payload *p, uint32_t cmd, struct xs_err *err);
+
+/*
+ * Before APPLY/REVERT/REPLACE writes anything (the action thread, table
+ * locked): refresh the object list and check that the object p was linked
+ * against at upload, for p and every payload below it, is still mapped at
+ * the same bias with the same path and build-id, and that every function's
+ * [old_addr, old_addr + old_size) still lies in its executable segment.
+ * When p may be a replacement (CHECKED, not stacked) every applied payload
+ * is checked too, since REPLACE reverts them all. 0, or -ENOENT (object
+ * gone) / -ESTALE (something else there) with a reason naming the object.
+ */
+int xs_payload_revalidate(struct xs_payload *p, struct xs_err *err);
 
 /* UNLOAD (checked by xs_payload_check_action): free and forget. */
 void xs_payload_unload(struct xs_payload *p);

@@ -10,6 +10,9 @@
  * disk gives -ESTALE instead of wrong addresses. Global lookups use the
  * dynamic linker (dlsym) and then each object's in-memory dynamic symbol
  * table (GNU hash), which is always the running one.
+ * Threading: the object list is global and unlocked here: callers hold
+ * the payload table lock (control thread, or the action thread before it
+ * parks anyone). Not async-signal-safe (dl_iterate_phdr, malloc).
  */
 #include "symbols.h"
 
@@ -503,7 +506,7 @@ static unsigned name_lower_bound(const struct xs_symtab *st, const char *name)
 	return lo;
 }
 
-static int find_unique(struct xs_object *obj, const char *name, int want_tls,
+static int find_unique(struct xs_object *obj, const char *name, int want_tls, bool globals_only,
 		       const Elf64_Sym **out, struct xs_err *err)
 {
 	int rc;
@@ -522,6 +525,8 @@ static int find_unique(struct xs_object *obj, const char *name, int want_tls,
 		const Elf64_Sym *s = &st->elf.syms[st->by_name[i]];
 		if (strcmp(st->elf.strtab + s->st_name, name) != 0)
 			break;
+		if (globals_only && ELF64_ST_BIND(s->st_info) == STB_LOCAL)
+			continue;
 		int is_tls = ELF64_ST_TYPE(s->st_info) == STT_TLS;
 		if (is_tls != want_tls) {
 			other_kind = s;
@@ -569,11 +574,11 @@ static int find_unique(struct xs_object *obj, const char *name, int want_tls,
 	return 0;
 }
 
-int xs_object_lookup(struct xs_object *obj, const char *name, uintptr_t *addr, uint64_t *size,
-		     struct xs_err *err)
+static int object_lookup(struct xs_object *obj, const char *name, bool globals_only,
+			 uintptr_t *addr, uint64_t *size, struct xs_err *err)
 {
 	const Elf64_Sym *s;
-	int rc = find_unique(obj, name, 0, &s, err);
+	int rc = find_unique(obj, name, 0, globals_only, &s, err);
 	if (rc)
 		return rc;
 	uintptr_t a = s->st_shndx == SHN_ABS ? (uintptr_t)s->st_value : obj->bias + s->st_value;
@@ -595,11 +600,58 @@ int xs_object_lookup(struct xs_object *obj, const char *name, uintptr_t *addr, u
 	return 0;
 }
 
+int xs_object_lookup(struct xs_object *obj, const char *name, uintptr_t *addr, uint64_t *size,
+		     struct xs_err *err)
+{
+	return object_lookup(obj, name, false, addr, size, err);
+}
+
+int xs_bind_symbol(struct xs_object *target, const char *name, uintptr_t *addr,
+		   struct xs_err *err)
+{
+	/* An undefined reference from another translation unit binds to an
+	 * external definition, never to someone's static: globals first (the
+	 * target's, then every object's dynamic ones), and a static of the
+	 * target only when no global of that name exists anywhere and the
+	 * static is the only one (else: -ENOTUNIQ, name it in
+	 * .livepatch.symbols). */
+	struct xs_err lerr = { "" };
+	int rc = target ? object_lookup(target, name, true, addr, NULL, &lerr) : -ENOENT;
+	if (rc == 0)
+		return 0;
+	if (rc != -ENOENT) {
+		if (err)
+			*err = lerr;
+		return rc;
+	}
+	rc = xs_global_lookup(name, addr, &lerr);
+	if (rc == 0)
+		return 0;
+	if (rc != -ENOENT) {
+		if (err)
+			*err = lerr;
+		return rc;
+	}
+	rc = target ? object_lookup(target, name, false, addr, NULL, &lerr) : -ENOENT;
+	if (rc == 0)
+		return 0;
+	if (rc != -ENOENT) {
+		if (err)
+			*err = lerr;
+		return rc;
+	}
+	(void)name; /* the loader's reason starts with "undefined symbol 'NAME'" */
+	return xs_fail(err, -ENOENT,
+		       "not defined by a payload below this one (payloads bind to each other only "
+		       "along their depends chain), by %s, or by any loaded object's dynamic "
+		       "symbols", target ? target->path : "?");
+}
+
 int xs_object_lookup_tls(struct xs_object *obj, const char *name, uint64_t *tls_offset,
 			 struct xs_err *err)
 {
 	const Elf64_Sym *s;
-	int rc = find_unique(obj, name, 1, &s, err);
+	int rc = find_unique(obj, name, 1, false, &s, err);
 	if (rc)
 		return rc;
 	if (tls_offset)

@@ -55,6 +55,17 @@ int xs_object_lookup(struct xs_object *obj, const char *name, uintptr_t *addr, u
 		     struct xs_err *err);
 
 /*
+ * Bind an undefined payload symbol to the target process (after the
+ * payload's own .livepatch.symbols and the payloads below it, which the
+ * caller handles). The rule (docs/decisions.md, "Symbol binding"): a global
+ * definition in target, then a global dynamic symbol of any loaded object
+ * in link-map order, and only then a static (local) of target, which must
+ * be the only one of that name. 0, or -ENOENT / -ENOTUNIQ with a reason.
+ */
+int xs_bind_symbol(struct xs_object *target, const char *name, uintptr_t *addr,
+		   struct xs_err *err);
+
+/*
  * A thread-local (STT_TLS) symbol of obj: *tls_offset is its st_value, the
  * offset inside obj's PT_TLS block. -ENOENT / -ENOTUNIQ as above.
  */

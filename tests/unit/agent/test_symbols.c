@@ -32,6 +32,14 @@ __attribute__((noinline, used)) static int xt_dup(void)
 
 int xt_dup2_call(void);
 
+/* A static with the name of a libc global (like a program's own static
+ * `log` next to libm's): a payload's undefined ether_ntoa means libc's. */
+__attribute__((noinline, used)) static char *ether_ntoa(const void *a)
+{
+	__asm__ volatile("");
+	return (char *)a;
+}
+
 static struct xs_object *main_obj;
 
 static int setup(void **state)
@@ -239,6 +247,33 @@ static void test_rtld_local_and_stale(void **state)
 	assert_null(object_by_path(p1));
 }
 
+static void test_bind_rule(void **state)
+{
+	(void)state;
+	struct xs_err err = { { 0 } };
+	uintptr_t a = 0;
+	/* a static of the target does not shadow another object's global */
+	void *libc_one = dlsym(RTLD_DEFAULT, "ether_ntoa");
+	assert_non_null(libc_one);
+	assert_int_equal(xs_bind_symbol(main_obj, "ether_ntoa", &a, &err), 0);
+	assert_true(a != (uintptr_t)&ether_ntoa);
+	assert_ptr_equal((void *)a, libc_one);
+	/* the target's own global */
+	assert_int_equal(xs_bind_symbol(main_obj, "xt_sym_func", &a, &err), 0);
+	assert_ptr_equal((void *)a, (void *)&xt_sym_func);
+	/* a static nobody else defines: unambiguous */
+	assert_int_equal(xs_bind_symbol(main_obj, "xt_sym_static", &a, &err), 0);
+	assert_ptr_equal((void *)a, (void *)&xt_sym_static);
+	/* two statics of the same name, no global: ambiguous, both named */
+	err.msg[0] = '\0';
+	assert_int_equal(xs_bind_symbol(main_obj, "xt_dup", &a, &err), -ENOTUNIQ);
+	assert_non_null(strstr(err.msg, "xt_dup"));
+	assert_non_null(strstr(err.msg, ".livepatch.symbols"));
+	/* missing */
+	assert_int_equal(xs_bind_symbol(main_obj, "xt_no_such_symbol", &a, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "not defined"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_extent_symbolize),
 		cmocka_unit_test(test_global),
 		cmocka_unit_test(test_rtld_local_and_stale),
+		cmocka_unit_test(test_bind_rule),
 	};
 	return cmocka_run_group_tests_name("symbols", tests, setup, teardown);
 }
