@@ -10,6 +10,8 @@
  *     sig-ign      every catchable signal set to SIG_IGN
  *     rt-handlers  its own handler on every real-time signal
  *     exit-main    the main thread calls pthread_exit while workers serve
+ *     drop-root    started as root, it becomes uid/gid 65534 (nobody), as
+ *                  daemons do: the process is then not dumpable
  *     none         nothing (the control case)
  */
 #include <errno.h>
@@ -68,6 +70,9 @@ static void behave(const char *how)
 		for (int s = 1; s < NSIG; s++)
 			if (s != SIGKILL && s != SIGSTOP)
 				sigaction(s, &sa, NULL); /* glibc's own (32, 33) are refused */
+	} else if (strcmp(how, "drop-root") == 0) {
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+			perror("drop-root");
 	} else if (strcmp(how, "rt-handlers") == 0) {
 		sa.sa_handler = own_rt_handler;
 		for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
@@ -82,7 +87,6 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	behave(argv[2]);
 	listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
@@ -92,6 +96,7 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
+	behave(argv[2]);
 	pthread_t t;
 	for (int i = 0; i < 3; i++)
 		pthread_create(&t, NULL, worker, NULL);
