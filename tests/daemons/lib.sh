@@ -53,6 +53,18 @@ for f in "$MDWE" "$DM_PAYLOAD"; do
 		exit 1
 	fi
 done
+# Debugging aid: XSPLICE_DAEMON_NO_MDWE=1 starts the daemons without the
+# MemoryDenyWriteExecute= filter (to see the rest of a run while the agent
+# cannot load payloads under it); such a run always ends with a failure.
+if [ "${XSPLICE_DAEMON_NO_MDWE:-0}" = 1 ]; then
+	MDWE=/usr/bin/env
+fi
+dm_done() {
+	if [ "${XSPLICE_DAEMON_NO_MDWE:-0}" = 1 ]; then
+		fail "XSPLICE_DAEMON_NO_MDWE=1: MemoryDenyWriteExecute= was not emulated"
+	fi
+	done_testing
+}
 # Daemons running as their own users must reach their files under $WORK.
 chmod 0755 "$WORK"
 mkdir -p "$WORK/run"

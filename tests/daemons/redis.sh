@@ -93,4 +93,4 @@ run_mode() {
 
 run_mode foreground no systemd
 run_mode daemonized yes no
-done_testing
+dm_done
