@@ -9,9 +9,12 @@
 #   need_pkg PKG BINARY...      skip the whole script ("ok 1 # SKIP package
 #                               PKG not installable") unless PKG is installed
 #   free_port                   an unused loopback TCP+UDP port
-#   runtime_dir NAME USER MODE  $WORK/run/NAME owned by USER (like a unit's
-#                               RuntimeDirectory=), with an agent socket dir
-#                               $RUNDIR/xsplice (0700, USER); sets RUNDIR,
+#   runtime_dir NAME USER MODE [AUSER]  $WORK/run/NAME owned by USER (like
+#                               a unit's RuntimeDirectory=), with an agent
+#                               socket dir $RUNDIR/xsplice (0700, owned by
+#                               AUSER, default USER: the uid the process has
+#                               when the agent starts, i.e. root for daemons
+#                               that drop privileges themselves); sets RUNDIR,
 #                               AGENT_DIR
 #   agent_env DIR               "env LD_PRELOAD=... XSPLICE_SOCKET_DIR=DIR":
 #                               put it after setpriv/mdwe_exec (the agent
@@ -115,11 +118,12 @@ PY
 }
 
 runtime_dir() {
-	local name=$1 user=$2 mode=$3
+	local name=$1 user=$2 mode=$3 auser=${4:-$2}
 	RUNDIR=$WORK/run/$name
 	AGENT_DIR=$RUNDIR/xsplice
 	mkdir -p "$AGENT_DIR"
-	chown "$user:$(id -gn "$user")" "$RUNDIR" "$AGENT_DIR"
+	chown "$user:$(id -gn "$user")" "$RUNDIR"
+	chown "$auser:$(id -gn "$auser")" "$AGENT_DIR"
 	chmod "$mode" "$RUNDIR"
 	chmod 0700 "$AGENT_DIR"
 }
@@ -228,8 +232,10 @@ check_process() {
 
 check_libc() {
 	local pid=$1 role=$2 path bid
-	path=$(awk '$6 ~ /\/libc\.so/ { print $6; exit }' "/proc/$pid/maps" 2>/dev/null)
-	bid=$( [ -n "$path" ] && build_id_of "/proc/$pid/root$path")
+	local range
+	read -r range path < <(awk '$6 ~ /\/libc\.so/ { print $1, $6; exit }' "/proc/$pid/maps" 2>/dev/null)
+	# the mapped file itself (map_files works in a chroot too)
+	bid=$( [ -n "$range" ] && build_id_of "/proc/$pid/map_files/$range")
 	if [ -n "$bid" ] && [ "$bid" = "$SYS_LIBC_BID" ] && [ "$bid" = "$PAYLOAD_DEP_BID" ]; then
 		pass "$role pid $pid loads $path, the libc the payload depends on ($bid)"
 	else
@@ -248,6 +254,7 @@ check_agent() {
 	fi
 	fail "$role pid $pid ($(proc_comm "$pid"), $(proc_user "$pid")): the agent answers xsplice info"
 	show_last
+	[ -n "${DM_LOG:-}" ] && grep -h 'xsplice' "$DM_LOG" 2>/dev/null | head -n 5 | while IFS= read -r l; do diag "daemon log: $l"; done
 	return 1
 }
 

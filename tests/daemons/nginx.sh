@@ -32,6 +32,7 @@ run_mode() {
 	local mode=$1 globals=$2 main
 	PORT=$(free_port)
 	runtime_dir "nginx-$mode" root 0755
+	DM_LOG=$WORK/nginx-$mode.log
 	local pidfile=$RUNDIR/nginx.pid conf=$RUNDIR/nginx.conf
 	cat >"$conf" <<CONF
 user www-data;

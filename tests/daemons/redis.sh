@@ -42,6 +42,7 @@ run_mode() {
 	local mode=$1 daemonize=$2 supervised=$3 main
 	PORT=$(free_port)
 	runtime_dir "redis-$mode" redis 2755
+	DM_LOG=$WORK/redis-$mode.log
 	local pidfile=$RUNDIR/redis-server.pid
 	track_pidfile "$pidfile"
 	(
