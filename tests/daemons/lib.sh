@@ -254,7 +254,7 @@ check_agent() {
 	fi
 	fail "$role pid $pid ($(proc_comm "$pid"), $(proc_user "$pid")): the agent answers xsplice info"
 	show_last
-	[ -n "${DM_LOG:-}" ] && grep -h 'xsplice' "$DM_LOG" 2>/dev/null | head -n 5 | while IFS= read -r l; do diag "daemon log: $l"; done
+	[ -n "${DM_LOG:-}" ] && grep -h 'xsplice: ' "$DM_LOG" 2>/dev/null | head -n 5 | while IFS= read -r l; do diag "daemon log: $l"; done
 	return 1
 }
 
