@@ -3,8 +3,13 @@
 # Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real]
 set -eu
 want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
+# The real daemons of tests/daemons/ and their clients (their services are
+# not started: policy-rc.d / no systemd; the tests use their own loopback
+# ports and configurations). A daemon whose package cannot be installed is
+# skipped by its test.
+daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog lighttpd apache2-utils curl bind9-dnsutils python3-minimal"
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch" ;;
+  check) want="$want redis-server redis-tools patch $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
 esac
 missing=""
