@@ -74,6 +74,8 @@ done:
 		xs_plan_commit(&pl, p, cmd);
 		g_stats = stats;
 		g_action_ns = xs_mono_ns() - g_submit_ns;
+	} else {
+		xs_plan_settle(&pl, &err);
 	}
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");

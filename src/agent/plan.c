@@ -85,8 +85,12 @@ static int plan_apply(struct xs_plan *pl, struct xs_payload *p)
 
 static int plan_revert(struct xs_plan *pl, struct xs_payload *p)
 {
-	/* Undo in reverse order of application. */
+	/* Undo in reverse order of application; only what holds our
+	 * trampoline (after a failed rollback a payload may be APPLIED with
+	 * some of its functions not patched). */
 	for (unsigned i = p->nfuncs; i-- > 0;) {
+		if (!p->funcs[i].applied)
+			continue;
 		int rc = add_op(pl, p, &p->funcs[i], true);
 		if (rc)
 			return rc;
@@ -97,27 +101,23 @@ static int plan_revert(struct xs_plan *pl, struct xs_payload *p)
 
 int xs_plan_build(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd)
 {
-	int rc = 0;
 	if (cmd == XS_ACTION_APPLY)
 		return plan_apply(pl, p);
 	if (cmd == XS_ACTION_REVERT)
 		return plan_revert(pl, p);
-	/* REPLACE: every applied payload, newest first, then p. */
+	/* REPLACE: every applied payload, newest first (applied_seq is unique
+	 * and strictly decreasing here), then p. */
+	uint64_t below = UINT64_MAX;
 	for (;;) {
 		struct xs_payload *newest = NULL;
-		for (struct xs_payload *q = xs_payload_first(); q; q = q->next) {
-			if (q->state != XS_STATE_APPLIED)
-				continue;
-			bool planned = false;
-			for (unsigned k = 0; k < pl->nops; k++)
-				if (pl->ops[k].owner == q)
-					planned = true;
-			if (!planned && (!newest || q->applied_seq > newest->applied_seq))
+		for (struct xs_payload *q = xs_payload_first(); q; q = q->next)
+			if (q->state == XS_STATE_APPLIED && q->applied_seq < below &&
+			    (!newest || q->applied_seq > newest->applied_seq))
 				newest = q;
-		}
 		if (!newest)
 			break;
-		rc = plan_revert(pl, newest);
+		below = newest->applied_seq;
+		int rc = plan_revert(pl, newest);
 		if (rc)
 			return rc;
 	}
@@ -170,14 +170,37 @@ __attribute__((no_sanitize("address"))) static bool scan_stack(struct xs_plan *p
 	return false;
 }
 
-static void rollback(struct xs_plan *pl, unsigned upto)
+/* The bytes op writes. */
+static const uint8_t *op_bytes(const struct xs_plan_op *op)
+{
+	return op->revert ? op->f->saved : op->f->patch;
+}
+
+/*
+ * Undo ops[0, upto) that are done, last first. A restoring write that
+ * fails (and did not restore the bytes after all) stops the rollback:
+ * that op and all before it stay done, memory holding their new bytes,
+ * and xs_plan_settle makes the state say so. Returns false then.
+ */
+static bool rollback(struct xs_plan *pl, unsigned upto)
 {
 	for (unsigned k = upto; k-- > 0;) {
 		struct xs_plan_op *op = &pl->ops[k];
-		if (op->done)
-			plan_write(pl, op->f->old_addr, op->before, op->f->patch_len);
+		if (!op->done)
+			continue;
+		const struct xs_func *f = op->f;
+		int rc = plan_write(pl, f->old_addr, op->before, f->patch_len);
+		const uint8_t *cur = (const uint8_t *)f->old_addr;
+		if (rc && !xs_bytes_equal(cur, op->before, f->patch_len)) {
+			pl->stuck = true;
+			pl->stuck_op = k;
+			pl->stuck_rc = rc;
+			pl->stuck_torn = !xs_bytes_equal(cur, op_bytes(op), f->patch_len);
+			return false;
+		}
 		op->done = false;
 	}
+	return true;
 }
 
 int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n,
@@ -186,6 +209,7 @@ int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, un
 	(void)err;
 	struct xs_plan *pl = ctx;
 	pl->failure = XS_PLAN_OK;
+	pl->stuck = false;
 
 	for (unsigned t = 0; t < n; t++) {
 		if (threads[t]->conservative && scan_stack(pl, threads[t]))
@@ -213,16 +237,14 @@ int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, un
 			if (!xs_bytes_equal(cur, f->patch, f->patch_len)) {
 				pl->failure = XS_PLAN_NOT_OURS;
 				pl->fail_op = k;
-				rollback(pl, k);
-				return -EIO;
+				return rollback(pl, k) ? -EIO : -ENOTRECOVERABLE;
 			}
 			bytes = f->saved;
 		} else {
 			if (f->expect_len && !xs_bytes_equal(cur, f->expect, f->expect_len)) {
 				pl->failure = XS_PLAN_EXPECT;
 				pl->fail_op = k;
-				rollback(pl, k);
-				return -EINVAL;
+				return rollback(pl, k) ? -EINVAL : -ENOTRECOVERABLE;
 			}
 			bytes = f->patch;
 		}
@@ -233,8 +255,7 @@ int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, un
 			pl->fail_op = k;
 			/* A partial write of this op: put its old bytes back too. */
 			op->done = true;
-			rollback(pl, k + 1);
-			return rc;
+			return rollback(pl, k + 1) ? rc : -ENOTRECOVERABLE;
 		}
 		op->done = true;
 	}
@@ -242,6 +263,70 @@ int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, un
 }
 
 /* ---- after release: words and state ---- */
+
+/* After a failed rollback: does f hold its payload's trampoline? (what
+ * xs_plan_settle records: the last done op on f decides). */
+static bool patched_now(const struct xs_plan *pl, const struct xs_func *f)
+{
+	bool on = f->applied;
+	for (unsigned k = 0; k < pl->nops; k++)
+		if (pl->ops[k].f == f && pl->ops[k].done)
+			on = !pl->ops[k].revert;
+	return on;
+}
+
+/*
+ * A rollback write failed: append what memory holds now and the state
+ * xs_plan_settle records, e.g. "; then restoring function f failed
+ * (Input/output error): its trampoline could not be removed; the rollback
+ * stopped there and what was written before stays: payload 'p' is
+ * APPLIED, partially (patched: f); revert it".
+ */
+static void explain_stuck(const struct xs_plan *pl, struct xs_err *err)
+{
+	const struct xs_plan_op *sop = &pl->ops[pl->stuck_op];
+	size_t n = strlen(err->msg);
+	char *m = err->msg;
+	const size_t cap = sizeof(err->msg);
+#define ADD(...)                                                                  \
+	do {                                                                      \
+		if (n < cap)                                                      \
+			n += (size_t)snprintf(m + n, cap - n, __VA_ARGS__);       \
+	} while (0)
+	ADD("; then restoring function %s failed (%s): ", sop->f->name, strerror(-pl->stuck_rc));
+	if (pl->stuck_torn)
+		ADD("it holds neither its old code nor the trampoline (torn: running it may crash)");
+	else if (sop->revert)
+		ADD("its trampoline could not be put back (it runs its old code again)");
+	else
+		ADD("its trampoline could not be removed");
+	ADD("; the rollback stopped there and what was written before stays:");
+	/* Each payload with a done op, once. */
+	for (unsigned k = 0; k <= pl->stuck_op; k++) {
+		const struct xs_payload *q = pl->ops[k].owner;
+		bool seen = false;
+		for (unsigned j = 0; j < k; j++)
+			seen |= pl->ops[j].owner == q;
+		if (seen)
+			continue;
+		unsigned patched = 0;
+		for (unsigned i = 0; i < q->nfuncs; i++)
+			patched += patched_now(pl, &q->funcs[i]);
+		if (!patched) {
+			ADD(" payload '%s' is CHECKED (none of its functions patched);", q->name);
+			continue;
+		}
+		ADD(" payload '%s' is APPLIED, %s (patched:", q->name,
+		    patched == q->nfuncs ? "fully" : "partially");
+		for (unsigned i = 0; i < q->nfuncs; i++)
+			if (patched_now(pl, &q->funcs[i]))
+				ADD(" %s", q->funcs[i].name);
+		ADD("); revert it;");
+	}
+	if (n < cap && n > 0 && m[n - 1] == ';')
+		m[n - 1] = '\0';
+#undef ADD
+}
 
 void xs_plan_explain(struct xs_plan *pl, int rc, struct xs_err *err)
 {
@@ -257,21 +342,26 @@ void xs_plan_explain(struct xs_plan *pl, int rc, struct xs_err *err)
 				"after the time bound", (int)pl->conflict_tid, comm,
 				(unsigned)(r->hi - r->lo), r->what, pl->conflict_frame, sym);
 		else
-		xs_fail(err, -EBUSY, "thread %d (%s) %s %s %s (frame %u, pc %s); gave up after the "
-			"time bound", (int)pl->conflict_tid, comm,
-			pl->conflict_frame ? "has a return address in" : "is executing in",
-			r->payload_code ? "the code of payload" : "function", r->what,
-			pl->conflict_frame, sym);
-	} else if (pl->failure == XS_PLAN_NOT_OURS) {
-		xs_fail(err, rc, "function %s does not hold this payload's trampoline any more; "
-			"someone else rewrote it: nothing changed", pl->ops[pl->fail_op].f->name);
-	} else if (pl->failure == XS_PLAN_EXPECT) {
-		xs_fail(err, rc, "function %s does not start with the bytes the payload expects: "
-			"nothing changed", pl->ops[pl->fail_op].f->name);
-	} else if (pl->failure == XS_PLAN_WRITE) {
-		xs_fail(err, rc, "writing function %s through /proc/self/mem failed (%s): nothing "
-			"changed", pl->ops[pl->fail_op].f->name, strerror(-pl->fail_rc));
+			xs_fail(err, -EBUSY, "thread %d (%s) %s %s %s (frame %u, pc %s); gave up "
+				"after the time bound", (int)pl->conflict_tid, comm,
+				pl->conflict_frame ? "has a return address in" : "is executing in",
+				r->payload_code ? "the code of payload" : "function", r->what,
+				pl->conflict_frame, sym);
+		return;
 	}
+	/* "nothing changed" holds unless a rollback write failed too. */
+	const char *outcome = pl->stuck ? "" : ": nothing changed";
+	if (pl->failure == XS_PLAN_NOT_OURS)
+		xs_fail(err, rc, "function %s does not hold this payload's trampoline any more; "
+			"someone else rewrote it%s", pl->ops[pl->fail_op].f->name, outcome);
+	else if (pl->failure == XS_PLAN_EXPECT)
+		xs_fail(err, rc, "function %s does not start with the bytes the payload expects%s",
+			pl->ops[pl->fail_op].f->name, outcome);
+	else if (pl->failure == XS_PLAN_WRITE)
+		xs_fail(err, rc, "writing function %s through /proc/self/mem failed (%s)%s",
+			pl->ops[pl->fail_op].f->name, strerror(-pl->fail_rc), outcome);
+	if (pl->stuck)
+		explain_stuck(pl, err);
 }
 
 void xs_plan_commit(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd)
@@ -293,6 +383,43 @@ void xs_plan_commit(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd)
 	if (cmd == XS_ACTION_APPLY || cmd == XS_ACTION_REPLACE) {
 		p->state = XS_STATE_APPLIED;
 		p->applied_seq = xs_payloads_next_seq();
+	}
+	xs_payloads_bump_version();
+}
+
+void xs_plan_settle(struct xs_plan *pl, const struct xs_err *err)
+{
+	if (!pl->stuck)
+		return;
+	/* Every payload touched, its new state computed before any function
+	 * changes (patched_now reads f->applied). */
+	for (unsigned k = 0; k <= pl->stuck_op; k++) {
+		struct xs_payload *q = pl->ops[k].owner;
+		bool seen = false;
+		for (unsigned j = 0; j < k; j++)
+			seen |= pl->ops[j].owner == q;
+		if (seen)
+			continue;
+		bool any = false;
+		for (unsigned i = 0; i < q->nfuncs; i++)
+			any |= patched_now(pl, &q->funcs[i]);
+		if (any && q->state != XS_STATE_APPLIED) {
+			q->state = XS_STATE_APPLIED;
+			q->applied_seq = xs_payloads_next_seq();
+		} else if (!any && q->state == XS_STATE_APPLIED) {
+			q->state = XS_STATE_CHECKED;
+			q->applied_seq = 0;
+		}
+		q->rc = -ENOTRECOVERABLE;
+		snprintf(q->reason, sizeof(q->reason), "%s", err->msg);
+	}
+	for (unsigned k = 0; k <= pl->stuck_op; k++) {
+		struct xs_plan_op *op = &pl->ops[k];
+		if (!op->done)
+			continue;
+		if (!op->revert)
+			memcpy(op->f->saved, op->before, op->f->patch_len);
+		op->f->applied = !op->revert;
 	}
 	xs_payloads_bump_version();
 }

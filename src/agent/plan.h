@@ -6,7 +6,8 @@
  * all-or-nothing (with rollback), the failure in words, and the new
  * states.
  *
- * Threading: xs_plan_build and xs_plan_commit run on the action thread
+ * Threading: xs_plan_build, xs_plan_commit and xs_plan_settle run on the
+ * action thread
  * with the table lock held (xs_plan_explain needs none); xs_plan_critical
  * runs on the action thread while every other thread is parked and the
  * lock is NOT held:
@@ -76,6 +77,12 @@ struct xs_plan {
 	unsigned conflict_frame;
 	uintptr_t conflict_pc;
 	unsigned conflict_range;
+	/* A rollback write failed (-ENOTRECOVERABLE): the rollback stopped at
+	 * ops[stuck_op]; it and every op before it still done. torn: that
+	 * function holds neither its old nor its new bytes. */
+	bool stuck, stuck_torn;
+	unsigned stuck_op;
+	int stuck_rc;
 };
 
 /* An empty plan (memfd -1, production writer). */
@@ -93,7 +100,9 @@ int xs_plan_build(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd);
 /*
  * The work of the stop (an xs_critical_fn, ctx is the plan): -EAGAIN when
  * a thread is in a range, else the writes all-or-nothing: 0, or a failure
- * with everything written restored.
+ * with everything written restored -- unless a restoring write fails:
+ * then the rollback stops there, pl->stuck is set and the result is
+ * -ENOTRECOVERABLE (xs_plan_settle makes the state follow memory).
  */
 int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n,
 		     struct xs_err *err);
@@ -103,5 +112,14 @@ void xs_plan_explain(struct xs_plan *pl, int rc, struct xs_err *err);
 
 /* Success (table locked): the new states. */
 void xs_plan_commit(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd);
+
+/*
+ * Failure (table locked): after a failed rollback write (pl->stuck), make
+ * the state follow memory (docs/decisions.md, "Code writes"): each op
+ * still done counts as performed; a payload with a function holding its
+ * trampoline is APPLIED, one left with none is CHECKED; their rc is
+ * -ENOTRECOVERABLE and their reason err. Nothing to do otherwise.
+ */
+void xs_plan_settle(struct xs_plan *pl, const struct xs_err *err);
 
 #endif
