@@ -4,12 +4,13 @@
  * refuse a request (state rules, one action at a time), then on the action
  * thread plan the code writes, stop every other thread through the
  * rendezvous, check their stacks against the plan, write all-or-nothing,
- * release, commit the new state. UNLOAD needs no stop and is done at once.
+ * release, commit the new state (the plan's steps: plan.c). UNLOAD needs
+ * no stop and is done at once. Also the last action's statistics.
  *
  * Threading: xs_action_request runs on the control thread with the table
  * lock held; run_job on the action thread takes the lock to plan and to
- * commit and drops it for the stop, where only critical() runs (raw
- * system calls and our own loops: nothing a payload may patch).
+ * commit and drops it for the stop, where only xs_plan_critical() runs
+ * (raw system calls and our own loops: nothing a payload may patch).
  */
 #include "action.h"
 
@@ -20,49 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/syscall.h"
 #include "codewrite.h"
 #include "common/clock.h"
 #include "payload.h"
-#include "procfs.h"
-
-/* One code write of the plan, in the order it is performed. */
-struct plan_op {
-	struct xs_func *f;
-	struct xs_payload *owner;
-	bool revert;                       /* restore f->saved, else write f->patch */
-	uint8_t before[XS_ARCH_PATCH_MAX]; /* bytes found there (saved for apply) */
-	bool done;
-};
-
-/* Address range no parked thread may be in. */
-struct plan_range {
-	uintptr_t lo, hi;
-	const char *what;     /* function or payload name */
-	bool payload_code;    /* payload code being removed (else: function replaced) */
-	bool strictly_inside; /* the bytes a trampoline overwrites: a PC or return
-	                       * address strictly inside (lo, hi) would resume in
-	                       * the middle of the new jump */
-};
-
-enum plan_failure { FAIL_NONE, FAIL_CONFLICT, FAIL_NOT_OURS, FAIL_EXPECT, FAIL_WRITE };
-
-struct plan {
-	struct plan_op *ops;
-	unsigned nops;
-	struct plan_range *ranges;
-	unsigned nranges;
-	int memfd;
-	/* What went wrong, recorded raw in the critical section (no
-	 * formatting there) and turned into words after release. */
-	enum plan_failure failure;
-	int fail_rc;
-	unsigned fail_op;
-	pid_t conflict_tid;
-	unsigned conflict_frame;
-	uintptr_t conflict_pc;
-	unsigned conflict_range;
-};
+#include "plan.h"
 
 static pthread_t g_thread;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
@@ -79,293 +41,53 @@ struct xs_rendezvous_stats xs_action_last_stats(uint64_t *action_ns)
 	return g_stats;
 }
 
-static int add_op(struct plan *pl, struct xs_payload *owner, struct xs_func *f, bool revert)
+/* The plan's steps live in plan.c. */
+static int build_plan(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd)
 {
-	struct plan_op *ops = realloc(pl->ops, (pl->nops + 1) * sizeof(*ops));
-	if (!ops)
-		return -ENOMEM;
-	pl->ops = ops;
-	memset(&ops[pl->nops], 0, sizeof(ops[0]));
-	ops[pl->nops].f = f;
-	ops[pl->nops].owner = owner;
-	ops[pl->nops].revert = revert;
-	pl->nops++;
-	return 0;
-}
-
-static int add_range(struct plan *pl, uintptr_t lo, uintptr_t hi, const char *what, bool code,
-		     bool strictly_inside)
-{
-	struct plan_range *r = realloc(pl->ranges, (pl->nranges + 1) * sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	pl->ranges = r;
-	r[pl->nranges++] = (struct plan_range){ lo, hi, what, code, strictly_inside };
-	return 0;
-}
-
-static int plan_apply(struct plan *pl, struct xs_payload *p)
-{
-	for (unsigned i = 0; i < p->nfuncs; i++) {
-		struct xs_func *f = &p->funcs[i];
-		int rc = add_op(pl, p, f, false);
-		if (!rc && !(f->flags & LIVEPATCH_FUNC_NO_STACK_CHECK))
-			rc = add_range(pl, f->old_addr, f->old_addr + f->old_size, f->name, false,
-				       false);
-		/* Even when opted out, no thread may resume inside the bytes
-		 * the trampoline overwrites: neither its PC nor a return
-		 * address (a call in the first bytes of a main loop). */
-		if (!rc)
-			rc = add_range(pl, f->old_addr, f->old_addr + f->patch_len, f->name, false,
-				       true);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-static int plan_revert(struct plan *pl, struct xs_payload *p)
-{
-	/* Undo in reverse order of application. */
-	for (unsigned i = p->nfuncs; i-- > 0;) {
-		int rc = add_op(pl, p, &p->funcs[i], true);
-		if (rc)
-			return rc;
-	}
-	return add_range(pl, (uintptr_t)p->ld.base, (uintptr_t)p->ld.base + p->ld.size, p->name,
-			 true, false);
-}
-
-static int build_plan(struct plan *pl, struct xs_payload *p, uint32_t cmd)
-{
-	int rc = 0;
-	if (cmd == XS_ACTION_APPLY)
-		return plan_apply(pl, p);
-	if (cmd == XS_ACTION_REVERT)
-		return plan_revert(pl, p);
-	/* REPLACE: every applied payload, newest first, then p. */
-	for (;;) {
-		struct xs_payload *newest = NULL;
-		for (struct xs_payload *q = xs_payload_first(); q; q = q->next) {
-			if (q->state != XS_STATE_APPLIED)
-				continue;
-			bool planned = false;
-			for (unsigned k = 0; k < pl->nops; k++)
-				if (pl->ops[k].owner == q)
-					planned = true;
-			if (!planned && (!newest || q->applied_seq > newest->applied_seq))
-				newest = q;
-		}
-		if (!newest)
-			break;
-		rc = plan_revert(pl, newest);
-		if (rc)
-			return rc;
-	}
-	return plan_apply(pl, p);
-}
-
-/* ---- the critical section: threads parked; raw syscalls, own loops ---- */
-
-static bool in_range(const struct plan_range *r, uintptr_t pc, unsigned frame)
-{
-	/* Resuming exactly at lo runs the new jump; at hi, the old code
-	 * after it: only what lies between is torn. */
-	if (r->strictly_inside)
-		return pc > r->lo && pc < r->hi;
-	/* A return address points after its call: test the call itself. */
-	uintptr_t at = frame ? pc - 1 : pc;
-	return at >= r->lo && at < r->hi;
-}
-
-/*
- * A stack we could not unwind (a thread asleep with the park signal
- * blocked, or an unwind that stopped early): every word from its SP to the
- * top of its stack may be a return address. It reads other threads' live
- * stacks, hence no ASan instrumentation. Returns true on a conflict.
- */
-__attribute__((no_sanitize("address"))) static bool scan_stack(struct plan *pl,
-							      const struct xs_thread_stack *st)
-{
-	for (uintptr_t w = st->sp & ~(uintptr_t)7; w + 8 <= st->stack_hi; w += 8) {
-		uintptr_t v = *(const volatile uintptr_t *)w;
-		for (unsigned r = 0; r < pl->nranges; r++)
-			if (in_range(&pl->ranges[r], v, 1)) {
-				pl->failure = FAIL_CONFLICT;
-				pl->conflict_tid = st->tid;
-				pl->conflict_frame = 1;
-				pl->conflict_pc = v;
-				pl->conflict_range = r;
-				return true;
-			}
-	}
-	return false;
-}
-
-static void rollback(struct plan *pl, unsigned upto)
-{
-	for (unsigned k = upto; k-- > 0;) {
-		struct plan_op *op = &pl->ops[k];
-		if (op->done)
-			xs_code_write(pl->memfd, op->f->old_addr, op->before, op->f->patch_len);
-		op->done = false;
-	}
-}
-
-static int critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n,
-		    struct xs_err *err)
-{
-	(void)err;
-	struct plan *pl = ctx;
-	pl->failure = FAIL_NONE;
-
-	for (unsigned t = 0; t < n; t++) {
-		if (threads[t]->conservative && scan_stack(pl, threads[t]))
-			return -EAGAIN;
-		for (unsigned fr = 0; fr < threads[t]->nframes; fr++)
-			for (unsigned r = 0; r < pl->nranges; r++)
-				if (in_range(&pl->ranges[r], threads[t]->pcs[fr], fr)) {
-					pl->failure = FAIL_CONFLICT;
-					pl->conflict_tid = threads[t]->tid;
-					pl->conflict_frame = fr;
-					pl->conflict_pc = threads[t]->pcs[fr];
-					pl->conflict_range = r;
-					return -EAGAIN;
-				}
-	}
-
-	for (unsigned k = 0; k < pl->nops; k++) {
-		struct plan_op *op = &pl->ops[k];
-		struct xs_func *f = op->f;
-		const uint8_t *cur = (const uint8_t *)f->old_addr;
-		xs_bytes_copy(op->before, cur, f->patch_len);
-		const uint8_t *bytes;
-		if (op->revert) {
-			/* Only undo what is ours: someone else rewrote it otherwise. */
-			if (!xs_bytes_equal(cur, f->patch, f->patch_len)) {
-				pl->failure = FAIL_NOT_OURS;
-				pl->fail_op = k;
-				rollback(pl, k);
-				return -EIO;
-			}
-			bytes = f->saved;
-		} else {
-			if (f->expect_len && !xs_bytes_equal(cur, f->expect, f->expect_len)) {
-				pl->failure = FAIL_EXPECT;
-				pl->fail_op = k;
-				rollback(pl, k);
-				return -EINVAL;
-			}
-			bytes = f->patch;
-		}
-		int rc = xs_code_write(pl->memfd, f->old_addr, bytes, f->patch_len);
-		if (rc) {
-			pl->failure = FAIL_WRITE;
-			pl->fail_rc = rc;
-			pl->fail_op = k;
-			/* A partial write of this op: put its old bytes back too. */
-			op->done = true;
-			rollback(pl, k + 1);
-			return rc;
-		}
-		op->done = true;
-	}
-	return 0;
-}
-
-/* ---- after release: words and state ---- */
-
-static void explain(struct plan *pl, int rc, struct xs_err *err)
-{
-	if (pl->failure == FAIL_CONFLICT && rc == -EBUSY && !err->msg[0]) {
-		const struct plan_range *r = &pl->ranges[pl->conflict_range];
-		char comm[64], sym[160] = "";
-		xs_procfs_task_name(pl->conflict_tid, comm, sizeof(comm));
-		if (xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
-			snprintf(sym, sizeof(sym), "0x%lx", (unsigned long)pl->conflict_pc);
-		if (r->strictly_inside)
-			xs_fail(err, -EBUSY, "thread %d (%s) would resume inside the first %u bytes of "
-				"function %s, which the trampoline overwrites (frame %u, pc %s); gave up "
-				"after the time bound", (int)pl->conflict_tid, comm,
-				(unsigned)(r->hi - r->lo), r->what, pl->conflict_frame, sym);
-		else
-		xs_fail(err, -EBUSY, "thread %d (%s) %s %s %s (frame %u, pc %s); gave up after the "
-			"time bound", (int)pl->conflict_tid, comm,
-			pl->conflict_frame ? "has a return address in" : "is executing in",
-			r->payload_code ? "the code of payload" : "function", r->what,
-			pl->conflict_frame, sym);
-	} else if (pl->failure == FAIL_NOT_OURS) {
-		xs_fail(err, rc, "function %s does not hold this payload's trampoline any more; "
-			"someone else rewrote it: nothing changed", pl->ops[pl->fail_op].f->name);
-	} else if (pl->failure == FAIL_EXPECT) {
-		xs_fail(err, rc, "function %s does not start with the bytes the payload expects: "
-			"nothing changed", pl->ops[pl->fail_op].f->name);
-	} else if (pl->failure == FAIL_WRITE) {
-		xs_fail(err, rc, "writing function %s through /proc/self/mem failed (%s): nothing "
-			"changed", pl->ops[pl->fail_op].f->name, strerror(-pl->fail_rc));
-	}
-}
-
-static void commit(struct plan *pl, struct xs_payload *p, uint32_t cmd)
-{
-	for (unsigned k = 0; k < pl->nops; k++) {
-		struct plan_op *op = &pl->ops[k];
-		if (!op->revert)
-			memcpy(op->f->saved, op->before, op->f->patch_len);
-		op->f->applied = !op->revert;
-	}
-	for (unsigned k = 0; k < pl->nops; k++) {
-		struct xs_payload *q = pl->ops[k].owner;
-		if (pl->ops[k].revert && q->state == XS_STATE_APPLIED) {
-			q->state = XS_STATE_CHECKED;
-			q->applied_seq = 0;
-			q->rc = 0;
-		}
-	}
-	if (cmd == XS_ACTION_APPLY || cmd == XS_ACTION_REPLACE) {
-		p->state = XS_STATE_APPLIED;
-		p->applied_seq = xs_payloads_next_seq();
-	}
-	xs_payloads_bump_version();
+	return xs_plan_build(pl, p, cmd);
 }
 
 static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 {
-	struct plan pl;
-	memset(&pl, 0, sizeof(pl));
-	pl.memfd = -1;
+	struct xs_plan pl;
+	xs_plan_init(&pl);
 	struct xs_err err = { "" };
 	struct xs_rendezvous_stats stats = { 0 };
 
 	xs_payloads_lock();
 	int rc = build_plan(&pl, p, cmd);
-	if (!rc && (rc = xs_payload_revalidate(p, &err)) != 0) { xs_payloads_unlock(); goto done; }
-	xs_payloads_unlock();
-	if (rc) {
+	if (rc)
 		xs_fail(&err, rc, "out of memory planning the action");
+	else
+		rc = xs_payload_revalidate(p, &err);
+	xs_payloads_unlock();
+	if (rc)
 		goto done;
-	}
 	rc = xs_code_open(&err);
 	if (rc < 0)
 		goto done;
 	pl.memfd = rc;
-	rc = xs_rendezvous_run(critical, &pl, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS, &stats,
-			       &err);
-	explain(&pl, rc, &err);
+	rc = xs_rendezvous_run(xs_plan_critical, &pl, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS,
+			       &stats, &err);
 done:
 	xs_code_close(pl.memfd);
 	xs_payloads_lock();
+	/* Words for a failure name symbols of the target's objects: only
+	 * with the table locked, so INFO or UPLOAD cannot free them meanwhile
+	 * (xs_objects_refresh runs with the lock held). */
+	xs_plan_explain(&pl, rc, &err);
 	if (rc == 0) {
-		commit(&pl, p, cmd);
+		xs_plan_commit(&pl, p, cmd);
 		g_stats = stats;
 		g_action_ns = xs_mono_ns() - g_submit_ns;
+	} else {
+		xs_plan_settle(&pl, &err);
 	}
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
 	g_busy[0] = '\0';
 	xs_payloads_unlock();
-	free(pl.ops);
-	free(pl.ranges);
+	xs_plan_free(&pl);
 }
 
 static void *action_thread(void *arg)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Case 6: the agent's critical section calls nothing a payload may patch.
-#  Static: in libxsplice.so, critical, xs_code_write, xs_bytes_copy and
+#  Static: in libxsplice.so, xs_plan_critical (the work of the stop,
+#  src/agent/plan.c), xs_code_write, xs_bytes_copy and
 #  xs_bytes_equal (and every local function they reach) make no call
 #  through the PLT; park_handler makes none after its recording part.
 #  Dynamic: a payload makes libc's pwrite64 (= pwrite) and syscall fail
@@ -14,10 +15,10 @@ source "$(dirname "$0")/lib.sh" "$1"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 # ---- static ----
-static=$("$PYTHON" "$HERE/plt_check.py" "$AGENT" critical xs_code_write xs_bytes_copy \
+static=$("$PYTHON" "$HERE/plt_check.py" "$AGENT" xs_plan_critical xs_code_write xs_bytes_copy \
 	xs_bytes_equal park_handler:after=record_stack park_handler xs_rendezvous_run)
 diag "$static"
-for fn in critical xs_code_write xs_bytes_copy xs_bytes_equal; do
+for fn in xs_plan_critical xs_code_write xs_bytes_copy xs_bytes_equal; do
 	line=$(grep "^$fn " <<<"$static")
 	ok_if "static: $fn reaches no PLT entry (memcpy, memset, pwrite, syscall, ...)" \
 		'[[ "$line" == "$fn plt= "* ]]'
