@@ -16,9 +16,11 @@ int lp_new_other(int x)
 	return x * 3;
 }
 
+/* new_size 1: the agent checks that new code lies inside one executable
+ * section, and each function has its own (-ffunction-sections). */
 struct livepatch_func lp_funcs[] LIVEPATCH_FUNC_ATTR = {
 	{ .name = "xt_old_func", .new_addr = lp_new_old, .old_addr = xt_old_func,
-	  .new_size = 8, .old_size = 16, .version = LIVEPATCH_PAYLOAD_VERSION },
+	  .new_size = 1, .old_size = 16, .version = LIVEPATCH_PAYLOAD_VERSION },
 	{ .name = "xt_other_func", .new_addr = lp_new_other, .old_addr = 0,
-	  .new_size = 8, .old_size = 16, .version = LIVEPATCH_PAYLOAD_VERSION },
+	  .new_size = 1, .old_size = 16, .version = LIVEPATCH_PAYLOAD_VERSION },
 };

@@ -18,6 +18,7 @@ static char *names;              /* at mem + 1024 */
 static uint8_t *newcode;         /* at mem + 2048 */
 static bool relocated[4];
 static struct xs_loaded ld;
+static struct xs_loaded_range exec_range; /* newcode: the payload's "text" */
 static struct xs_object *target;
 
 static int setup(void **state)
@@ -45,6 +46,9 @@ static int reset(void **state)
 	ld.size = sizeof(mem);
 	ld.funcs = E;
 	ld.nfuncs = 1;
+	exec_range = (struct xs_loaded_range){ (uintptr_t)newcode, (uintptr_t)newcode + 512 };
+	ld.exec = &exec_range;
+	ld.nexec = 1;
 	for (unsigned i = 0; i < 4; i++)
 		relocated[i] = true;
 	ld.old_addr_relocated = relocated;
@@ -122,7 +126,7 @@ static void test_sizes(void **state)
 	refused(-EINVAL, want);
 	reset(NULL);
 	E[0].new_size = 0;
-	refused(-EINVAL, "new function");
+	refused(-EINVAL, "new_size is zero but new_addr is set");
 	reset(NULL);
 	E[0].new_addr = NULL; /* NOP-out */
 	E[0].new_size = 17;
