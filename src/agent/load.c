@@ -21,6 +21,7 @@
 
 #include "arch/arch.h"
 #include "codewrite.h"
+#include "procfs.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -162,9 +163,9 @@ struct range {
 
 static int read_maps(struct range **out, size_t *n)
 {
-	int fd = open("/proc/thread-self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = xs_procfs_open("thread-self/maps", O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	size_t cap = 65536, len = 0;
 	char *buf = malloc(cap + 1);
 	if (!buf) {
@@ -292,7 +293,7 @@ static int map_near(const struct xs_object *t, uint64_t size, void **out, struct
 		size_t n = 0;
 		int rc = read_maps(&r, &n);
 		if (rc)
-			return xs_fail(err, rc, "cannot read /proc/self/maps");
+			return xs_fail(err, rc, "cannot read /proc/thread-self/maps");
 		uint64_t at = find_gap(r, n, olo, ohi, size);
 		free(r);
 		if (!at)

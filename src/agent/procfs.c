@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "arch/syscall.h"
 
@@ -20,10 +22,64 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-/* Read a small /proc file into buf (NUL-terminated): length or -errno. */
+/*
+ * /proc, opened when the agent starts: a program that chroots afterwards
+ * (haproxy, dnsmasq, bind) has no /proc in its new root. Used while it is
+ * still the same directory (a program that closes every fd may have given
+ * the number to something else); else the path.
+ */
+static int g_proc_fd = -1;
+static uint64_t g_proc_dev, g_proc_ino;
+
+void xs_procfs_init(void)
+{
+	int fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	g_proc_dev = st.st_dev;
+	g_proc_ino = st.st_ino;
+	g_proc_fd = fd;
+}
+
+int xs_procfs_open(const char *rel, int flags)
+{
+	if (g_proc_fd >= 0) {
+		struct stat st;
+		if (xs_sys3(SYS_fstat, g_proc_fd, (long)&st, 0) == 0 && st.st_dev == g_proc_dev &&
+		    st.st_ino == g_proc_ino)
+			return (int)xs_sys4(SYS_openat, g_proc_fd, (long)rel, flags | O_CLOEXEC, 0);
+	}
+	char path[128];
+	static const char pre[] = "/proc/";
+	size_t k = 0;
+	for (size_t i = 0; pre[i]; i++)
+		path[k++] = pre[i];
+	for (size_t i = 0; rel[i] && k + 1 < sizeof(path); i++)
+		path[k++] = rel[i];
+	path[k] = '\0';
+	return (int)xs_sys3(SYS_open, (long)path, flags | O_CLOEXEC, 0);
+}
+
+long xs_procfs_readlink(const char *rel, char *buf, size_t len)
+{
+	int fd = xs_procfs_open(rel, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return fd;
+	long n = xs_sys4(SYS_readlinkat, fd, (long)"", (long)buf, (long)len);
+	xs_sys3(SYS_close, fd, 0, 0);
+	return n;
+}
+
+/* Read a small /proc file (path relative to /proc) into buf
+ * (NUL-terminated): length or -errno. */
 static long read_small(const char *path, char *buf, size_t len)
 {
-	long fd = xs_sys3(SYS_open, (long)path, O_RDONLY | O_CLOEXEC, 0);
+	long fd = xs_procfs_open(path, O_RDONLY);
 	if (fd < 0)
 		return fd;
 	long n = xs_sys3(SYS_read, fd, (long)buf, (long)len - 1);
@@ -34,10 +90,10 @@ static long read_small(const char *path, char *buf, size_t len)
 	return n;
 }
 
-/* "/proc/self/task/<tid>/<leaf>" without snprintf. */
+/* "self/task/<tid>/<leaf>" (relative to /proc) without snprintf. */
 static void task_path(char *out, pid_t tid, const char *leaf)
 {
-	static const char pre[] = "/proc/self/task/";
+	static const char pre[] = "self/task/";
 	char digits[16];
 	int nd = 0;
 	unsigned v = (unsigned)tid;
@@ -81,7 +137,7 @@ static uint64_t parse_hex(const char **pp)
 int xs_procfs_list_tasks(pid_t self, pid_t *tids, uint32_t cap)
 {
 	static char buf[8192];
-	long fd = xs_sys3(SYS_open, (long)"/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	long fd = xs_procfs_open("self/task", O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return (int)fd;
 	uint32_t n = 0;
@@ -205,7 +261,7 @@ int xs_procfs_maps_snapshot(void)
 {
 	g_maps_len = 0;
 	g_maps[0] = '\0';
-	long fd = xs_sys3(SYS_open, (long)"/proc/thread-self/maps", O_RDONLY | O_CLOEXEC, 0);
+	long fd = xs_procfs_open("thread-self/maps", O_RDONLY);
 	if (fd < 0)
 		return (int)fd;
 	int rc = 0;

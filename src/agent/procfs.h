@@ -14,6 +14,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Open /proc for later (at start, before the program may chroot). */
+void xs_procfs_init(void);
+/* Open a file below /proc (rel: "thread-self/maps"): fd or -errno. Raw
+ * system calls; O_CLOEXEC is added. */
+int xs_procfs_open(const char *rel, int flags);
+/* readlink of a link below /proc: length (not NUL-terminated) or -errno. */
+long xs_procfs_readlink(const char *rel, char *buf, size_t len);
+
 /* Thread ids of this process except `self` into tids. Returns the count,
  * -E2BIG if more than cap, or -errno. */
 int xs_procfs_list_tasks(pid_t self, pid_t *tids, uint32_t cap);

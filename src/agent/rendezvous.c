@@ -262,6 +262,7 @@ int xs_rendezvous_signal(void)
 
 int xs_rendezvous_init(struct xs_err *err)
 {
+	xs_procfs_init();
 	int signo = SIGRTMIN + XS_DEFAULT_SIGNAL_OFFSET;
 	const char *env = getenv("XSPLICE_SIGNAL");
 	if (env && *env) {

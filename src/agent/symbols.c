@@ -16,6 +16,8 @@
  */
 #include "symbols.h"
 
+#include "procfs.h"
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -92,7 +94,7 @@ static int collect_cb(struct dl_phdr_info *info, size_t sz, void *data)
 	o->is_main = c->n == 0;
 	o->tls_modid = info->dlpi_tls_modid;
 	if (o->is_main) {
-		ssize_t r = readlink("/proc/thread-self/exe", o->path, sizeof(o->path) - 1);
+		ssize_t r = xs_procfs_readlink("thread-self/exe", o->path, sizeof(o->path) - 1);
 		o->path[r > 0 ? r : 0] = '\0';
 	} else if (info->dlpi_name) {
 		snprintf(o->path, sizeof(o->path), "%s", info->dlpi_name);
@@ -280,9 +282,13 @@ static int file_build_id(const struct xs_elf *elf, uint8_t *id, size_t *len)
 static int open_candidate(struct xs_object *obj, const char *path, struct xs_symtab *st,
 			  struct xs_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* /proc paths through the /proc opened at start (chroot). */
+	int fd = strncmp(path, "/proc/", 6) == 0 ? xs_procfs_open(path + 6, O_RDONLY)
+						 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && strncmp(path, "/proc/", 6) != 0)
+		fd = -errno;
 	if (fd < 0)
-		return xs_fail(err, -errno, "cannot open %s: %s", path, strerror(errno));
+		return xs_fail(err, fd, "cannot open %s: %s", path, strerror(-fd));
 	struct stat sb;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size < (off_t)sizeof(Elf64_Ehdr)) {
 		close(fd);
