@@ -53,6 +53,9 @@ enum xs_action {
 	XS_ACTION_REVERT = 2,
 	XS_ACTION_APPLY = 3,
 	XS_ACTION_REPLACE = 4,
+	/* xsplice's own: stop retrying the action running on NAME; it ends
+	 * with rc -ECANCELED and nothing changed (docs/protocol.md). */
+	XS_ACTION_CANCEL = 5,
 };
 
 struct xs_frame_header {

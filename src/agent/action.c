@@ -31,6 +31,8 @@ static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static struct xs_payload *g_job;
 static uint32_t g_job_cmd, g_job_timeout;
 static char g_busy[XS_NAME_SIZE + 16];
+static struct xs_payload *g_running;  /* the payload whose action is queued or running */
+static _Atomic bool g_cancel;         /* a client asked to cancel it */
 static struct xs_rendezvous_stats g_stats;
 static uint64_t g_submit_ns, g_action_ns;
 
@@ -68,7 +70,7 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 		goto done;
 	pl.memfd = rc;
 	rc = xs_rendezvous_run(xs_plan_critical, &pl, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS,
-			       &stats, &err);
+			       &g_cancel, &stats, &err);
 done:
 	xs_code_close(pl.memfd);
 	xs_payloads_lock();
@@ -86,6 +88,7 @@ done:
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
 	g_busy[0] = '\0';
+	g_running = NULL;
 	xs_payloads_unlock();
 	xs_plan_free(&pl);
 }
@@ -110,6 +113,13 @@ static void *action_thread(void *arg)
 int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err)
 {
 	XS_ASSERT_TABLE_LOCKED();
+	if (cmd == XS_ACTION_CANCEL) {
+		if (!g_busy[0] || g_running != p)
+			return xs_fail(err, -EINVAL, "no action is running on '%s'; nothing to cancel",
+				       p->name);
+		atomic_store(&g_cancel, true);
+		return 0;
+	}
 	if (g_busy[0])
 		return xs_fail(err, -EBUSY, "another action is in progress (%s); wait for it", g_busy);
 	if (timeout_ms > XS_MAX_TIMEOUT_MS)
@@ -125,6 +135,8 @@ int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, s
 		return 0;
 	}
 	snprintf(g_busy, sizeof(g_busy), "%s of %s", xs_action_name(cmd), p->name);
+	g_running = p;
+	atomic_store(&g_cancel, false);
 	g_submit_ns = xs_mono_ns();
 	p->rc = -EAGAIN;
 	p->reason[0] = '\0';

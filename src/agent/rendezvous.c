@@ -574,7 +574,8 @@ static int ensure_capacity(uint32_t cap, bool fresh, struct xs_err *err)
 }
 
 int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
-		      struct xs_rendezvous_stats *stats, struct xs_err *err)
+		      const _Atomic bool *cancel, struct xs_rendezvous_stats *stats,
+		      struct xs_err *err)
 {
 	if (!g_signo)
 		return xs_fail(err, -ENOSYS, "the thread rendezvous is not initialised");
@@ -720,6 +721,14 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 			if (err)
 				xs_fail(err, rc, "%s", conflict.msg);
 			return rc;
+		}
+		if (cancel && atomic_load(cancel)) {
+			if (stats)
+				stats->attempts = attempts;
+			return xs_fail(err, -ECANCELED, "cancelled by a client after %u attempt%s; "
+				       "nothing changed (last obstacle: %s)", attempts,
+				       attempts == 1 ? "" : "s", conflict.msg[0] ? conflict.msg :
+				       "a thread inside a function being patched");
 		}
 		/* Back off so the thread in the way can leave the function, but
 		 * not past the deadline. */

@@ -10,6 +10,7 @@
 #ifndef XS_AGENT_RENDEZVOUS_H
 #define XS_AGENT_RENDEZVOUS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -55,12 +56,15 @@ int xs_rendezvous_init(struct xs_err *err);
 int xs_rendezvous_signal(void);
 
 /*
- * Park all threads, run fn, release; retry on -EAGAIN until timeout_ms.
+ * Park all threads, run fn, release; retry on -EAGAIN until timeout_ms,
+ * or until *cancel (looked at between attempts, never during a stop):
+ * then -ECANCELED.
  * On running out of time: -EBUSY with the reason of the last conflict, or
  * naming a thread that never arrived. Also unblocks nothing: threads that
  * block the signal simply never arrive.
  */
 int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
-		      struct xs_rendezvous_stats *stats, struct xs_err *err);
+		      const _Atomic bool *cancel, struct xs_rendezvous_stats *stats,
+		      struct xs_err *err);
 
 #endif

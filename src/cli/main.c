@@ -65,6 +65,7 @@ struct command {
 };
 
 static const struct command commands[];
+static int cmd_cancel(struct ctx *c, const struct command *cmd, char **argv, int argc);
 
 /*
  * The actions, as Xen's xen-livepatch action_options[]: the command (also
@@ -530,6 +531,33 @@ static int cmd_action(struct ctx *c, const struct command *cmd, char **argv, int
 	return perform(c, argv[0], a);
 }
 
+/* cancel NAME: ask, then wait until the action has ended. Exit 0 when
+ * it was cancelled or had already ended. */
+static int cmd_cancel(struct ctx *c, const struct command *cmd, char **argv, int argc)
+{
+	struct xs_err err = { "" };
+	int ex, rc;
+
+	(void)argc;
+	if ((ex = check_name(cmd, argv[0])) || (ex = connect_target(c)))
+		return ex;
+	printf("Performing cancel:");
+	fflush(stdout);
+	rc = xs_ctl_action(c->ctl, argv[0], XS_ACTION_CANCEL, 0, &err);
+	if (rc) {
+		puts(" failed");
+		return report(rc, &err, NULL, "cancel %s", argv[0]);
+	}
+	rc = xs_ctl_wait(c->ctl, argv[0], XS_ACTION_CANCEL, wait_bound(c), NULL, NULL, &err);
+	if (rc == -ECANCELED || rc == 0) {
+		puts(rc ? " completed (the action was cancelled; nothing changed)"
+			: " completed (the action had already finished)");
+		return EXIT_OK;
+	}
+	puts(" failed");
+	return report(rc, &err, NULL, "cancel %s", argv[0]);
+}
+
 /* hello.livepatch -> hello; the seed names payloads after their file. */
 static int name_from_file(const char *file, char *name, size_t size)
 {
@@ -743,6 +771,9 @@ static const struct command commands[] = {
 	  cmd_action },
 	{ "unload", "NAME", "unload a CHECKED payload", "Unload payload NAME and free it (it "
 	  "must be CHECKED: revert it first).", 1, 1, true, cmd_action },
+	{ "cancel", "NAME", "cancel the action running on NAME", "Stop the apply, revert or "
+	  "replace running on payload NAME from retrying\n(threads in the way): it ends with "
+	  "ECANCELED and nothing changed.", 1, 1, true, cmd_cancel },
 	{ "load", "FILE", "upload FILE and apply it", "Upload FILE and apply it. The payload's "
 	  "name is the file's base name without its\nextension (hello.livepatch -> hello). "
 	  "If the apply fails the payload is unloaded\nagain and the apply error reported.",

@@ -65,7 +65,8 @@ const char *xs_errno_name(int rc)
 		{ ECONNREFUSED, "ECONNREFUSED" }, { ENOTUNIQ, "ENOTUNIQ" },
 		{ EKEYREJECTED, "EKEYREJECTED" }, { ENOKEY, "ENOKEY" },
 		{ ENOTCONN, "ENOTCONN" }, { ECONNRESET, "ECONNRESET" },
-		{ EPIPE, "EPIPE" }, { ELOOP, "ELOOP" },
+		{ EPIPE, "EPIPE" }, { ELOOP, "ELOOP" }, { ECANCELED, "ECANCELED" },
+		{ ESTALE, "ESTALE" }, { ENOTRECOVERABLE, "ENOTRECOVERABLE" },
 	};
 	int no = rc < 0 ? -rc : rc;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -673,6 +673,8 @@ const char *xs_action_name(uint32_t cmd)
 		return "apply";
 	case XS_ACTION_REPLACE:
 		return "replace";
+	case XS_ACTION_CANCEL:
+		return "cancel";
 	default:
 		return NULL;
 	}
