@@ -16,6 +16,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,9 @@ static uint32_t g_job_cmd, g_job_timeout;
 static char g_busy[XS_NAME_SIZE + 16];
 static struct xs_rendezvous_stats g_stats;
 static uint64_t g_submit_ns, g_action_ns;
+/* Code written but the new state not yet committed: a fork must wait
+ * (xs_action_fork_prepare), or the child's table would not match its code. */
+static _Atomic bool g_unrecorded;
 
 struct xs_rendezvous_stats xs_action_last_stats(uint64_t *action_ns)
 {
@@ -228,6 +234,7 @@ static int critical(void *ctx, const struct xs_thread_stack *const *threads, uns
 				}
 	}
 
+	atomic_store(&g_unrecorded, true);
 	for (unsigned k = 0; k < pl->nops; k++) {
 		struct plan_op *op = &pl->ops[k];
 		struct xs_func *f = op->f;
@@ -350,6 +357,7 @@ done:
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
 	g_busy[0] = '\0';
+	atomic_store(&g_unrecorded, false);
 	xs_payloads_unlock();
 	free(pl.ops);
 	free(pl.ranges);
@@ -414,4 +422,40 @@ int xs_action_init(struct xs_err *err)
 	pthread_setname_np(g_thread, "xsplice-action");
 	pthread_detach(g_thread);
 	return 0;
+}
+
+/* fork prepare (table locked): never let a child inherit code that was
+ * written but not yet recorded; that window is short (release, commit). */
+void xs_action_fork_prepare(void)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	while (atomic_load(&g_unrecorded)) {
+		xs_payloads_unlock();
+		struct timespec ts = { 0, 100 * 1000 };
+		nanosleep(&ts, NULL);
+		xs_payloads_lock();
+	}
+}
+
+/* fork child (table locked by the forking thread): the parent's action
+ * thread does not exist here, so an action queued or under way in the
+ * parent did not happen in this process. Its payload keeps the state it
+ * had and gets rc -ECANCELED with the reason. */
+void xs_action_fork_child(void)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	pthread_cond_t fresh = PTHREAD_COND_INITIALIZER;
+	g_cond = fresh;
+	if (g_busy[0]) {
+		for (struct xs_payload *p = xs_payload_first(); p; p = p->next)
+			if (p->rc == -EAGAIN) {
+				p->rc = -ECANCELED;
+				snprintf(p->reason, sizeof(p->reason),
+					 "%s was under way in the parent (pid %d) when this process "
+					 "forked; it was not done here: the state is the one before it",
+					 g_busy, (int)getppid());
+			}
+	}
+	g_job = NULL;
+	g_busy[0] = '\0';
 }
