@@ -30,6 +30,27 @@ bool xs_fd_is(int fd, dev_t dev, ino_t ino)
 	return S_ISSOCK(st.st_mode) && st.st_dev == dev && st.st_ino == ino;
 }
 
+/* Close a temporary fd of ours only if the program has not closed it and
+ * reused its number meanwhile (it may close every fd at any time). */
+static void close_own(int fd, const struct stat *st)
+{
+	struct stat now;
+	if (fd >= 0 && fstat(fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino)
+		close(fd);
+}
+
+static int open_dir_fd(int at, const char *path, int flags, struct stat *st)
+{
+	int fd = at >= 0 ? openat(at, path, flags) : open(path, flags);
+	if (fd >= 0 && fstat(fd, st) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 bool xs_sock_is_ours(const struct xs_sock *s)
 {
 	return xs_fd_is(s->fd, s->dev, s->ino);
@@ -49,6 +70,7 @@ static int open_dir(const char *dir, struct xs_err *err)
 		tmp[--len] = '\0';
 	char *slash = strrchr(tmp, '/');
 	const char *base = tmp;
+	struct stat pst;
 	int pfd;
 	if (slash) {
 		for (char *s = tmp + 1; s < slash; s++) {
@@ -59,29 +81,29 @@ static int open_dir(const char *dir, struct xs_err *err)
 			*s = '/';
 		}
 		*slash = '\0';
-		pfd = open(slash == tmp ? "/" : tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		pfd = open_dir_fd(-1, slash == tmp ? "/" : tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC, &pst);
 		if (pfd < 0 && errno == ENOENT && mkdir(tmp, 0755) == 0)
-			pfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			pfd = open_dir_fd(-1, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC, &pst);
 		if (pfd < 0)
 			return xs_fail(err, -errno, "cannot open %s (the parent of the socket "
 				       "directory): %s", slash == tmp ? "/" : tmp, strerror(errno));
 		base = slash + 1;
 	} else {
-		pfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		pfd = open_dir_fd(-1, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, &pst);
 		if (pfd < 0)
 			return xs_fail(err, -errno, "cannot open the current directory: %s",
 				       strerror(errno));
 	}
 	if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST) {
 		int e = errno;
-		close(pfd);
+		close_own(pfd, &pst);
 		return xs_fail(err, -e, "cannot create %s: %s", dir, strerror(e));
 	}
-	int dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int dfd = open_dir_fd(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, &st);
 	int e = errno;
-	close(pfd);
+	close_own(pfd, &pst);
 	if (dfd < 0) {
-		struct stat st;
 		if (e == ELOOP || (e == ENOTDIR && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)))
 			return xs_fail(err, -ELOOP, "socket directory %s is a symbolic link (someone "
 				       "may be redirecting the agent's socket): remove it, or set "
@@ -89,22 +111,16 @@ static int open_dir(const char *dir, struct xs_err *err)
 		return xs_fail(err, -e, "cannot open the socket directory %s: %s", dir,
 			       strerror(e));
 	}
-	struct stat st;
-	if (fstat(dfd, &st) < 0) {
-		e = errno;
-		close(dfd);
-		return xs_fail(err, -e, "cannot stat %s: %s", dir, strerror(e));
-	}
 	/* Only its owner may enter: others cannot even reach the socket. */
 	if (st.st_uid != geteuid()) {
-		close(dfd);
+		close_own(dfd, &st);
 		return xs_fail(err, -EPERM, "socket directory %s belongs to uid %u, not to us "
 			       "(uid %u): remove it, or set XSPLICE_SOCKET_DIR", dir,
 			       (unsigned)st.st_uid, (unsigned)geteuid());
 	}
 	if ((st.st_mode & 0077) && fchmod(dfd, 0700) < 0) {
 		e = errno;
-		close(dfd);
+		close_own(dfd, &st);
 		return xs_fail(err, -e, "cannot restrict %s to its owner: %s", dir, strerror(e));
 	}
 	return dfd;
@@ -119,9 +135,14 @@ static bool answers(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return true; /* cannot tell: do not remove it */
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return true;
+	}
 	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	int e = errno;
-	close(fd);
+	close_own(fd, &st);
 	/* EAGAIN: a listener whose backlog is full is alive too. */
 	return rc == 0 || e == EAGAIN || e == EINPROGRESS;
 }
@@ -150,6 +171,9 @@ int xs_sock_open(struct xs_sock *s, struct xs_err *err)
 	int dfd = open_dir(dir, err);
 	if (dfd < 0)
 		return dfd;
+	struct stat dfd_st;
+	if (fstat(dfd, &dfd_st) < 0)
+		return xs_fail(err, -errno, "the socket directory's fd went away");
 	char name[64];
 	/* <pid>.sock, or <pid>.<n>.sock when a live socket of another
 	 * process (same pid number, other pid namespace) holds that one. */
@@ -180,12 +204,17 @@ int xs_sock_open(struct xs_sock *s, struct xs_err *err)
 		rc = xs_fail(err, -errno, "socket: %s", strerror(errno));
 		goto out;
 	}
+	struct stat sst, st, dst, lst;
+	if (fstat(fd, &sst) < 0) {
+		rc = xs_fail(err, -errno, "fstat of our socket: %s", strerror(errno));
+		close(fd);
+		goto out;
+	}
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->path);
-	struct stat st, dst, lst;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = xs_fail(err, -errno, "cannot bind %s: %s", s->path, strerror(errno));
-		close(fd);
+		close_own(fd, &sst);
 		goto out;
 	}
 	/* bind resolved the path by name: make sure it landed in the
@@ -195,27 +224,21 @@ int xs_sock_open(struct xs_sock *s, struct xs_err *err)
 	    !S_ISSOCK(st.st_mode)) {
 		rc = xs_fail(err, -EXDEV, "the socket directory %s changed while the socket was "
 			     "created; refusing it", dir);
-		close(fd);
+		close_own(fd, &sst);
 		goto out;
 	}
 	if (fchmodat(dfd, name, 0600, 0) < 0 || listen(fd, 16) < 0) {
 		rc = xs_fail(err, -errno, "cannot listen on %s: %s", s->path, strerror(errno));
-		close(fd);
-		unlinkat(dfd, name, 0);
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = xs_fail(err, -errno, "fstat of our socket: %s", strerror(errno));
-		close(fd);
+		close_own(fd, &sst);
 		unlinkat(dfd, name, 0);
 		goto out;
 	}
 	s->fd = fd;
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
+	s->dev = sst.st_dev;
+	s->ino = sst.st_ino;
 	rc = 0;
 out:
-	close(dfd);
+	close_own(dfd, &dfd_st);
 	return rc;
 }
 
