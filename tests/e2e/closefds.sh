@@ -61,7 +61,7 @@ for reuse in 0 1; do
 	sleep 2
 	t1=$(ctl_ticks "$TPID")
 	check "$what: the control thread used $((t1 - t0)) ticks in 2 s (< 20: no spin)" \
-		[ "$t0" -ge 0 ] && [ $((t1 - t0)) -lt 20 ]
+		test "$t0" -ge 0 -a $((t1 - t0)) -lt 20
 	[ $reuse = 1 ] && diag "after the actions: $(find "/proc/$TPID/fd" -lname /dev/null | wc -l) /dev/null fds open"
 	expect_alive "$what: the target still answers"
 done
