@@ -17,9 +17,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <time.h>
 
 #include "codewrite.h"
 #include "common/clock.h"
@@ -33,6 +36,9 @@ static uint32_t g_job_cmd, g_job_timeout;
 static char g_busy[XS_NAME_SIZE + 16];
 static struct xs_payload *g_running;  /* the payload whose action is queued or running */
 static _Atomic bool g_cancel;         /* a client asked to cancel it */
+/* Code written but the new state not yet committed: a fork must wait
+ * (xs_action_fork_prepare), or the child's table would not match its code. */
+static _Atomic bool g_unrecorded;
 static struct xs_rendezvous_stats g_stats;
 static uint64_t g_submit_ns, g_action_ns;
 
@@ -69,6 +75,7 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 	if (rc < 0)
 		goto done;
 	pl.memfd = rc;
+	pl.writing = &g_unrecorded;
 	rc = xs_rendezvous_run(xs_plan_critical, &pl, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS,
 			       &g_cancel, &stats, &err);
 done:
@@ -89,6 +96,7 @@ done:
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
 	g_busy[0] = '\0';
 	g_running = NULL;
+	atomic_store(&g_unrecorded, false);
 	xs_payloads_unlock();
 	xs_plan_free(&pl);
 }
@@ -161,4 +169,42 @@ int xs_action_init(struct xs_err *err)
 	pthread_setname_np(g_thread, "xsplice-action");
 	pthread_detach(g_thread);
 	return 0;
+}
+
+/* fork prepare (table locked): never let a child inherit code that was
+ * written but not yet recorded; that window is short (release, commit). */
+void xs_action_fork_prepare(void)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	while (atomic_load(&g_unrecorded)) {
+		xs_payloads_unlock();
+		struct timespec ts = { 0, 100 * 1000 };
+		nanosleep(&ts, NULL);
+		xs_payloads_lock();
+	}
+}
+
+/* fork child (table locked by the forking thread): the parent's action
+ * thread does not exist here, so an action queued or under way in the
+ * parent did not happen in this process. Its payload keeps the state it
+ * had and gets rc -ECANCELED with the reason. */
+void xs_action_fork_child(void)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	pthread_cond_t fresh = PTHREAD_COND_INITIALIZER;
+	g_cond = fresh;
+	if (g_busy[0]) {
+		for (struct xs_payload *p = xs_payload_first(); p; p = p->next)
+			if (p->rc == -EAGAIN) {
+				p->rc = -ECANCELED;
+				snprintf(p->reason, sizeof(p->reason),
+					 "%s was under way in the parent (pid %d) when this process "
+					 "forked; it was not done here: the state is the one before it",
+					 g_busy, (int)getppid());
+			}
+	}
+	g_job = NULL;
+	g_busy[0] = '\0';
+	g_running = NULL;
+	atomic_store(&g_cancel, false);
 }

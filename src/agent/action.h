@@ -25,6 +25,10 @@ int xs_action_init(struct xs_err *err);
  * to the action thread (p->rc is -EAGAIN until it is done).
  */
 int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err);
+/* fork handlers (table locked): prepare waits while code is written but
+ * not yet recorded; child cancels the parent's action (rc -ECANCELED). */
+void xs_action_fork_prepare(void);
+void xs_action_fork_child(void);
 /* Last action's pause statistics (for benchmarks and info). */
 struct xs_rendezvous_stats xs_action_last_stats(uint64_t *action_ns);
 

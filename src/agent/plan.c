@@ -226,6 +226,8 @@ int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, un
 				}
 	}
 
+	if (pl->writing)
+		atomic_store(pl->writing, true);
 	for (unsigned k = 0; k < pl->nops; k++) {
 		struct xs_plan_op *op = &pl->ops[k];
 		struct xs_func *f = op->f;

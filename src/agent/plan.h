@@ -17,6 +17,7 @@
 #ifndef XS_AGENT_PLAN_H
 #define XS_AGENT_PLAN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -68,6 +69,9 @@ struct xs_plan {
 	int memfd;
 	xs_plan_write_fn write;
 	void *write_ctx;
+	/* Set (atomically, in the stop) before the first write: code may
+	 * differ from the recorded state until the commit. NULL: none. */
+	_Atomic bool *writing;
 	/* What went wrong, recorded raw in the critical section (no
 	 * formatting there) and turned into words after release. */
 	enum xs_plan_failure failure;

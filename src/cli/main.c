@@ -752,6 +752,44 @@ static int cmd_build_id(struct ctx *c, const struct command *cmd, char **argv, i
 	return EXIT_OK;
 }
 
+/* ---- processes: the agents in the socket directory ---- */
+
+struct procs {
+	bool json;
+	unsigned n;
+};
+
+static void print_process(int pid, const char *path, void *arg)
+{
+	struct procs *p = arg;
+	if (p->json)
+		printf("%s{\"pid\": %d, \"socket\": \"%s\"}", p->n ? ", " : "", pid, path);
+	else
+		printf("%d\t%s\n", pid, path);
+	p->n++;
+}
+
+static int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, int argc)
+{
+	(void)cmd;
+	(void)argv;
+	(void)argc;
+	struct xs_err err = { "" };
+	struct procs p = { c->json, 0 };
+	unsigned removed = 0;
+	if (c->json)
+		printf("{\"processes\": [");
+	int rc = xs_ctl_scan(NULL, print_process, &p, &removed, &err);
+	if (c->json)
+		printf("], \"stale_removed\": %u}\n", removed);
+	else if (removed)
+		fprintf(stderr, "xsplice: removed %u stale socket%s of processes that died\n",
+			removed, removed == 1 ? "" : "s");
+	if (rc)
+		return report(rc, &err, NULL, "cannot list the agents");
+	return EXIT_OK;
+}
+
 static const struct command commands[] = {
 	{ "list", "", "list the payloads with their state", "List the payloads loaded in the "
 	  "process: name, state (CHECKED or APPLIED), and the last action's error with its "
@@ -785,6 +823,9 @@ static const struct command commands[] = {
 	{ "build-id", "[FILE]", "print a build-id", "Print the GNU build-id of FILE in hex, as "
 	  "'readelf -n' shows it. Without FILE,\nprint the build-id of the executable of the "
 	  "process given with -p.", 0, 1, false, cmd_build_id },
+	{ "processes", "", "list the processes whose agent has a socket here", "List the "
+	  "processes with an agent socket in the socket directory (pid and\nsocket path), "
+	  "removing the sockets of processes that died.", 0, 0, false, cmd_processes },
 	{ NULL, NULL, NULL, NULL, 0, 0, false, NULL },
 };
 

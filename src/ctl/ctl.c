@@ -16,6 +16,7 @@
 #include "ctl/xsplice-ctl.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -53,13 +54,127 @@ static bool proc_exists(int pid)
 	return access(p, F_OK) == 0;
 }
 
-/* Does s end in "/<pid>.sock"? */
+/* The pid in a socket's name "<pid>.sock" or "<pid>.<n>.sock" (the agent
+ * picks the second when a live socket of another process holds the first);
+ * 0 when the name is neither. */
+static int sock_name_pid(const char *name)
+{
+	int pid = 0, n = 0, k = 0;
+	if (sscanf(name, "%d.sock%n", &pid, &n) == 1 && n > 0 && !name[n])
+		return pid > 0 ? pid : 0;
+	n = 0;
+	if (sscanf(name, "%d.%d.sock%n", &pid, &k, &n) == 2 && n > 0 && !name[n])
+		return pid > 0 ? pid : 0;
+	return 0;
+}
+
+/* Does s end in "/<pid>.sock" or "/<pid>.<n>.sock"? */
 static bool path_is_for_pid(const char *s, int pid)
 {
-	char tail[32];
-	int n = snprintf(tail, sizeof(tail), "/%d.sock", pid);
-	size_t len = strlen(s);
-	return n > 0 && len >= (size_t)n && strcmp(s + len - (size_t)n, tail) == 0;
+	const char *base = strrchr(s, '/');
+	return base && sock_name_pid(base + 1) == pid;
+}
+
+/* Dead for certain: kill(pid, 0) says no such process. */
+static bool pid_dead(int pid)
+{
+	return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * The peer behind a connected socket must be the process asked for (pid,
+ * when not 0) and run as root or as the target's user: a socket file may
+ * be someone else's (a recycled pid, another pid namespace sharing the
+ * directory, a planted file).
+ */
+static int check_peer(int fd, int pid, const char *path, struct xs_err *err)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return xs_fail(err, -errno, "cannot read the credentials of the agent at %s: %s",
+			       path, strerror(errno));
+	if (pid > 0 && cred.pid != pid)
+		return xs_fail(err, -ESRCH, "the socket %s is served by process %d, not by process "
+			       "%d: refusing to talk to it (a recycled pid or another pid "
+			       "namespace's socket; the agent of %d is not reachable there)",
+			       path, (int)cred.pid, pid, pid);
+	uid_t want = geteuid();
+	if (pid > 0) {
+		char p[64];
+		struct stat st;
+		snprintf(p, sizeof(p), "/proc/%d", pid);
+		if (stat(p, &st) == 0)
+			want = st.st_uid;
+	}
+	if (cred.uid != 0 && cred.uid != want && cred.uid != geteuid())
+		return xs_fail(err, -EPERM, "the agent at %s runs as uid %u, neither root nor the "
+			       "target's uid %u: refusing to talk to it", path,
+			       (unsigned)cred.uid, (unsigned)want);
+	return 0;
+}
+
+int xs_ctl_remove_if_stale(const char *path, int pid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = rc < 0 ? errno : 0;
+	close(fd);
+	/* Only a socket nobody listens on, of a process that is gone. */
+	if (rc == 0 || e != ECONNREFUSED)
+		return -EADDRINUSE;
+	if (!pid_dead(pid))
+		return -EBUSY;
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return -ENOENT;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+int xs_ctl_scan(const char *dir, void (*found)(int pid, const char *path, void *arg), void *arg,
+		unsigned *removed, struct xs_err *err)
+{
+	char dbuf[XS_PATH_SIZE];
+	int rc;
+	if (!dir) {
+		if ((rc = xs_socket_dir(dbuf, sizeof(dbuf), err)))
+			return rc;
+		dir = dbuf;
+	}
+	if (removed)
+		*removed = 0;
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0; /* no agent ever ran here */
+		return xs_fail(err, -errno, "cannot read the socket directory %s: %s", dir,
+			       strerror(errno));
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		int pid = sock_name_pid(de->d_name);
+		char path[XS_PATH_SIZE];
+		if (!pid || snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		struct stat st;
+		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		if (xs_ctl_remove_if_stale(path, pid) == 0) {
+			if (removed)
+				(*removed)++;
+			continue;
+		}
+		if (found && !pid_dead(pid))
+			found(pid, path, arg);
+	}
+	closedir(d);
+	return 0;
 }
 
 /*
@@ -189,6 +304,10 @@ int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *er
 			       "as the target's user", path);
 	if (rc)
 		return xs_fail(err, rc, "connect to %s: %s", path, strerror(-rc));
+	if ((rc = check_peer(fd, 0, path, err))) {
+		close(fd);
+		return rc;
+	}
 	return ctl_new(fd, 0, path, out, err);
 }
 
@@ -206,11 +325,16 @@ int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 			return rc;
 	}
 	rc = do_connect(path, &fd);
-	if (rc == 0)
+	if (rc == 0) {
+		if ((rc = check_peer(fd, pid, path, err))) {
+			close(fd);
+			return rc;
+		}
 		return ctl_new(fd, pid, path, out, err);
-	if (rc == -ECONNREFUSED && !proc_exists(pid)) {
+	}
+	if (rc == -ECONNREFUSED && pid_dead(pid)) {
 		/* Nobody listens and the process is gone: the file is litter. */
-		if (unlink(path) == 0)
+		if (xs_ctl_remove_if_stale(path, pid) == 0)
 			return xs_fail(err, -ESRCH, "process %d is gone; removed its stale socket %s",
 				       pid, path);
 		return xs_fail(err, -ESRCH, "process %d is gone; could not remove its stale "

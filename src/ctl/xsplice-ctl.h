@@ -26,6 +26,19 @@ struct xs_ctl;
  * -ENOENT: the process runs no agent (reason says how to start one).
  */
 int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err);
+/*
+ * Every agent socket in dir (NULL: the default socket directory): calls
+ * found(pid, path) for each socket of a live process, and removes the
+ * sockets of processes that died (connect refused and kill(pid, 0) says
+ * ESRCH; never one that answers), counting them in *removed.
+ */
+int xs_ctl_scan(const char *dir, void (*found)(int pid, const char *path, void *arg), void *arg,
+		unsigned *removed, struct xs_err *err);
+/* Remove path if nobody listens there and process pid is gone: 0 when
+ * removed, else -EADDRINUSE (it answers), -EBUSY (pid alive), -errno. */
+int xs_ctl_remove_if_stale(const char *path, int pid);
+/* Both connects check the agent's SO_PEERCRED: pid must be the one asked
+ * for, uid root or the target's. */
 int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *err);
 void xs_ctl_close(struct xs_ctl *ctl);
 /* Per-request I/O bound (ms), default 10000. */
