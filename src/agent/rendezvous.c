@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -190,6 +191,30 @@ out:
 	errno = saved_errno;
 }
 
+/*
+ * libunwind checks the addresses it is unsure of (its frame-pointer
+ * fallback, signal-frame and PLT probes) by writing them into a pipe it
+ * opened at start; when a program closes every fd, it re-opens the pipe
+ * by closing the two numbers again, which by then are the program's (and
+ * reads a byte from one first). Its local accessor for memory is replaced
+ * by one that reads through process_vm_readv on our own pid: an invalid
+ * address is an error, and no fd is involved.
+ */
+static int safe_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
+			   void *arg)
+{
+	(void)as;
+	(void)arg;
+	if (write) {
+		*(unw_word_t *)addr = *val; /* libunwind writes only its own records */
+		return 0;
+	}
+	struct iovec local = { val, sizeof(*val) };
+	struct iovec remote = { (void *)addr, sizeof(*val) };
+	long n = xs_sys6(SYS_process_vm_readv, g_pid, (long)&local, 1, (long)&remote, 1, 0);
+	return n == (long)sizeof(*val) ? 0 : -UNW_EINVAL;
+}
+
 /* The executable segment holding park_handler: the agent's own code. */
 static int find_own_text(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -298,6 +323,10 @@ int xs_rendezvous_init(struct xs_err *err)
 		return rc;
 	/* Per-thread caches keep unw_step away from global locks in handlers. */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	g_pid = getpid();
+	unw_accessors_t *acc = unw_get_accessors(unw_local_addr_space);
+	if (acc)
+		acc->access_mem = safe_access_mem;
 	const char *strict = getenv("XSPLICE_STRICT_PARK");
 	g_strict = strict && *strict && strcmp(strict, "0") != 0;
 	dl_iterate_phdr(find_own_text, NULL);
