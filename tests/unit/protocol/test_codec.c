@@ -251,7 +251,7 @@ static void test_request_limits(void **state)
 	assert_int_equal(xs_decode_request(XS_OP_LIST, f + HDR, n - HDR, &out, &err), 0);
 	free(f);
 
-	for (uint32_t cmd = XS_ACTION_UNLOAD; cmd <= XS_ACTION_REPLACE; cmd++) {
+	for (uint32_t cmd = XS_ACTION_UNLOAD; cmd <= XS_ACTION_CANCEL; cmd++) {
 		struct xs_request a = { .op = XS_OP_ACTION, .name = "p", .cmd = cmd };
 		enc_rq(&a, &f, &n);
 		assert_int_equal(xs_decode_request(XS_OP_ACTION, f + HDR, n - HDR, &out, &err), 0);
@@ -572,7 +572,7 @@ static void test_bad_fields(void **state)
 	expect_rq_fail(XS_OP_LIST, r.b, r.n, -E2BIG, "nr");
 
 	/* unknown action commands */
-	static const uint32_t cmds[] = { 0, 5, 6, 0x80000003u, UINT32_MAX };
+	static const uint32_t cmds[] = { 0, 6, 7, 0x80000003u, UINT32_MAX };
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		r.n = 0;
 		r_str(&r, "p", 1);
@@ -680,7 +680,8 @@ static void test_names(void **state)
 	assert_string_equal(xs_action_name(XS_ACTION_APPLY), "apply");
 	assert_string_equal(xs_action_name(XS_ACTION_REPLACE), "replace");
 	assert_null(xs_action_name(0));
-	assert_null(xs_action_name(5));
+	assert_string_equal(xs_action_name(XS_ACTION_CANCEL), "cancel");
+	assert_null(xs_action_name(6));
 
 	uint8_t id[4] = { 0x00, 0xab, 0x7f, 0xff };
 	char hex[9];
