@@ -19,7 +19,8 @@ struct xs_sock {
 	int fd;           /* -1: none */
 	dev_t dev;
 	ino_t ino;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "@name": abstract */
+	bool abstract;    /* bound to "\0xsplice-PID": the directory was not usable */
 };
 
 /* Create the socket directory (no symlinks followed), bind and listen at

@@ -535,6 +535,10 @@ int xs_control_start(bool in_child, struct xs_err *err)
 			g_idle_ms = (unsigned)v;
 	}
 	g_owner_pid = getpid();
+	/* A fork child makes its socket from its control thread, 20 ms
+	 * later (a child that execs at once leaves nothing behind). If it
+	 * dropped root meanwhile and the directory is not its own, the
+	 * socket is abstract (socket.c). */
 	if (!in_child) {
 		int rc = xs_sock_open(&g_sock, err);
 		if (rc)
@@ -606,6 +610,7 @@ void xs_control_exit(void)
 {
 	/* The control thread may still run: only the path goes, and only
 	 * while our socket is the one bound there. */
-	if (g_started && getpid() == g_owner_pid && g_sock.path[0] && xs_sock_is_ours(&g_sock))
+	if (g_started && getpid() == g_owner_pid && g_sock.path[0] && !g_sock.abstract &&
+	    xs_sock_is_ours(&g_sock))
 		unlink(g_sock.path);
 }

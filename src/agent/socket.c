@@ -13,6 +13,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,7 +164,69 @@ static int clear_name(int dfd, const char *name, const char *path)
 	return 0;
 }
 
+/*
+ * The fallback: an abstract socket "\0xsplice-PID" (or "...PID.N" when a
+ * process of another pid namespace holds that name). It needs no
+ * directory, so a process that dropped root before it forked (memcached
+ * -d) or whose directory is gone is still reachable; only root and its own
+ * uid are served (the peer check), and the client checks that the pid
+ * behind it is the one it asked for.
+ */
+static int open_abstract(struct xs_sock *s, struct xs_err *err)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return xs_fail(err, -errno, "socket: %s", strerror(errno));
+	struct stat sst;
+	if (fstat(fd, &sst) < 0) {
+		int rc = xs_fail(err, -errno, "fstat of our socket: %s", strerror(errno));
+		close(fd);
+		return rc;
+	}
+	for (int n = 0; n < 8; n++) {
+		char name[48];
+		int k = n ? snprintf(name, sizeof(name), "xsplice-%d.%d", (int)getpid(), n)
+			  : snprintf(name, sizeof(name), "xsplice-%d", (int)getpid());
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		memcpy(sa.sun_path + 1, name, (size_t)k);
+		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)k);
+		if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
+			if (errno == EADDRINUSE)
+				continue;
+			break;
+		}
+		if (listen(fd, 16) < 0)
+			break;
+		s->fd = fd;
+		s->dev = sst.st_dev;
+		s->ino = sst.st_ino;
+		s->abstract = true;
+		snprintf(s->path, sizeof(s->path), "@%s", name);
+		return 0;
+	}
+	int rc = xs_fail(err, -errno, "cannot bind the abstract socket xsplice-%d: %s",
+			 (int)getpid(), strerror(errno));
+	close_own(fd, &sst);
+	return rc;
+}
+
+static int open_in_dir(struct xs_sock *s, struct xs_err *err);
+
 int xs_sock_open(struct xs_sock *s, struct xs_err *err)
+{
+	s->abstract = false;
+	int rc = open_in_dir(s, err);
+	if (rc != -EACCES && rc != -EPERM && rc != -EROFS)
+		return rc;
+	/* The directory is not ours to write (any more): say nothing here,
+	 * the abstract name is found by the clients. */
+	struct xs_err aerr = { "" };
+	if (open_abstract(s, &aerr) == 0)
+		return 0;
+	return rc;
+}
+
+static int open_in_dir(struct xs_sock *s, struct xs_err *err)
 {
 	char dir[200];
 	int rc = xs_socket_dir(dir, sizeof(dir), err);
@@ -249,8 +312,8 @@ void xs_sock_close(struct xs_sock *s, bool unlink_path)
 		close(s->fd);
 	s->fd = -1;
 	/* Our socket is closed now: a socket still answering at the path is
-	 * someone else's and stays. */
-	if (unlink_path && s->path[0] && !answers(s->path)) {
+	 * someone else's and stays. An abstract one has no path. */
+	if (unlink_path && s->path[0] && !s->abstract && !answers(s->path)) {
 		struct stat st;
 		if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(s->path);

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -211,6 +212,16 @@ static int pid_socket_inodes(int pid, unsigned long *inodes, int max)
  * Look in the target's /proc/PID/net/unix (its network namespace) for a
  * listening socket, owned by one of its fds, bound to ".../PID.sock".
  */
+/* "@xsplice-PID" or "@xsplice-PID.N": the agent's abstract socket, used
+ * when the process could not create one in the socket directory (it
+ * dropped root before it forked: docs/decisions.md). */
+static bool abstract_is_for_pid(const char *p, int pid)
+{
+	char want[32];
+	int k = snprintf(want, sizeof(want), "@xsplice-%d", pid);
+	return strncmp(p, want, (size_t)k) == 0 && (p[k] == '\0' || p[k] == '.');
+}
+
 static int find_socket_by_proc(int pid, char *out, size_t out_len)
 {
 	unsigned long inodes[1024];
@@ -239,7 +250,7 @@ static int find_socket_by_proc(int pid, char *out, size_t out_len)
 			continue;
 		char *p = line + off;
 		p[strcspn(p, "\n")] = '\0';
-		if (p[0] != '/' || !path_is_for_pid(p, pid))
+		if (!(p[0] == '/' && path_is_for_pid(p, pid)) && !abstract_is_for_pid(p, pid))
 			continue;
 		bool ours = false;
 		for (int i = 0; i < n && !ours; i++)
@@ -254,16 +265,24 @@ static int find_socket_by_proc(int pid, char *out, size_t out_len)
 	return rc;
 }
 
+/* "@name" is the abstract socket "\0name" (as /proc/net/unix shows it). */
 static int do_connect(const char *path, int *fdp)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
+	size_t n = strlen(path);
+	if (n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	socklen_t salen = sizeof(sa);
+	if (path[0] == '@') {
+		memcpy(sa.sun_path + 1, path + 1, n - 1);
+		salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	} else {
+		strcpy(sa.sun_path, path);
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	while (connect(fd, (struct sockaddr *)&sa, salen) < 0) {
 		if (errno == EINTR)
 			continue;
 		int e = errno;
@@ -325,6 +344,17 @@ int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 			return rc;
 	}
 	rc = do_connect(path, &fd);
+	if (rc == -ENOENT || rc == -ECONNREFUSED) {
+		/* An agent that could not use the directory listens on its
+		 * abstract name; the peer check below proves it is pid's. */
+		char abs_path[64];
+		snprintf(abs_path, sizeof(abs_path), "@xsplice-%d", pid);
+		int arc = do_connect(abs_path, &fd);
+		if (arc == 0) {
+			snprintf(path, sizeof(path), "%s", abs_path);
+			rc = 0;
+		}
+	}
 	if (rc == 0) {
 		if ((rc = check_peer(fd, pid, path, err))) {
 			close(fd);

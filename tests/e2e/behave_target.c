@@ -12,6 +12,8 @@
  *     exit-main    the main thread calls pthread_exit while workers serve
  *     drop-root    started as root, it becomes uid/gid 65534 (nobody), as
  *                  daemons do: the process is then not dumpable
+ *     drop-fork    drops root, then forks (memcached -d): the child serves,
+ *                  the parent exits
  *     none         nothing (the control case)
  */
 #include <errno.h>
@@ -73,6 +75,13 @@ static void behave(const char *how)
 	} else if (strcmp(how, "drop-root") == 0) {
 		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
 			perror("drop-root");
+	} else if (strcmp(how, "drop-fork") == 0) {
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+			perror("drop-fork");
+		pid_t c = fork();
+		if (c > 0)
+			_exit(0);
+		setsid();
 	} else if (strcmp(how, "rt-handlers") == 0) {
 		sa.sa_handler = own_rt_handler;
 		for (int s = SIGRTMIN; s <= SIGRTMAX; s++)

@@ -48,6 +48,29 @@ for how in $modes; do
 	stop_pid "$TPID"
 done
 
+# Drops root, then forks (memcached -d): the child's agent cannot write
+# root's socket directory any more and listens on its abstract name.
+if [ "$(id -u)" = 0 ]; then
+	TSOCK=$WORK/drop-fork.sock
+	LD_PRELOAD=$AGENT_PRELOAD "$BT" "$TSOCK" drop-fork </dev/null >/dev/null 2>"$WORK/drop-fork.log"
+	child_pid() { TPID=$(pgrep -f "behave_target $TSOCK drop-fork" | head -n 1); [ -n "$TPID" ]; }
+	if wait_for 10 child_pid; then
+		echo "$TPID" >>"$WORK/extra-pids"
+		wait_for 10 sock_ready "$TSOCK"
+		agent_up() { "$XSPLICE" -p "$TPID" list >/dev/null 2>&1; }
+		check "drop-fork: the child's agent answers" wait_for 10 agent_up
+		xsp load "$HELLO"
+		expect_rc 0 "drop-fork: the forked child (uid 65534) is reachable and the load succeeds"
+		check "drop-fork: the patched function answers" [ "$(answer)" = "xen_extra              : Hello World" ]
+		xsp revert behave-hello
+		expect_rc 0 "drop-fork: revert succeeds"
+		check "drop-fork: the original answer is back" [ "$(answer)" = "xen_extra              : -unstable" ]
+		kill "$TPID" 2>/dev/null
+	else
+		fail "drop-fork: the forked child runs"
+	fi
+fi
+
 start_behave rt-handlers
 xsp load "$HELLO"
 check "rt-handlers: the apply is refused (exit code not 0)" [ "$RC" != 0 ]
