@@ -485,16 +485,10 @@ static void *control_thread(void *arg)
 
 	if (in_child) {
 		/* A child that execs at once never gets this far: give it a
-		 * moment before doing any work on its behalf. */
+		 * moment before making a socket on its behalf. */
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
-		struct xs_err err = { "" };
-		if (xs_action_init(&err) != 0) {
-			agent_log("xsplice: agent not restarted in fork child %d: %s\n",
-				  (int)getpid(), err.msg);
-			return NULL;
-		}
 	}
 	pthread_mutex_lock(&g_ctl_lock);
 	for (;;) {
@@ -601,7 +595,12 @@ void xs_control_fork_child(void)
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	g_ctl_lock = fresh;
 	struct xs_err err = { "" };
-	if (g_started && xs_control_start(true, &err) != 0)
+	/* Both threads now, in the fork handler: a program may forbid new
+	 * threads right after (haproxy's workers set RLIMIT_NPROC to 0). */
+	if (g_started && xs_action_init(&err) != 0)
+		agent_log("xsplice: agent not restarted in fork child %d: %s\n", (int)getpid(),
+			  err.msg);
+	else if (g_started && xs_control_start(true, &err) != 0)
 		agent_log("xsplice: agent not restarted in fork child %d: %s\n", (int)getpid(),
 			  err.msg);
 }

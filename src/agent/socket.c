@@ -216,10 +216,11 @@ int xs_sock_open(struct xs_sock *s, struct xs_err *err)
 {
 	s->abstract = false;
 	int rc = open_in_dir(s, err);
-	if (rc != -EACCES && rc != -EPERM && rc != -EROFS)
-		return rc;
-	/* The directory is not ours to write (any more): say nothing here,
-	 * the abstract name is found by the clients. */
+	if (rc == 0)
+		return 0;
+	/* The directory is not usable (not ours to write any more, missing
+	 * in a chroot, a symlink planted by someone else): the abstract name
+	 * needs none, and the clients find it. */
 	struct xs_err aerr = { "" };
 	if (open_abstract(s, &aerr) == 0)
 		return 0;

@@ -48,6 +48,8 @@ struct xs_symtab {
 	uint32_t *by_addr;           /* defined code/data symbols, sorted by value */
 	unsigned n_by_addr;
 	char source[XS_PATH_SIZE];   /* file the symbols came from */
+	bool in_memory;              /* .dynsym of the mapped object: no sections, and
+	                              * no room past a symbol is trusted */
 };
 
 static struct xs_object **objs;
@@ -400,13 +402,16 @@ static int index_symbols(struct xs_symtab *st, struct xs_err *err)
 		if (!(st->versym && (st->versym[i] & 0x8000)))
 			st->by_name[st->n_by_name++] = i;
 		if ((type == STT_FUNC || type == STT_OBJECT || type == STT_NOTYPE ||
-		     type == STT_GNU_IFUNC) && s->st_shndx < e->nsecs)
+		     type == STT_GNU_IFUNC) && (s->st_shndx < e->nsecs ||
+						(st->in_memory && s->st_shndx != SHN_ABS)))
 			st->by_addr[st->n_by_addr++] = i;
 	}
 	qsort_r(st->by_name, st->n_by_name, sizeof(uint32_t), cmp_name, st);
 	qsort_r(st->by_addr, st->n_by_addr, sizeof(uint32_t), cmp_addr, st);
 	return 0;
 }
+
+static int memory_dynsym(struct xs_object *obj, struct xs_symtab *st, struct xs_err *err);
 
 static int load_symtab_files(struct xs_object *obj, struct xs_symtab *st, struct xs_err *err)
 {
@@ -447,6 +452,13 @@ static int load_symtab_files(struct xs_object *obj, struct xs_symtab *st, struct
 			return 0;
 		}
 		candidate_release(&d);
+	}
+	if (rc && !obj->is_main && (rc == -ENOENT || rc == -EACCES)) {
+		/* The file is not reachable (a chroot, a deleted library):
+		 * the dynamic symbols of the mapped object still are. */
+		struct xs_err e4 = { "" };
+		if (memory_dynsym(obj, st, &e4) == 0)
+			return 0;
 	}
 	if (rc) {
 		if (err)
@@ -706,6 +718,10 @@ int xs_object_symbol_extent(struct xs_object *obj, uint64_t link_addr, const cha
 	}
 	if (limit == UINT64_MAX || limit < link_addr + sz)
 		limit = link_addr + sz;
+	/* Without the file's section table and local symbols, what follows a
+	 * dynamic symbol may be another (static) function: no padding. */
+	if (st->in_memory)
+		limit = link_addr + sz;
 	if (name)
 		*name = e->strtab + s->st_name;
 	if (size)
@@ -759,6 +775,134 @@ int xs_object_symbolize(uintptr_t addr, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s+%#llx", base, (unsigned long long)link);
 	return -ENOENT;
+}
+
+/* ---------- an object's dynamic symbols, from memory ---------- */
+
+struct dynfind {
+	uintptr_t bias, lo;
+	const ElfW(Dyn) *dyn;
+	uintptr_t seg_lo, seg_hi;
+	const char *name;
+};
+
+static int dynfind_cb(struct dl_phdr_info *info, size_t sz, void *data)
+{
+	struct dynfind *q = data;
+	(void)sz;
+	if (info->dlpi_addr != q->bias)
+		return 0;
+	const ElfW(Dyn) *dyn = NULL;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+		if (ph->p_type == PT_LOAD) {
+			uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+			if (a < lo)
+				lo = a;
+			if (a + ph->p_memsz > hi)
+				hi = a + ph->p_memsz;
+		}
+	}
+	if (lo != q->lo || !dyn)
+		return 0;
+	q->dyn = dyn;
+	q->seg_lo = lo;
+	q->seg_hi = hi;
+	q->name = info->dlpi_name;
+	return 1;
+}
+
+/* Is [p, p+len) inside the object's mapped segments? */
+static bool in_segments(const struct dynfind *q, const void *p, uint64_t len)
+{
+	uintptr_t a = (uintptr_t)p;
+	return a >= q->seg_lo && a <= q->seg_hi && len <= q->seg_hi - a;
+}
+
+/*
+ * The symbol table of obj from its own dynamic section (DT_SYMTAB,
+ * DT_STRTAB, DT_STRSZ, DT_VERSYM; the count from DT_HASH or DT_GNU_HASH),
+ * every pointer checked against the object's segments.
+ */
+static int memory_dynsym(struct xs_object *obj, struct xs_symtab *st, struct xs_err *err)
+{
+	struct dynfind q = { .bias = obj->bias, .lo = obj->lo };
+	dl_iterate_phdr(dynfind_cb, &q);
+	if (!q.dyn)
+		return xs_fail(err, -ENOENT, "%s: no dynamic section in memory", obj->path);
+	const Elf64_Sym *syms = NULL;
+	const char *str = NULL;
+	const uint32_t *hash = NULL, *gnuhash = NULL;
+	const Elf64_Half *versym = NULL;
+	uint64_t strsz = 0;
+	for (const ElfW(Dyn) *d = q.dyn; in_segments(&q, d, sizeof(*d)) && d->d_tag != DT_NULL;
+	     d++) {
+		uintptr_t v = d->d_un.d_ptr;
+		/* glibc relocates these entries; some loaders leave them
+		 * link-time: both are handled. */
+		if (d->d_tag != DT_STRSZ && !(v >= q.seg_lo && v < q.seg_hi))
+			v += obj->bias;
+		switch (d->d_tag) {
+		case DT_SYMTAB: syms = (const void *)v; break;
+		case DT_STRTAB: str = (const void *)v; break;
+		case DT_STRSZ: strsz = d->d_un.d_val; break;
+		case DT_HASH: hash = (const void *)v; break;
+		case DT_GNU_HASH: gnuhash = (const void *)v; break;
+		case DT_VERSYM: versym = (const void *)v; break;
+		default: break;
+		}
+	}
+	if (!syms || !str || !strsz || !in_segments(&q, str, strsz) || (!hash && !gnuhash))
+		return xs_fail(err, -ENOEXEC, "%s: incomplete dynamic section", obj->path);
+	uint64_t n = 0;
+	if (hash && in_segments(&q, hash, 8)) {
+		n = hash[1]; /* nchain */
+	} else if (gnuhash && in_segments(&q, gnuhash, 16)) {
+		uint32_t nb = gnuhash[0], off = gnuhash[1], bloom = gnuhash[2];
+		const uint32_t *buckets = gnuhash + 4 + (uint64_t)bloom * (sizeof(ElfW(Addr)) / 4);
+		if (!in_segments(&q, buckets, (uint64_t)nb * 4))
+			return xs_fail(err, -ENOEXEC, "%s: bad DT_GNU_HASH", obj->path);
+		const uint32_t *chain = buckets + nb;
+		uint32_t last = 0;
+		for (uint32_t b = 0; b < nb; b++)
+			if (buckets[b] > last)
+				last = buckets[b];
+		n = off;
+		if (last >= off) {
+			for (uint32_t i = last;; i++) {
+				if (!in_segments(&q, &chain[i - off], 4))
+					return xs_fail(err, -ENOEXEC, "%s: bad DT_GNU_HASH chain",
+						       obj->path);
+				if (chain[i - off] & 1) {
+					n = (uint64_t)i + 1;
+					break;
+				}
+			}
+		}
+	}
+	if (!n || n > (1u << 24) || !in_segments(&q, syms, n * sizeof(Elf64_Sym)) ||
+	    (versym && !in_segments(&q, versym, n * 2)))
+		return xs_fail(err, -ENOEXEC, "%s: bad dynamic symbol table", obj->path);
+	memset(&st->elf, 0, sizeof(st->elf));
+	st->elf.syms = syms;
+	st->elf.nsyms = (unsigned)n;
+	st->elf.strtab = str;
+	st->elf.strtab_size = strsz;
+	st->versym = versym;
+	st->in_memory = true;
+	/* Shown in reasons: the path, then where the symbols came from
+	 * (truncated like any path that long). */
+	size_t k = strnlen(obj->path, sizeof(st->source) - 1);
+	memcpy(st->source, obj->path, k);
+	static const char tag[] = " (dynamic symbols in memory)";
+	size_t t = sizeof(tag) - 1 < sizeof(st->source) - 1 - k ? sizeof(tag) - 1
+								 : sizeof(st->source) - 1 - k;
+	memcpy(st->source + k, tag, t);
+	st->source[k + t] = '\0';
+	return 0;
 }
 
 /* ---------- global dynamic symbols ---------- */
