@@ -22,8 +22,7 @@
 #include "agent.h"
 #include "rendezvous.h"
 
-static void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void agent_log(const char *fmt, ...)
+void xs_agent_log(const char *fmt, ...)
 {
 	char buf[XS_REASON_SIZE + 64];
 	va_list ap;
@@ -56,7 +55,7 @@ __attribute__((constructor)) static void xs_agent_init(void)
 	if (!rc)
 		rc = xs_control_start(false, &err);
 	if (rc) {
-		agent_log("xsplice: agent not started in pid %d: %s\n", (int)getpid(), err.msg);
+		xs_agent_log("xsplice: agent not started in pid %d: %s\n", (int)getpid(), err.msg);
 		return;
 	}
 	pthread_atfork(xs_control_fork_prepare, xs_control_fork_parent, xs_control_fork_child);

@@ -34,6 +34,9 @@ bool xs_fd_is(int fd, dev_t dev, ino_t ino);
  * answers there, forget both. */
 void xs_sock_close(struct xs_sock *s, bool unlink_path);
 
+/* One line to stderr, never stdout: start-up and restart problems. */
+void xs_agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Start the control thread. in_child: a fork child; the thread then also
  * starts a new action thread and creates the child's socket itself. */
 int xs_control_start(bool in_child, struct xs_err *err);

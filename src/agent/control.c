@@ -85,23 +85,6 @@ static uint64_t since(uint64_t now, uint64_t t)
 	return now > t ? now - t : 0;
 }
 
-static void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void agent_log(const char *fmt, ...)
-{
-	char buf[XS_REASON_SIZE + 64];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	/* stderr only, one write, never stdout. */
-	ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
-	(void)w;
-}
-
 /* ---- requests ---- */
 
 static void do_list(const struct xs_request *rq, struct xs_response *rs)
@@ -412,7 +395,7 @@ static void check_listener(uint64_t now, uint64_t *retry_at, bool invalid)
 		return;
 	}
 	if (!*retry_at)
-		agent_log("xsplice: agent in pid %d cannot (re)create its socket: %s; retrying "
+		xs_agent_log("xsplice: agent in pid %d cannot (re)create its socket: %s; retrying "
 			  "every second\n", (int)getpid(), err.msg);
 	*retry_at = now + XS_RECREATE_MS;
 }
@@ -598,10 +581,10 @@ void xs_control_fork_child(void)
 	/* Both threads now, in the fork handler: a program may forbid new
 	 * threads right after (haproxy's workers set RLIMIT_NPROC to 0). */
 	if (g_started && xs_action_init(&err) != 0)
-		agent_log("xsplice: agent not restarted in fork child %d: %s\n", (int)getpid(),
+		xs_agent_log("xsplice: agent not restarted in fork child %d: %s\n", (int)getpid(),
 			  err.msg);
 	else if (g_started && xs_control_start(true, &err) != 0)
-		agent_log("xsplice: agent not restarted in fork child %d: %s\n", (int)getpid(),
+		xs_agent_log("xsplice: agent not restarted in fork child %d: %s\n", (int)getpid(),
 			  err.msg);
 }
 

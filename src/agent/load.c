@@ -770,18 +770,28 @@ static int record_exec(struct layout *L, struct xs_loaded *out, struct xs_err *e
 	return 0;
 }
 
+/* The name of a global payload symbol it defines in a loaded section (or
+ * absolute), which stacked payloads may bind to; NULL for any other. */
+static const char *exported_name(const struct layout *L, const Elf64_Sym *s)
+{
+	unsigned b = ELF64_ST_BIND(s->st_info);
+	const char *name = xs_elf_sym_name(L->elf, s);
+	if ((b != STB_GLOBAL && b != STB_WEAK) || !name || !name[0])
+		return NULL;
+	if (s->st_shndx == SHN_UNDEF || s->st_shndx == SHN_COMMON ||
+	    (s->st_shndx != SHN_ABS && !is_loaded(L, s->st_shndx)))
+		return NULL;
+	return name;
+}
+
 static int export_symbols(struct layout *L, struct xs_loaded *out, struct xs_err *err)
 {
 	const struct xs_elf *elf = L->elf;
 	size_t n = 0, bytes = 0;
 	for (unsigned i = 1; i < elf->nsyms; i++) {
 		const Elf64_Sym *s = &elf->syms[i];
-		unsigned b = ELF64_ST_BIND(s->st_info);
-		const char *name = xs_elf_sym_name(elf, s);
-		if ((b != STB_GLOBAL && b != STB_WEAK) || !name || !name[0])
-			continue;
-		if (s->st_shndx == SHN_UNDEF || s->st_shndx == SHN_COMMON ||
-		    (s->st_shndx != SHN_ABS && !is_loaded(L, s->st_shndx)))
+		const char *name = exported_name(L, s);
+		if (!name)
 			continue;
 		n++;
 		bytes += strlen(name) + 1;
@@ -793,12 +803,8 @@ static int export_symbols(struct layout *L, struct xs_loaded *out, struct xs_err
 	char *p = out->strings;
 	for (unsigned i = 1; i < elf->nsyms; i++) {
 		const Elf64_Sym *s = &elf->syms[i];
-		unsigned b = ELF64_ST_BIND(s->st_info);
-		const char *name = xs_elf_sym_name(elf, s);
-		if ((b != STB_GLOBAL && b != STB_WEAK) || !name || !name[0])
-			continue;
-		if (s->st_shndx == SHN_UNDEF || s->st_shndx == SHN_COMMON ||
-		    (s->st_shndx != SHN_ABS && !is_loaded(L, s->st_shndx)))
+		const char *name = exported_name(L, s);
+		if (!name)
 			continue;
 		int rc = resolve_symbol(L, i, err);
 		if (rc)

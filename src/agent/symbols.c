@@ -779,6 +779,28 @@ int xs_object_symbolize(uintptr_t addr, char *buf, size_t len)
 
 /* ---------- an object's dynamic symbols, from memory ---------- */
 
+/* An object's PT_DYNAMIC (NULL if none) and the range of its PT_LOADs. */
+static const ElfW(Dyn) *object_dynamic(const struct dl_phdr_info *info, uintptr_t *lo,
+				       uintptr_t *hi)
+{
+	const ElfW(Dyn) *dyn = NULL;
+	*lo = UINTPTR_MAX;
+	*hi = 0;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+		if (ph->p_type == PT_LOAD) {
+			uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+			if (a < *lo)
+				*lo = a;
+			if (a + ph->p_memsz > *hi)
+				*hi = a + ph->p_memsz;
+		}
+	}
+	return dyn;
+}
+
 struct dynfind {
 	uintptr_t bias, lo;
 	const ElfW(Dyn) *dyn;
@@ -792,20 +814,8 @@ static int dynfind_cb(struct dl_phdr_info *info, size_t sz, void *data)
 	(void)sz;
 	if (info->dlpi_addr != q->bias)
 		return 0;
-	const ElfW(Dyn) *dyn = NULL;
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
-	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_DYNAMIC)
-			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
-		if (ph->p_type == PT_LOAD) {
-			uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-			if (a < lo)
-				lo = a;
-			if (a + ph->p_memsz > hi)
-				hi = a + ph->p_memsz;
-		}
-	}
+	uintptr_t lo, hi;
+	const ElfW(Dyn) *dyn = object_dynamic(info, &lo, &hi);
 	if (lo != q->lo || !dyn)
 		return 0;
 	q->dyn = dyn;
@@ -951,20 +961,8 @@ static int dyn_cb(struct dl_phdr_info *info, size_t sz, void *data)
 	struct dynlookup *q = data;
 	(void)sz;
 	uintptr_t self = (uintptr_t)&xs_global_lookup;
-	const ElfW(Dyn) *dyn = NULL;
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
-	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_DYNAMIC)
-			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
-		if (ph->p_type == PT_LOAD) {
-			uintptr_t s = info->dlpi_addr + ph->p_vaddr;
-			if (s < lo)
-				lo = s;
-			if (s + ph->p_memsz > hi)
-				hi = s + ph->p_memsz;
-		}
-	}
+	uintptr_t lo, hi;
+	const ElfW(Dyn) *dyn = object_dynamic(info, &lo, &hi);
 	if (!dyn || (lo <= self && self < hi))
 		return 0; /* no dynamic section, or the agent itself */
 	const ElfW(Sym) *symtab = NULL;
