@@ -158,7 +158,6 @@ void xb_obj_close(struct xb_obj *o);
 struct xb_sym *xb_obj_find(struct xb_obj *o, const char *name);
 bool xb_sym_is_label(const struct xb_sym *s); /* section symbol or local .L label */
 bool xb_sym_is_entity(const struct xb_sym *s); /* FUNC, OBJECT or TLS, defined */
-const char *xb_reloc_name(uint32_t type);
 
 /* ---- target.c: the running binary ---- */
 

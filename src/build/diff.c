@@ -6,6 +6,7 @@
  * its references resolve in the target.
  */
 #include "build.h"
+#include "common/reloc_names.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -545,7 +546,7 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 			if (!reloc_supported(ra->type)) {
 				refuse(r, b, who,
 				       "uses relocation %s (type %u) against %s, which the agent does not apply",
-				       xb_reloc_name(ra->type), ra->type, ra->sym->name);
+				       xs_reloc_name_x86_64(ra->type), ra->type, ra->sym->name);
 				continue;
 			}
 			if (!tg.sym) {

@@ -2,6 +2,7 @@
 /* `xsplice-build --dump PAYLOAD`: what a payload holds, one fact a line,
  * for people and for the tests. */
 #include "build.h"
+#include "common/reloc_names.h"
 #include "common/elfnote.h"
 #include "xsplice/livepatch.h"
 #include "common/hex.h"
@@ -128,7 +129,7 @@ int xb_dump(const char *path, struct xs_err *err)
 	}
 	for (unsigned t = 0; t < 64; t++)
 		if (counts[t])
-			printf("reloc: %s %u\n", xb_reloc_name(t), counts[t]);
+			printf("reloc: %s %u\n", xs_reloc_name_x86_64(t), counts[t]);
 	if (!funcs)
 		goto out;
 	Elf_Data *fd_ = elf_getdata(funcs, NULL);

@@ -185,25 +185,3 @@ bool xb_sym_is_entity(const struct xb_sym *s)
 	return s->sec && (s->type == STT_FUNC || s->type == STT_OBJECT || s->type == STT_TLS);
 }
 
-const char *xb_reloc_name(uint32_t type)
-{
-	switch (type) {
-	case R_X86_64_NONE: return "R_X86_64_NONE";
-	case R_X86_64_64: return "R_X86_64_64";
-	case R_X86_64_PC32: return "R_X86_64_PC32";
-	case R_X86_64_GOT32: return "R_X86_64_GOT32";
-	case R_X86_64_PLT32: return "R_X86_64_PLT32";
-	case R_X86_64_GOTPCREL: return "R_X86_64_GOTPCREL";
-	case R_X86_64_32: return "R_X86_64_32";
-	case R_X86_64_32S: return "R_X86_64_32S";
-	case R_X86_64_TPOFF32: return "R_X86_64_TPOFF32";
-	case R_X86_64_GOTTPOFF: return "R_X86_64_GOTTPOFF";
-	case R_X86_64_TLSGD: return "R_X86_64_TLSGD";
-	case R_X86_64_TLSLD: return "R_X86_64_TLSLD";
-	case R_X86_64_DTPOFF32: return "R_X86_64_DTPOFF32";
-	case R_X86_64_PC64: return "R_X86_64_PC64";
-	case R_X86_64_GOTPCRELX: return "R_X86_64_GOTPCRELX";
-	case R_X86_64_REX_GOTPCRELX: return "R_X86_64_REX_GOTPCRELX";
-	default: return "unknown";
-	}
-}
