@@ -6,6 +6,7 @@
  * appended (so they win over the project's), and after a successful `-c`
  * compile appends "object<TAB>source" to $XSPLICE_CC_LOG. This captures
  * compilations however the project's makefiles set CC and CFLAGS.
+ * Threading: single-threaded, like all of xsplice-build (build.h).
  */
 #include "build.h"
 

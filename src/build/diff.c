@@ -4,6 +4,7 @@
  * compare functions section by section (bytes and normalised relocations),
  * refuse unsafe data changes, then select what the payload carries and how
  * its references resolve in the target.
+ * Threading: single-threaded, like all of xsplice-build (build.h).
  */
 #include "build.h"
 #include "common/reloc_names.h"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `xsplice-build --dump PAYLOAD`: what a payload holds, one fact a line,
- * for people and for the tests. */
+ * for people and for the tests.
+ * Threading: single-threaded, like all of xsplice-build (build.h).
+ */
 #include "build.h"
 #include "common/reloc_names.h"
 #include "common/elfnote.h"

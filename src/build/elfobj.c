@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Relocatable objects read with libelf into arrays the diff can walk. */
+/*
+ * Relocatable objects read with libelf into arrays the diff can walk.
+ * Threading: single-threaded, like all of xsplice-build (build.h).
+ */
 #include "build.h"
 
 #include <errno.h>

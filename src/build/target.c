@@ -3,6 +3,7 @@
  * The running binary (BINARY): its build-id (read with the shared bounded
  * note reader) and its link-time symbol addresses, looked up by name; locals
  * by the STT_FILE block of the object they came from.
+ * Threading: single-threaded, like all of xsplice-build (build.h).
  */
 #include "build.h"
 #include "common/elfnote.h"

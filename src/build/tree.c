@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Work tree: running builds, copying trees, parsing and applying the patch,
- * and the line-neutral rewrite of patched sources (#line after each hunk). */
+ * and the line-neutral rewrite of patched sources (#line after each hunk).
+ * Threading: single-threaded, like all of xsplice-build (build.h).
+ */
 #include "build.h"
 
 #include <ctype.h>

@@ -3,6 +3,7 @@
  * Small helpers of xsplice-build: progress messages on stderr, allocation
  * that exits on ENOMEM (a build tool has nothing better to do), path names,
  * and the result lists of the diff.
+ * Threading: single-threaded, like all of xsplice-build (build.h).
  */
 #include "build.h"
 

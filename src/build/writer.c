@@ -4,6 +4,7 @@
  * sections, symbols, relocations and .livepatch.funcs entries), a "meta"
  * object (.livepatch.depends, .livepatch.symbols, .modinfo), then
  * `ld -r --build-id=sha1` joins them and adds the payload's own build-id.
+ * Threading: single-threaded, like all of xsplice-build (build.h).
  */
 #include "build.h"
 #include "xsplice/livepatch.h"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * x86-64: relocation arithmetic (System V psABI), trampolines, serialisation.
+ * Threading: pure functions of their arguments; xs_arch_serialize and the
+ * context accessors also run in the park handler (no libc there).
  */
 #include "arch.h"
 #include "common/reloc_names.h"
