@@ -30,6 +30,7 @@
 
 #include "arch/arch.h"
 #include "arch/syscall.h"
+#include "loader_snapshot.h"
 #include "procfs.h"
 
 /*
@@ -64,6 +65,7 @@ static _Atomic uint32_t g_expect;    /* arrivals the agent waits for */
 static struct park_slot *_Atomic g_slots;
 static _Atomic uint32_t g_cap;
 static uint32_t g_gen;               /* agent only */
+static bool g_snapshot_in_use;       /* agent only: a handler may read the object list */
 static _Atomic uint32_t g_current;   /* the attempt in progress, for late signals */
 static bool g_strict;                /* XSPLICE_STRICT_PARK: never accept ASLEEP */
 static uid_t g_uid;                  /* read before parking: getuid is libc */
@@ -281,6 +283,20 @@ static int check_handler(struct xs_err *err)
 		       g_signo, g_signo - SIGRTMIN, SIGRTMIN, SIGRTMAX);
 }
 
+bool xs_rendezvous_in_handler(void)
+{
+	uint32_t cap = atomic_load(&g_cap);
+	struct park_slot *slots = atomic_load(&g_slots);
+	if (!slots || !cap || cap != atomic_load(&g_cap))
+		return false;
+	pid_t me = raw_gettid();
+	for (uint32_t j = 0; j < cap; j++)
+		if (slots[j].st.tid == me &&
+		    slot_state(atomic_load(&slots[j].word)) == SLOT_RECORDING)
+			return true;
+	return false;
+}
+
 int xs_rendezvous_signal(void)
 {
 	return g_signo;
@@ -289,6 +305,7 @@ int xs_rendezvous_signal(void)
 int xs_rendezvous_init(struct xs_err *err)
 {
 	xs_procfs_init();
+	xs_loader_snapshot_init();
 	int signo = SIGRTMIN + XS_DEFAULT_SIGNAL_OFFSET;
 	const char *env = getenv("XSPLICE_SIGNAL");
 	if (env && *env) {
@@ -647,6 +664,14 @@ static int rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		if (attempt_deadline > deadline)
 			attempt_deadline = deadline;
 
+		/* The handlers' view of the loaded objects (loader_snapshot.h);
+		 * kept as it is while a handler from a stuck attempt may still
+		 * read it. */
+		if (!g_snapshot_in_use)
+			xs_loader_snapshot_take();
+		xs_loader_snapshot_active(true);
+		g_snapshot_in_use = true;
+
 		int r;
 		for (;;) {
 			r = signal_new_threads(&a, self);
@@ -693,6 +718,9 @@ static int rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 			 * thread then gets a CPU is up to the scheduler. */
 			uint64_t t_release = now_ns();
 			fresh = !release_all(&a);
+			g_snapshot_in_use = fresh;
+			if (!fresh)
+				xs_loader_snapshot_active(false);
 			if (why == STOP_WOKE)
 				xs_fail(&werr, -EAGAIN, "thread %d blocks signal %d and woke up during "
 					"the stop", (int)why_tid, g_signo);
@@ -717,6 +745,9 @@ static int rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 			rc = -EBUSY;
 		} else {
 			fresh = !release_all(&a);
+			g_snapshot_in_use = fresh;
+			if (!fresh)
+				xs_loader_snapshot_active(false);
 			if (r == -E2BIG) {
 				cap *= 4;
 				if (cap > (1u << 20))

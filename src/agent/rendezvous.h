@@ -54,6 +54,8 @@ typedef int (*xs_critical_fn)(void *ctx, const struct xs_thread_stack *const *th
 #define XS_DEFAULT_SIGNAL_OFFSET 6
 int xs_rendezvous_init(struct xs_err *err);
 int xs_rendezvous_signal(void);
+/* Is the calling thread inside its park handler, recording its stack? */
+bool xs_rendezvous_in_handler(void);
 
 /*
  * Park all threads, run fn, release; retry on -EAGAIN until timeout_ms,

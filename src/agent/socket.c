@@ -222,8 +222,14 @@ int xs_sock_open(struct xs_sock *s, struct xs_err *err)
 	 * in a chroot, a symlink planted by someone else): the abstract name
 	 * needs none, and the clients find it. */
 	struct xs_err aerr = { "" };
-	if (open_abstract(s, &aerr) == 0)
+	if (open_abstract(s, &aerr) == 0) {
+		/* Said once, on stderr: why the socket is not where it is
+		 * usually looked for (the clients find it all the same). */
+		xs_agent_log("xsplice: agent in pid %d: %s; listening on the abstract socket %s "
+			     "instead\n", (int)getpid(), err ? err->msg : "socket directory unusable",
+			     s->path);
 		return 0;
+	}
 	return rc;
 }
 

@@ -22,7 +22,7 @@
  *                        calls a function that sleeps MS; "tid T"
  *   headdone             1 once that worker has returned
  *   head                 head_call() with a quick callee: old 1, new 2
- *   dlchurn / dlrounds   a thread dlopens and dlcloses a library in a loop
+ *   dlchurn / dlrounds   one more thread dlopens and dlcloses a library in a loop
  *                        / how many rounds it has done
  *   nap                  nap_function(0)              old 10, new 20
  *   nap MS               a worker calls nap_function(MS) (the new code
@@ -155,9 +155,9 @@ static atomic_long dl_churn_rounds;
 
 static void *dl_churn(void *arg)
 {
-	(void)arg;
+	const char *lib = arg;
 	while (atomic_load(&dl_churn_on)) {
-		void *h = dlopen(DL_CHURN_LIB, RTLD_NOW | RTLD_LOCAL);
+		void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 		if (h)
 			dlclose(h);
 		atomic_fetch_add(&dl_churn_rounds, 1);
@@ -379,11 +379,13 @@ static void handle(const char *req, char *out, size_t len)
 			sleep_ms(1);
 		snprintf(out, len, "tid %d", atomic_load(&head_tid));
 	} else if (strcmp(req, "dlchurn") == 0) {
-		if (!atomic_exchange(&dl_churn_on, 1)) {
-			pthread_t t;
-			pthread_create(&t, NULL, dl_churn, NULL);
-			pthread_detach(t);
-		}
+		/* one more looping thread per request, each with its own
+		 * library so every round maps and unmaps it */
+		static int n;
+		atomic_store(&dl_churn_on, 1);
+		pthread_t t;
+		pthread_create(&t, NULL, dl_churn, (void *)(n++ % 2 ? DL_CHURN_LIB2 : DL_CHURN_LIB));
+		pthread_detach(t);
 		snprintf(out, len, "on");
 	} else if (strcmp(req, "dlrounds") == 0) {
 		snprintf(out, len, "%ld", atomic_load(&dl_churn_rounds));
