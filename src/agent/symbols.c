@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "elf.h"
 
 #define DEBUG_DIR "/usr/lib/debug/.build-id"
@@ -258,14 +259,6 @@ void xs_objects_free(void)
 
 /* ---------- symbol tables from files ---------- */
 
-static void hex(const uint8_t *id, size_t len, char *out, size_t out_size)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len && n + 3 <= out_size; i++, n += 2)
-		snprintf(out + n, 3, "%02x", id[i]);
-	out[out_size ? (n < out_size ? n : out_size - 1) : 0] = '\0';
-}
-
 static int file_build_id(const struct xs_elf *elf, uint8_t *id, size_t *len)
 {
 	for (unsigned i = 1; i < elf->nsecs; i++) {
@@ -313,13 +306,13 @@ static int open_candidate(struct xs_object *obj, const char *path, struct xs_sym
 		uint8_t id[XS_BUILD_ID_MAX];
 		size_t len = 0;
 		char want[2 * XS_BUILD_ID_MAX + 1], got[2 * XS_BUILD_ID_MAX + 1];
-		hex(obj->build_id, obj->build_id_len, want, sizeof(want));
+		xs_hex_encode(obj->build_id, obj->build_id_len, want);
 		if (file_build_id(&st->elf, id, &len) != 0)
 			rc = xs_fail(err, -ESTALE,
 				     "%s has no build-id but the running object has %s (replaced on disk?)",
 				     path, want);
 		else if (len != obj->build_id_len || memcmp(id, obj->build_id, len) != 0) {
-			hex(id, len, got, sizeof(got));
+			xs_hex_encode(id, len, got);
 			rc = xs_fail(err, -ESTALE,
 				     "%s has build-id %s but the running object has %s (replaced on disk?)",
 				     path, got, want);
@@ -439,7 +432,7 @@ static int load_symtab_files(struct xs_object *obj, struct xs_symtab *st, struct
 	/* No .symtab (stripped) or a stale file: try the debug file by build-id. */
 	if (obj->build_id_len >= 2) {
 		char h[2 * XS_BUILD_ID_MAX + 1], dbg[XS_PATH_SIZE];
-		hex(obj->build_id, obj->build_id_len, h, sizeof(h));
+		xs_hex_encode(obj->build_id, obj->build_id_len, h);
 		snprintf(dbg, sizeof(dbg), DEBUG_DIR "/%.2s/%s.debug", h, h + 2);
 		struct xs_symtab d = { 0 };
 		struct xs_err e3 = { { 0 } };
