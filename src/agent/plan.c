@@ -203,10 +203,8 @@ static bool rollback(struct xs_plan *pl, unsigned upto)
 	return true;
 }
 
-int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n,
-		     struct xs_err *err)
+int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n)
 {
-	(void)err;
 	struct xs_plan *pl = ctx;
 	pl->failure = XS_PLAN_OK;
 	pl->stuck = false;

@@ -108,8 +108,7 @@ int xs_plan_build(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd);
  * then the rollback stops there, pl->stuck is set and the result is
  * -ENOTRECOVERABLE (xs_plan_settle makes the state follow memory).
  */
-int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n,
-		     struct xs_err *err);
+int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n);
 
 /* After release: put the recorded failure into words (rc from the stop). */
 void xs_plan_explain(struct xs_plan *pl, int rc, struct xs_err *err);

@@ -713,7 +713,7 @@ static int rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 					g_stacks[n++] = &sl->st;
 			}
 			struct xs_err werr = { "" };
-			r = why ? -EAGAIN : fn(ctx, g_stacks, n, &werr);
+			r = why ? -EAGAIN : fn(ctx, g_stacks, n);
 			/* The pause ends when the release is issued; how soon each
 			 * thread then gets a CPU is up to the scheduler. */
 			uint64_t t_release = now_ns();

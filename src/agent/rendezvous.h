@@ -44,10 +44,12 @@ struct xs_rendezvous_stats {
 /*
  * Work done while every other thread is parked. Return 0 (done),
  * -EAGAIN (a thread is in the way: release, back off, try again), or
- * another -errno (give up). Must call nothing a payload may patch.
+ * another -errno (give up). Must call nothing a payload may patch, and
+ * so formats nothing: it records what went wrong in ctx, for its caller
+ * to word after the release.
  */
 typedef int (*xs_critical_fn)(void *ctx, const struct xs_thread_stack *const *threads,
-			      unsigned n, struct xs_err *err);
+			      unsigned n);
 
 /* Install the park handler on the reserved signal ($XSPLICE_SIGNAL or
  * SIGRTMIN+XS_DEFAULT_SIGNAL_OFFSET). Call once, before any action. */

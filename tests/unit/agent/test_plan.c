@@ -88,8 +88,7 @@ static int run(struct xs_plan *pl, struct xs_thread_stack *ts, unsigned n)
 	const struct xs_thread_stack *t[4];
 	for (unsigned i = 0; i < n; i++)
 		t[i] = &ts[i];
-	struct xs_err err = { "" };
-	return xs_plan_critical(pl, t, n, &err);
+	return xs_plan_critical(pl, t, n);
 }
 
 static void assert_orig(unsigned i)
