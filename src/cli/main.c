@@ -900,7 +900,7 @@ static const struct command commands[] = {
 	  "process given with -p.", 0, 1, false, cmd_build_id },
 	{ "attach", "[PID]", "load the agent into a process started without it", "Load "
 	  "libxsplice.so into the running process PID (or -p PID) that was started\n"
-	  "without it: one thread is stopped with ptrace at a safe point for well under a\n"
+	  "without it: one thread is stopped with ptrace at a safe point for about a\n"
 	  "millisecond, starts a thread that loads the agent from a memfd, and goes on\n"
 	  "where it was (an interrupted system call is restarted). Prints how long the\n"
 	  "thread was stopped. A process that has an agent already is left alone (exit 0).\n"

@@ -160,10 +160,14 @@ spawn sleep 0.05
 wait "$LAST_PID"
 xs attach "$LAST_PID"
 expect_rc 3 "attach to an exited process: exit 3"
-if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then
-	spawn /bin/busybox sleep 30
+printf '#include <unistd.h>\nint main(void) { sleep(30); return 0; }\n' >"$WORK/static.c"
+if cc -static -o "$WORK/static" "$WORK/static.c" 2>/dev/null; then
+	spawn "$WORK/static"
 	xs attach "$LAST_PID"
-	expect_err "statically linked" "a statically linked target is refused with the reason"
+	expect_rc 4 "a statically linked target is refused (exit 4)"
+	expect_err "statically linked" "the refusal says it is statically linked"
+else
+	diag "no static libc to build a static target: not tested"
 fi
 
 # ---- 100 attaches to malloc/free + dlopen/dlclose churning targets ----
