@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/hex.h"
 #include "ctl/xsplice-ctl.h"
+#include "inject/inject.h"
 #include "xsplice/protocol.h"
 
 #ifndef XSPLICE_VERSION
@@ -51,6 +52,7 @@ struct ctx {
 	const char *socket;
 	unsigned timeout_ms;
 	bool json;
+	bool no_attach; /* --no-attach: never load the agent into the target */
 	struct xs_ctl *ctl;
 };
 
@@ -65,6 +67,7 @@ struct command {
 };
 
 static const struct command commands[];
+static int parse_uint(const char *s, unsigned long max, unsigned long *out);
 static int cmd_cancel(struct ctx *c, const struct command *cmd, char **argv, int argc);
 
 /*
@@ -232,7 +235,9 @@ static void global_help(FILE *f)
 		"  -s, --socket PATH  the agent's control socket instead of a PID\n"
 		"  -t, --timeout MS   time bound of an action inside the agent (0 = the\n"
 		"                     agent's default); the client waits that long plus %u ms\n"
-		"  -j, --json         machine-readable output for list, get and info\n"
+		"  -j, --json         machine-readable output for list, get, info and attach\n"
+		"      --no-attach    with -p: if the process has no agent, fail (exit 3)\n"
+		"                     instead of loading the agent into it (see 'attach')\n"
 		"  -h, --help         this help; 'xsplice help COMMAND' for one command\n"
 		"  -V, --version      print the version\n"
 		"\n"
@@ -248,12 +253,35 @@ static void global_help(FILE *f)
 static void command_help(const struct command *c)
 {
 	printf("Usage: xsplice [-p PID | --socket PATH] [--timeout MS]%s %s%s%s\n\n%s\n\n%s",
-	       (!strcmp(c->name, "list") || !strcmp(c->name, "get") || !strcmp(c->name, "info"))
+	       (!strcmp(c->name, "list") || !strcmp(c->name, "get") || !strcmp(c->name, "info") ||
+		!strcmp(c->name, "attach"))
 		       ? " [--json]" : "",
 	       c->name, c->args[0] ? " " : "", c->args, c->help, exit_codes_help);
 }
 
 /* ---- helpers ---- */
+
+/* ---- attach ---- */
+
+static const char *attach_hint(int rc)
+{
+	switch (-rc) {
+	case EPERM:
+	case EACCES:
+		return "run as root, or start the program with LD_PRELOAD=libxsplice.so";
+	case EBUSY:
+		return "try again; a debugger or another tracer may hold the process";
+	default:
+		return NULL;
+	}
+}
+
+static void print_attached(FILE *f, int pid, const struct xs_attach_result *r)
+{
+	fprintf(f, "Attached to %d: agent loaded in %.1f ms, 1 thread (%d, in %s) stopped "
+		"%.0f \u00b5s, the others not stopped\n", pid, (double)r->total_ns / 1e6, r->tid,
+		r->where, (double)r->pause_ns / 1e3);
+}
 
 static int connect_target(struct ctx *c)
 {
@@ -264,6 +292,19 @@ static int connect_target(struct ctx *c)
 		rc = xs_ctl_connect_path(c->socket, &c->ctl, &err);
 	else
 		rc = xs_ctl_connect_pid(c->pid, &c->ctl, &err);
+	if (rc == -ENOENT && !c->socket && !c->no_attach) {
+		/* No agent: load one (issue 9), then connect again. */
+		struct xs_attach_result res;
+		struct xs_err aerr = { "" };
+		int arc = xs_attach(c->pid, NULL, 0, &res, &aerr);
+		if (arc)
+			return report(arc, &aerr, attach_hint(arc), "process %d has no agent and "
+				      "cannot be attached (--no-attach to only connect)", c->pid);
+		if (!res.already)
+			print_attached(stderr, c->pid, &res);
+		err.msg[0] = '\0';
+		rc = xs_ctl_connect_pid(c->pid, &c->ctl, &err);
+	}
 	if (rc) {
 		if (c->socket)
 			return report(rc, &err, hint_for(rc, "connect"), "cannot connect to %s",
@@ -790,6 +831,40 @@ static int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, 
 	return EXIT_OK;
 }
 
+static int cmd_attach(struct ctx *c, const struct command *cmd, char **argv, int argc)
+{
+	unsigned long v;
+	int pid = c->pid;
+	if (argc == 1) {
+		if (parse_uint(argv[0], INT_MAX, &v) || v == 0)
+			return usage_error(cmd, "attach: '%s' is not a process id", argv[0]);
+		if (pid && pid != (int)v)
+			return usage_error(cmd, "attach: -p %d and PID %lu differ", pid, v);
+		pid = (int)v;
+	}
+	if (!pid)
+		return usage_error(cmd, "attach needs a PID");
+	if (c->socket)
+		return usage_error(cmd, "attach takes a PID, not --socket");
+	struct xs_attach_result r;
+	struct xs_err err = { "" };
+	int rc = xs_attach(pid, NULL, c->timeout_ms, &r, &err);
+	if (rc)
+		return report(rc, &err, attach_hint(rc), "cannot attach to process %d", pid);
+	if (c->json) {
+		printf("{\"pid\": %d, \"already\": %s, \"thread\": %d, \"where\": \"%s\", "
+		       "\"pause_us\": %.1f, \"probes\": %u, \"probe_us\": %.1f, "
+		       "\"total_ms\": %.3f}\n", pid, r.already ? "true" : "false", r.tid,
+		       r.where, (double)r.pause_ns / 1e3, r.probes, (double)r.probe_ns / 1e3,
+		       (double)r.total_ns / 1e6);
+	} else if (r.already) {
+		printf("Process %d already has an agent: nothing to do\n", pid);
+	} else {
+		print_attached(stdout, pid, &r);
+	}
+	return EXIT_OK;
+}
+
 static const struct command commands[] = {
 	{ "list", "", "list the payloads with their state", "List the payloads loaded in the "
 	  "process: name, state (CHECKED or APPLIED), and the last action's error with its "
@@ -823,6 +898,15 @@ static const struct command commands[] = {
 	{ "build-id", "[FILE]", "print a build-id", "Print the GNU build-id of FILE in hex, as "
 	  "'readelf -n' shows it. Without FILE,\nprint the build-id of the executable of the "
 	  "process given with -p.", 0, 1, false, cmd_build_id },
+	{ "attach", "[PID]", "load the agent into a process started without it", "Load "
+	  "libxsplice.so into the running process PID (or -p PID) that was started\n"
+	  "without it: one thread is stopped with ptrace at a safe point for about a\n"
+	  "millisecond, starts a thread that loads the agent from a memfd, and goes on\n"
+	  "where it was (an interrupted system call is restarted). Prints how long the\n"
+	  "thread was stopped. A process that has an agent already is left alone (exit 0).\n"
+	  "Every command given -p PID does this by itself when the process has no agent,\n"
+	  "unless --no-attach is given. $XSPLICE_AGENT overrides the agent's path.", 0, 1,
+	  false, cmd_attach },
 	{ "processes", "", "list the processes whose agent has a socket here", "List the "
 	  "processes with an agent socket in the socket directory (pid and\nsocket path), "
 	  "removing the sockets of processes that died.", 0, 0, false, cmd_processes },
@@ -859,6 +943,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "no-attach", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { 0 };
@@ -889,6 +974,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			help = true;
+			break;
+		case 'A':
+			c.no_attach = true;
 			break;
 		case 'V':
 			printf("xsplice %s\n", XSPLICE_VERSION);

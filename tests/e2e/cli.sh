@@ -71,7 +71,7 @@ wait "$GONE"
 xs -p "$GONE" list
 expect_rc 3 "no such process: exit 3"
 expect_err "$GONE" "the message names the pid"
-xs -p "$NOAGENT" list
+xs --no-attach -p "$NOAGENT" list
 expect_rc 3 "a process without an agent: exit 3"
 expect_err "LD_PRELOAD" "the message says how to start one"
 xs --socket "$WORK/nonexistent.sock" list

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layout of the two pages the attach maps in the target (shared by
+ * blob.S, the code, and inject.c, which fills the data): page 0 holds the
+ * code (read+execute), page 1 the data (read+write). blob.S addresses the
+ * data page relative to its own code, so the code runs wherever it is
+ * mapped.
+ *
+ * Threading: none; constants only.
+ */
+#ifndef XS_INJECT_BLOB_H
+#define XS_INJECT_BLOB_H
+
+#define XS_BLOB_PAGE 4096
+#define XS_BLOB_SIZE (2 * XS_BLOB_PAGE)
+
+/* Offsets in the data page. */
+#define XSD_THREAD 0     /* pthread_t of the loader thread */
+#define XSD_CREATE_RC 8  /* int: pthread_create's result */
+#define XSD_DONE 12      /* int: 1 when the loader thread's dlopen returned */
+#define XSD_HANDLE 16    /* void *: dlopen's result */
+#define XSD_MEMFD 24     /* int: the memfd holding the agent (closed by the loader) */
+#define XSD_DLOPEN 32    /* function pointers, addresses in the target */
+#define XSD_DLERROR 40
+#define XSD_DETACH 48
+#define XSD_SELF 56
+#define XSD_CREATE 64
+#define XSD_ERRNO 72
+#define XSD_PATH 128     /* "/proc/self/fd/N" */
+#define XSD_NAME 192     /* the memfd's name, then the mapping's name */
+#define XSD_ERRMSG 256   /* dlerror()'s text when dlopen failed */
+#define XSD_ERRMSG_MAX 512
+#define XSD_SIZE 768
+
+/* Offset of the loader thread's start routine in the code page. */
+#define XS_BLOB_LOADER 256
+
+#endif

@@ -1,0 +1,705 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xs_attach (inject.h): the refusals checked before anything is touched
+ * (/proc: state, architecture, libc, seccomp, Yama), the lookup of libc's
+ * functions in the target (its own libc file, build-id checked against
+ * the one in memory), the choice of a thread at a safe point, and the
+ * injection: two pages, a memfd holding the agent, a loader thread started
+ * with pthread_create that dlopens /proc/self/fd/N. docs/decisions.md,
+ * "Attach", says why each step is the way it is.
+ *
+ * Threading: one caller thread; SIGCHLD is blocked in it while threads of
+ * the target are traced (hijack.c waits for it), then the mask restored.
+ */
+#include "inject.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/elfnote.h"
+#include "ctl/xsplice-ctl.h"
+#include "inject/blob.h"
+#include "inject/dynsym.h"
+#include "inject/hijack.h"
+
+extern const uint8_t xs_inject_blob_start[], xs_inject_blob_end[];
+
+#define DEFAULT_TIMEOUT_MS 10000u
+#define PROBE_MS 3000u  /* at most this long looking for a thread at a safe point */
+#define STOP_MS 1000u   /* a thread must stop this soon after PTRACE_INTERRUPT */
+#define RUN_MS 2000u    /* the injected pthread_create must return this soon */
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+struct range {
+	uint64_t lo, hi;
+};
+
+struct target {
+	int pid;
+	int mem;                 /* /proc/PID/mem */
+	char libc_path[PATH_MAX];
+	uint64_t libc_base, libc_map_lo, libc_map_hi;
+	struct range text[8];    /* executable mappings of libc and ld.so */
+	int ntext;
+	bool agent_mapped;
+	uint64_t fn[7];
+};
+
+enum { F_DLOPEN, F_DLERROR, F_CREATE, F_DETACH, F_SELF, F_ERRNO, F_SYSCALL, F_N };
+static const char *const fn_names[F_N] = {
+	"dlopen", "dlerror", "pthread_create", "pthread_detach", "pthread_self",
+	"__errno_location", "syscall",
+};
+
+/* ---- /proc ---- */
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* A "Name:\tvalue" line of /proc/PID/status as a number; -1 if absent. */
+static long status_field(int pid, const char *name)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return -1;
+	size_t nl = strlen(name);
+	for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, name, nl) && p[nl] == ':')
+			return strtol(p + nl + 1, NULL, 10);
+	return -1;
+}
+
+static char proc_state(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+static int yama_scope(void)
+{
+	char buf[16];
+	if (read_text("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) <= 0)
+		return -1;
+	return atoi(buf);
+}
+
+/* Why we may not ptrace pid: the setting or property that forbids it. */
+static int explain_denied(int pid, int rc, const char *what, struct xs_err *err)
+{
+	int scope = yama_scope();
+	long tracer = status_field(pid, "TracerPid");
+	long uid = status_field(pid, "Uid");
+	struct stat st;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (tracer > 0)
+		return xs_fail(err, -EBUSY, "process %d is already traced by process %ld (a "
+			       "debugger?): detach it first", pid, tracer);
+	if (scope == 3)
+		return xs_fail(err, rc, "kernel.yama.ptrace_scope = 3: ptrace is disabled on "
+			       "this system until reboot; start the program with "
+			       "LD_PRELOAD=libxsplice.so instead");
+	if (scope == 2 && geteuid() != 0)
+		return xs_fail(err, rc, "kernel.yama.ptrace_scope = 2: only root "
+			       "(CAP_SYS_PTRACE) may attach; run xsplice as root");
+	if (uid >= 0 && (uid_t)uid != geteuid() && geteuid() != 0)
+		return xs_fail(err, rc, "process %d belongs to uid %ld, not to us (uid %u): "
+			       "run as root or as that user", pid, uid, (unsigned)geteuid());
+	if (stat(path, &st) == 0 && uid >= 0 && st.st_uid != (uid_t)uid && geteuid() != 0)
+		return xs_fail(err, rc, "process %d is not dumpable (PR_SET_DUMPABLE 0, setuid "
+			       "or file capabilities): only root (CAP_SYS_PTRACE) may attach", pid);
+	if (scope == 1 && geteuid() != 0)
+		return xs_fail(err, rc, "kernel.yama.ptrace_scope = 1: only a parent may ptrace "
+			       "its descendants; run as root (CAP_SYS_PTRACE) or set "
+			       "kernel.yama.ptrace_scope = 0");
+	return xs_fail(err, rc, "%s of process %d: %s", what, pid, strerror(-rc));
+}
+
+static bool base_is(const char *path, const char *prefix)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	return !strncmp(b, prefix, strlen(prefix));
+}
+
+static int read_maps(struct target *t, struct xs_err *err)
+{
+	char path[64], line[PATH_MAX + 128];
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? xs_fail(err, -ESRCH, "no process %d", t->pid)
+				       : explain_denied(t->pid, -errno, "reading the maps", err);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off;
+		char perms[8];
+		int pos = 0;
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &lo, &hi, perms, &off, &pos) < 4 ||
+		    !pos)
+			continue;
+		char *p = line + pos;
+		p[strcspn(p, "\n")] = '\0';
+		if (strstr(p, "libxsplice.so") || strstr(p, "memfd:xsplice-agent"))
+			t->agent_mapped = true;
+		bool libc = p[0] == '/' && (base_is(p, "libc.so.6") || base_is(p, "libc-2."));
+		bool ld = p[0] == '/' && base_is(p, "ld-linux");
+		if (libc && off == 0 && !t->libc_base) {
+			t->libc_base = lo;
+			t->libc_map_lo = lo;
+			t->libc_map_hi = hi;
+			snprintf(t->libc_path, sizeof(t->libc_path), "%s", p);
+		}
+		if ((libc || ld) && perms[2] == 'x' && t->ntext < 8)
+			t->text[t->ntext++] = (struct range){ lo, hi };
+	}
+	fclose(f);
+	return 0;
+}
+
+static int check_exe(int pid, struct xs_err *err)
+{
+	char path[64];
+	unsigned char h[EI_NIDENT + 4];
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* kernel thread, or no access: the ptrace step explains */
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (n < (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG) != 0)
+		return xs_fail(err, -ENOEXEC, "process %d: its executable is not an ELF file", pid);
+	unsigned machine = h[EI_DATA] == ELFDATA2LSB ? (unsigned)(h[18] | h[19] << 8)
+						     : (unsigned)(h[18] << 8 | h[19]);
+	if (h[EI_CLASS] != ELFCLASS64 || machine != EM_X86_64)
+		return xs_fail(err, -ENOEXEC, "process %d is not an x86-64 process (ELF class %d, "
+			       "e_machine %u): attach supports x86-64 only", pid, h[EI_CLASS],
+			       machine);
+	return 0;
+}
+
+/* ---- libc in the target ---- */
+
+static int mem_read(struct target *t, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = pread(t->mem, buf, len, (off_t)addr);
+	return n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EIO);
+}
+
+static int mem_write(struct target *t, uint64_t addr, const void *buf, size_t len)
+{
+	ssize_t n = pwrite(t->mem, buf, len, (off_t)addr);
+	return n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EIO);
+}
+
+/* The build-id of the libc image in memory (its PT_NOTE segments). */
+static int mem_build_id(struct target *t, uint8_t *out, size_t max, size_t *n)
+{
+	Elf64_Ehdr eh;
+	if (mem_read(t, t->libc_base, &eh, sizeof(eh)) || eh.e_phnum > 64)
+		return -EIO;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (mem_read(t, t->libc_base + eh.e_phoff + i * sizeof(ph), &ph, sizeof(ph)))
+			return -EIO;
+		if (ph.p_type != PT_NOTE || ph.p_filesz > 4096)
+			continue;
+		uint8_t notes[4096];
+		if (mem_read(t, t->libc_base + ph.p_vaddr, notes, ph.p_filesz))
+			continue;
+		if (xs_notes_build_id(notes, ph.p_filesz, ph.p_align, false, out, max, n, NULL) == 0)
+			return 0;
+	}
+	return -ENODATA;
+}
+
+static int find_libc_functions(struct target *t, struct xs_err *err)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", t->pid,
+		 (unsigned long)t->libc_map_lo, (unsigned long)t->libc_map_hi);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", t->pid, t->libc_path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return xs_fail(err, -errno, "cannot open the target's libc %s: %s", t->libc_path,
+			       strerror(errno));
+	uint8_t fid[64], mid[64];
+	size_t fn = 0, mn = 0;
+	int rc = xs_file_build_id(path, fid, sizeof(fid), &fn, err);
+	if (!rc && mem_build_id(t, mid, sizeof(mid), &mn) == 0 &&
+	    (fn != mn || memcmp(fid, mid, fn) != 0))
+		rc = xs_fail(err, -ESTALE, "the target's libc file %s is not the one it has "
+			     "mapped (build-ids differ: upgraded on disk?)", t->libc_path);
+	if (!rc)
+		rc = xs_dynsym_lookup(fd, fn_names, t->fn, F_N, err);
+	close(fd);
+	if (rc)
+		return xs_fail_prefix(err, rc, "libc of process %d (%s)", t->pid, t->libc_path);
+	if (!t->fn[F_DLOPEN] || !t->fn[F_CREATE])
+		return xs_fail(err, -ENOTSUP, "the libc of process %d (%s) has no dlopen or "
+			       "pthread_create: glibc older than 2.34 is not supported; start "
+			       "the program with LD_PRELOAD=libxsplice.so instead", t->pid,
+			       t->libc_path);
+	for (int i = 0; i < F_N; i++) {
+		if (!t->fn[i])
+			return xs_fail(err, -ENOTSUP, "the libc of process %d has no %s", t->pid,
+				       fn_names[i]);
+		t->fn[i] += t->libc_base;
+	}
+	/* A syscall instruction: the one inside libc's syscall(). */
+	uint8_t code[64];
+	if (mem_read(t, t->fn[F_SYSCALL], code, sizeof(code)) == 0) {
+		for (size_t i = 0; i + 1 < sizeof(code); i++) {
+			if (code[i] == 0x0f && code[i + 1] == 0x05) {
+				t->fn[F_SYSCALL] += i;
+				return 0;
+			}
+		}
+	}
+	return xs_fail(err, -ENOTSUP, "no syscall instruction found in libc's syscall()");
+}
+
+/* ---- the safe point ---- */
+
+static const char *syscall_name(long nr)
+{
+	static const struct { long nr; const char *name; } t[] = {
+		{ 0, "read" }, { 1, "write" }, { 7, "poll" }, { 9, "mmap" }, { 10, "mprotect" },
+		{ 11, "munmap" }, { 12, "brk" }, { 23, "select" }, { 25, "mremap" },
+		{ 28, "madvise" }, { 35, "nanosleep" }, { 43, "accept" }, { 45, "recvfrom" },
+		{ 47, "recvmsg" }, { 56, "clone" }, { 57, "fork" }, { 58, "vfork" },
+		{ 59, "execve" }, { 60, "exit" }, { 61, "wait4" }, { 202, "futex" },
+		{ 219, "restart_syscall" }, { 230, "clock_nanosleep" }, { 231, "exit_group" },
+		{ 232, "epoll_wait" }, { 234, "tgkill" }, { 257, "openat" }, { 270, "pselect6" },
+		{ 271, "ppoll" }, { 281, "epoll_pwait" }, { 288, "accept4" }, { 435, "clone3" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].nr == nr)
+			return t[i].name;
+	return NULL;
+}
+
+/*
+ * May this thread call pthread_create now? Not if it may hold a lock that
+ * pthread_create takes (malloc's arena locks, the thread-stack cache lock,
+ * all malloc locks around fork): those are held only while running libc
+ * code or in the system calls libc makes while holding them. NULL: safe.
+ */
+static const char *unsafe_reason(const struct user_regs_struct *r, const struct target *t,
+				 char *where, size_t wlen)
+{
+	long nr = xs_regs_syscall_nr(r);
+	if (nr >= 0) {
+		const char *n = syscall_name(nr);
+		if (n)
+			snprintf(where, wlen, "%s", n);
+		else
+			snprintf(where, wlen, "syscall %ld", nr);
+		switch (nr) {
+		case 9: case 10: case 11: case 12: case 25: case 28: /* memory: malloc, stacks */
+		case 56: case 57: case 58: case 435:                 /* fork holds malloc's locks */
+		case 59: case 60: case 231: case 234:                /* exec, exit, setxid */
+			return "in a system call that libc may make holding a lock";
+		default:
+			return NULL;
+		}
+	}
+	snprintf(where, wlen, "user code");
+	for (int i = 0; i < t->ntext; i++)
+		if (r->rip >= t->text[i].lo && r->rip < t->text[i].hi)
+			return "running libc or ld.so code";
+	return NULL;
+}
+
+/* ---- the injection ---- */
+
+static int rsys(struct xs_hijack *h, struct target *t, long nr, uint64_t a0, uint64_t a1,
+		uint64_t a2, uint64_t a3, long *ret, struct xs_err *err)
+{
+	const uint64_t args[6] = { a0, a1, a2, a3, 0, 0 };
+	return xs_hijack_syscall(h, t->fn[F_SYSCALL], nr, args, ret, err);
+}
+
+static int copy_agent(int pid, long fd, int src, struct xs_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", pid, fd);
+	int dst = open(path, O_WRONLY | O_CLOEXEC);
+	if (dst < 0)
+		return xs_fail(err, -errno, "cannot open the target's memfd %s: %s", path,
+			       strerror(errno));
+	off_t off = 0;
+	struct stat st;
+	int rc = fstat(src, &st) < 0 ? -errno : 0;
+	while (!rc && off < st.st_size) {
+		ssize_t n = sendfile(dst, src, &off, (size_t)(st.st_size - off));
+		if (n <= 0)
+			rc = n < 0 ? -errno : -EIO;
+	}
+	close(dst);
+	return rc ? xs_fail(err, rc, "copying the agent into the target's memfd: %s",
+			    strerror(-rc)) : 0;
+}
+
+/* Everything done on the hijacked thread; h is released by the caller. */
+static int inject(struct xs_hijack *h, struct target *t, int agent_fd, uint64_t *pages,
+		  struct xs_err *err)
+{
+	long addr = 0, mfd = -1, r;
+	int rc = xs_hijack_save(h, err);
+	if (rc)
+		return rc;
+	rc = rsys(h, t, SYS_mmap, 0, XS_BLOB_SIZE, PROT_READ | PROT_EXEC,
+		  MAP_PRIVATE | MAP_ANONYMOUS, &addr, err);
+	if (!rc && addr < 0 && addr > -4096)
+		return xs_fail(err, (int)addr, "mmap in the target failed: %s (a seccomp filter "
+			       "or MemoryDenyWriteExecute?)", strerror((int)-addr));
+	if (rc)
+		return rc;
+	uint64_t data = (uint64_t)addr + XS_BLOB_PAGE;
+	uint8_t d[XSD_SIZE] = { 0 };
+	snprintf((char *)d + XSD_NAME, 32, "xsplice-agent");
+	snprintf((char *)d + XSD_NAME + 32, 32, "xsplice-attach");
+	size_t code_len = (size_t)(xs_inject_blob_end - xs_inject_blob_start);
+	if (!rc)
+		rc = rsys(h, t, SYS_mprotect, data, XS_BLOB_PAGE, PROT_READ | PROT_WRITE, 0, &r, err);
+	if (!rc && r < 0)
+		rc = xs_fail(err, (int)r, "mprotect in the target failed: %s", strerror((int)-r));
+	if (!rc && (mem_write(t, (uint64_t)addr, xs_inject_blob_start, code_len) ||
+		    mem_write(t, data, d, sizeof(d))))
+		rc = xs_fail(err, -EIO, "cannot write into the target's memory: %s",
+			     strerror(errno));
+	/* Name the pages (Linux 5.17+, CONFIG_ANON_VMA_NAME); optional. */
+	if (!rc) {
+		const uint64_t a[6] = { PR_SET_VMA, PR_SET_VMA_ANON_NAME, (uint64_t)addr,
+					XS_BLOB_SIZE, data + XSD_NAME + 32, 0 };
+		rc = xs_hijack_syscall(h, t->fn[F_SYSCALL], SYS_prctl, a, &r, err);
+	}
+	if (!rc)
+		rc = rsys(h, t, SYS_memfd_create, data + XSD_NAME, MFD_CLOEXEC, 0, 0, &mfd, err);
+	if (!rc && mfd < 0) {
+		rc = xs_fail(err, (int)mfd, "memfd_create in the target failed: %s",
+			     strerror((int)-mfd));
+		mfd = -1;
+	}
+	if (!rc)
+		rc = copy_agent(t->pid, mfd, agent_fd, err);
+	if (!rc) {
+		snprintf((char *)d + XSD_PATH, 64, "/proc/self/fd/%ld", mfd);
+		int32_t m = (int32_t)mfd;
+		memcpy(d + XSD_MEMFD, &m, 4);
+		const int slot[F_N] = { XSD_DLOPEN, XSD_DLERROR, XSD_CREATE, XSD_DETACH, XSD_SELF,
+					XSD_ERRNO, -1 };
+		for (int i = 0; i < F_N; i++)
+			if (slot[i] >= 0)
+				memcpy(d + slot[i], &t->fn[i], 8);
+		if (mem_write(t, data, d, sizeof(d)))
+			rc = xs_fail(err, -EIO, "cannot write into the target's memory: %s",
+				     strerror(errno));
+	}
+	if (!rc)
+		rc = xs_hijack_run(h, (uint64_t)addr, RUN_MS, err);
+	if (rc == -ETIMEDOUT)
+		return xs_fail_prefix(err, rc, "pthread_create in the target did not return "
+				      "(a lock held elsewhere?); the thread is left running it");
+	int32_t crc = 0;
+	if (!rc && mem_read(t, data + XSD_CREATE_RC, &crc, 4))
+		rc = xs_fail(err, -EIO, "cannot read the target's memory");
+	if (!rc && crc)
+		rc = xs_fail(err, -crc, "pthread_create in the target failed: %s", strerror(crc));
+	if (rc && h->seized && h->saved) {
+		/* Undo: nothing of ours may stay but what is already running. */
+		struct xs_err ignore;
+		if (mfd >= 0)
+			rsys(h, t, SYS_close, (uint64_t)mfd, 0, 0, 0, &r, &ignore);
+		rsys(h, t, SYS_munmap, (uint64_t)addr, XS_BLOB_SIZE, 0, 0, &r, &ignore);
+		return rc;
+	}
+	*pages = (uint64_t)addr;
+	return rc;
+}
+
+static int list_tasks(int pid, int *tids, int max)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		int tid = atoi(e->d_name);
+		if (tid > 0)
+			tids[n++] = tid;
+	}
+	closedir(d);
+	/* The main thread first: it is the one most often waiting in a call. */
+	for (int i = 1; i < n; i++)
+		if (tids[i] == pid) {
+			tids[i] = tids[0];
+			tids[0] = pid;
+		}
+	return n;
+}
+
+static bool alive(int pid)
+{
+	char s = proc_state(pid);
+	return s && s != 'Z' && s != 'X';
+}
+
+/* Stop threads one after the other until one is at a safe point, and do
+ * the injection there. */
+static int hijack_one(struct target *t, int agent_fd, struct xs_attach_result *res,
+		      struct xs_err *err)
+{
+	int tids[256];
+	uint64_t deadline = xs_mono_ns() + (uint64_t)PROBE_MS * 1000000u;
+	const char *why = "no thread";
+	for (unsigned round = 0;; round++) {
+		int n = list_tasks(t->pid, tids, 256);
+		if (n <= 0)
+			return xs_fail(err, -ESRCH, "process %d exited during the attach", t->pid);
+		for (int i = 0; i < n; i++) {
+			struct xs_hijack h;
+			int rc = xs_hijack_seize(&h, t->pid, tids[i], STOP_MS, err);
+			if (rc == -ESRCH && alive(t->pid))
+				continue; /* that thread ended */
+			if (rc == -EPERM || rc == -EACCES)
+				return explain_denied(t->pid, rc, "PTRACE_SEIZE", err);
+			if (rc) {
+				xs_hijack_release(&h, NULL);
+				return rc;
+			}
+			struct user_regs_struct regs;
+			if (ptrace(PTRACE_GETREGS, h.tid, NULL, &regs) < 0) {
+				rc = -errno;
+				xs_hijack_release(&h, NULL);
+				if (!alive(t->pid))
+					return xs_fail(err, -ESRCH, "process %d exited during the "
+						       "attach", t->pid);
+				continue;
+			}
+			why = unsafe_reason(&regs, t, res->where, sizeof(res->where));
+			if (why) {
+				xs_hijack_release(&h, NULL);
+				res->probes++;
+				res->probe_ns += h.t_release - h.t_interrupt;
+				continue;
+			}
+			res->tid = h.tid;
+			rc = inject(&h, t, agent_fd, &res->scratch, err);
+			struct xs_err rerr = { "" };
+			int rrc = xs_hijack_release(&h, &rerr);
+			res->pause_ns = h.t_release - h.t_interrupt;
+			if (!rc && rrc)
+				rc = xs_fail(err, rrc, "%s", rerr.msg);
+			return rc;
+		}
+		if (xs_mono_ns() >= deadline)
+			return xs_fail(err, -EBUSY, "no thread of process %d was at a safe point "
+				       "within %u ms (%u tries; last: %s, %s): try again", t->pid,
+				       PROBE_MS, res->probes, res->where, why ? why : "?");
+		/* Let the threads run a little before the next round. */
+		struct timespec ts = { 0, 200000 + (long)(round % 8) * 50000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
+	      struct xs_attach_result *res, struct xs_err *err)
+{
+	memset(res, 0, sizeof(*res));
+	uint64_t t0 = xs_mono_ns();
+	uint64_t deadline = t0 + (uint64_t)(timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS) * 1000000u;
+	char state = proc_state(pid);
+	if (!state)
+		return xs_fail(err, -ESRCH, "no process %d", pid);
+	if (state == 'Z' || state == 'X')
+		return xs_fail(err, -ESRCH, "process %d is exiting (state %c)", pid, state);
+	struct xs_ctl *ctl = NULL;
+	if (xs_ctl_connect_pid(pid, &ctl, NULL) == 0) {
+		xs_ctl_close(ctl);
+		res->already = true;
+		return 0;
+	}
+	if (state == 'T')
+		return xs_fail(err, -EAGAIN, "process %d is stopped (SIGSTOP or job control): "
+			       "left stopped; resume it (kill -CONT %d) and attach again", pid, pid);
+	if (state == 't' || status_field(pid, "TracerPid") > 0)
+		return explain_denied(pid, -EBUSY, "attach", err);
+
+	struct target t = { .pid = pid, .mem = -1 };
+	int rc = read_maps(&t, err);
+	if (rc)
+		return rc;
+	if ((rc = check_exe(pid, err)))
+		return rc;
+	if (t.agent_mapped)
+		return xs_fail(err, -EEXIST, "process %d has the agent loaded but it does not "
+			       "answer (disabled with XSPLICE_DISABLE, or it could not start: see "
+			       "the program's stderr)", pid);
+	if (!t.libc_base)
+		return xs_fail(err, -ENOEXEC, "process %d maps no libc.so.6: statically linked or "
+			       "not glibc; attach needs glibc 2.34 or later (start the program "
+			       "with the agent instead, if it can load one)", pid);
+	long seccomp = status_field(pid, "Seccomp");
+	if (seccomp == 1)
+		return xs_fail(err, -EPERM, "process %d runs in strict seccomp mode: it may not "
+			       "make the system calls the attach needs", pid);
+	int scope = yama_scope();
+	if (scope == 3 || (scope == 2 && geteuid() != 0))
+		return explain_denied(pid, -EPERM, "attach", err);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	t.mem = open(path, O_RDWR | O_CLOEXEC);
+	if (t.mem < 0)
+		return errno == ENOENT ? xs_fail(err, -ESRCH, "process %d exited during the attach",
+						 pid)
+				       : explain_denied(pid, -errno, "opening the memory", err);
+	char agent[PATH_MAX];
+	if (!agent_path) {
+		if ((rc = xs_attach_agent_path(agent, sizeof(agent), err)))
+			goto out;
+		agent_path = agent;
+	}
+	int agent_fd = open(agent_path, O_RDONLY | O_CLOEXEC);
+	if (agent_fd < 0) {
+		rc = xs_fail(err, -errno, "cannot open the agent %s: %s", agent_path,
+			     strerror(errno));
+		goto out;
+	}
+	if ((rc = find_libc_functions(&t, err)))
+		goto out_agent;
+
+	sigset_t chld, old;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	rc = hijack_one(&t, agent_fd, res, err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		goto out_agent;
+
+	/* The loader thread: dlopen returns when the agent's constructor has
+	 * started the agent. */
+	uint64_t data = res->scratch + XS_BLOB_PAGE;
+	for (;;) {
+		int32_t done = 0;
+		if (mem_read(&t, data + XSD_DONE, &done, 4)) {
+			rc = alive(pid) ? xs_fail(err, -EIO, "cannot read the target's memory")
+					: xs_fail(err, -ESRCH, "process %d exited during the attach",
+						  pid);
+			goto out_agent;
+		}
+		if (done)
+			break;
+		if (xs_mono_ns() >= deadline) {
+			rc = xs_fail(err, -ETIMEDOUT, "the agent's dlopen in process %d did not "
+				     "return in time (its constructor blocked?)", pid);
+			goto out_agent;
+		}
+		struct timespec ts = { 0, 500000 };
+		nanosleep(&ts, NULL);
+	}
+	uint64_t handle = 0;
+	mem_read(&t, data + XSD_HANDLE, &handle, 8);
+	if (!handle) {
+		char msg[XSD_ERRMSG_MAX] = "";
+		mem_read(&t, data + XSD_ERRMSG, msg, sizeof(msg));
+		msg[sizeof(msg) - 1] = '\0';
+		rc = xs_fail(err, -ENOEXEC, "dlopen of the agent in process %d failed: %s", pid,
+			     msg[0] ? msg : "(no reason given)");
+		goto out_agent;
+	}
+	for (;;) {
+		struct xs_err cerr = { "" };
+		if (xs_ctl_connect_pid(pid, &ctl, &cerr) == 0) {
+			xs_ctl_close(ctl);
+			break;
+		}
+		if (!alive(pid)) {
+			rc = xs_fail(err, -ESRCH, "process %d exited during the attach", pid);
+			goto out_agent;
+		}
+		if (xs_mono_ns() >= deadline) {
+			rc = xs_fail(err, -ETIMEDOUT, "the agent was loaded into process %d but does "
+				     "not answer (%s); see the program's stderr", pid, cerr.msg);
+			goto out_agent;
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	res->total_ns = xs_mono_ns() - t0;
+out_agent:
+	close(agent_fd);
+out:
+	close(t.mem);
+	return rc;
+}
+
+int xs_attach_agent_path(char *buf, size_t len, struct xs_err *err)
+{
+	const char *env = getenv("XSPLICE_AGENT");
+	if (env && *env) {
+		if (snprintf(buf, len, "%s", env) >= (int)len)
+			return xs_fail(err, -ENAMETOOLONG, "XSPLICE_AGENT is too long");
+		return 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		static const char *const rel[] = { "../agent/libxsplice.so", "../lib/libxsplice.so",
+						   "../lib64/libxsplice.so" };
+		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			snprintf(buf, len, "%s/%s", exe, rel[i]);
+			if (access(buf, R_OK) == 0)
+				return 0;
+		}
+	}
+	return xs_fail(err, -ENOENT, "cannot find libxsplice.so next to the xsplice command; "
+		       "set XSPLICE_AGENT to its path");
+}
