@@ -250,7 +250,7 @@ check_libc() {
 check_agent() {
 	local pid=$1 role=$2 i
 	for i in $(seq 30); do
-		xs -p "$pid" info
+		xs --no-attach -p "$pid" info
 		[ "$RC" = 0 ] && break
 		sleep 0.1
 	done

@@ -57,7 +57,7 @@ if [ "$(id -u)" = 0 ]; then
 	if wait_for 10 child_pid; then
 		echo "$TPID" >>"$WORK/extra-pids"
 		wait_for 10 sock_ready "$TSOCK"
-		agent_up() { "$XSPLICE" -p "$TPID" list >/dev/null 2>&1; }
+		agent_up() { "$XSPLICE" --no-attach -p "$TPID" list >/dev/null 2>&1; }
 		check "drop-fork: the child's agent answers" wait_for 10 agent_up
 		xsp load "$HELLO"
 		expect_rc 0 "drop-fork: the forked child (uid 65534) is reachable and the load succeeds"
