@@ -57,9 +57,9 @@ check "-p missing value" 2 "needs an argument" -- "$X" list -p
 # A pid that does not exist (above pid_max).
 check "nonexistent pid" 3 "no such process 2147483000" -- "$X" -p 2147483000 list
 check "nonexistent pid ESRCH" 3 "\(ESRCH\)" -- "$X" -p 2147483000 info
-# A live process without an agent.
+# A live process without an agent, attach refused.
 sleep 30 & sleeper=$!
-XSPLICE_SOCKET_DIR=$tmp check "no agent" 3 "has no xsplice agent.*LD_PRELOAD" -- "$X" -p $sleeper list
+XSPLICE_SOCKET_DIR=$tmp check "no agent" 3 "has no xsplice agent.*LD_PRELOAD" -- "$X" --no-attach -p $sleeper list
 kill $sleeper 2>/dev/null; wait $sleeper 2>/dev/null
 check "load missing file" 3 "cannot open $tmp/nope.livepatch: No such file" -- "$X" -p $$ load "$tmp/nope.livepatch"
 
