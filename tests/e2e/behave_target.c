@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 __attribute__((noipa)) const char *extra_version(void)
@@ -78,6 +79,12 @@ static void behave(const char *how)
 	} else if (strcmp(how, "drop-fork") == 0) {
 		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
 			perror("drop-fork");
+#ifdef __SANITIZE_ADDRESS__
+		/* As in fork_target.c: GCC 12's ASan allocator is not
+		 * fork-safe while the agent's threads are starting. */
+		struct timespec settle = { 0, 200 * 1000 * 1000 };
+		nanosleep(&settle, NULL);
+#endif
 		pid_t c = fork();
 		if (c > 0)
 			_exit(0);

@@ -68,6 +68,15 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "exec") && argc < 4)
 		return 2;
 	fflush(NULL);
+#ifdef __SANITIZE_ADDRESS__
+	/* GCC 12's AddressSanitizer allocator is not fork-safe: forking while
+	 * the agent's threads are still starting (they allocate in ASan's
+	 * thread set-up) can leave a size-class lock held in the child, whose
+	 * next allocation then waits for ever. glibc's malloc, which the
+	 * normal build uses, takes its locks across fork. Let them start. */
+	struct timespec settle = { 0, 200 * 1000 * 1000 };
+	nanosleep(&settle, NULL);
+#endif
 	pid_t child = fork();
 	if (child < 0) {
 		perror("fork");
