@@ -136,6 +136,11 @@ static void *forker(void *arg)
 		pid_t p = fork();
 		if (p == 0) {
 			setsid();
+#ifdef __SANITIZE_ADDRESS__
+			/* GCC 12's ASan allocator is not fork-safe while this
+			 * child's new agent threads start (fork_target.c). */
+			ms_sleep(10); /* less than the 20 ms before its socket */
+#endif
 			if (fork() == 0)
 				serve(dir, "daemon");
 			_exit(0);
