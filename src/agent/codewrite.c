@@ -10,42 +10,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "arch/syscall.h"
 #include "procfs.h"
 
-static int proc_open_mem(void)
-{
-	int fd = xs_procfs_open("thread-self/mem", O_RDWR);
-	if (fd < 0) {
-		errno = -fd;
-		return -1;
-	}
-	return fd;
-}
-
 int xs_code_open(struct xs_err *err)
 {
 	/* thread-self: a main thread that exited leaves /proc/self/mem
 	 * without an address space. */
-	int fd = proc_open_mem();
-	if (fd < 0 && errno == EACCES && prctl(PR_GET_DUMPABLE) == 0) {
-		/* A program that changed its credentials (a daemon that
-		 * dropped root) is not dumpable, and its /proc files then
-		 * belong to root. Dumpable for the length of one open; the fd
-		 * stays valid afterwards. docs/decisions.md. */
-		if (prctl(PR_SET_DUMPABLE, 1) == 0) {
-			fd = proc_open_mem();
-			int saved = errno;
-			prctl(PR_SET_DUMPABLE, 0);
-			errno = saved;
-		}
-	}
+	int fd = xs_procfs_open("thread-self/mem", O_RDWR);
 	if (fd < 0)
-		return xs_fail(err, -errno, "cannot open /proc/thread-self/mem for writing code: %s",
-			       strerror(errno));
+		return xs_fail(err, fd, "cannot open /proc/thread-self/mem for writing code: %s",
+			       strerror(-fd));
 	return fd;
 }
 

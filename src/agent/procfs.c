@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,7 +47,7 @@ void xs_procfs_init(void)
 	g_proc_fd = fd;
 }
 
-int xs_procfs_open(const char *rel, int flags)
+static int open_below_proc(const char *rel, int flags)
 {
 	if (g_proc_fd >= 0) {
 		struct stat st;
@@ -63,6 +64,25 @@ int xs_procfs_open(const char *rel, int flags)
 		path[k++] = rel[i];
 	path[k] = '\0';
 	return (int)xs_sys3(SYS_open, (long)path, flags | O_CLOEXEC, 0);
+}
+
+/*
+ * A process that changed its credentials (a daemon that dropped root) is
+ * not dumpable, and its /proc files then belong to root: mem and
+ * task/TID/syscall (0400) cannot be opened. Permission is checked at open
+ * only, so the process is dumpable for the length of that one open
+ * (docs/decisions.md). Raw system calls: this runs during the stop too.
+ */
+int xs_procfs_open(const char *rel, int flags)
+{
+	int fd = open_below_proc(rel, flags);
+	if (fd != -EACCES || xs_sys3(SYS_prctl, PR_GET_DUMPABLE, 0, 0) != 0)
+		return fd;
+	if (xs_sys3(SYS_prctl, PR_SET_DUMPABLE, 1, 0) != 0)
+		return fd;
+	fd = open_below_proc(rel, flags);
+	xs_sys3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
+	return fd;
 }
 
 long xs_procfs_readlink(const char *rel, char *buf, size_t len)

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -620,9 +619,9 @@ static int ensure_capacity(uint32_t cap, bool fresh, struct xs_err *err)
 	return 0;
 }
 
-static int rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
-			  const _Atomic bool *cancel, struct xs_rendezvous_stats *stats,
-			  struct xs_err *err)
+int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
+		      const _Atomic bool *cancel, struct xs_rendezvous_stats *stats,
+		      struct xs_err *err)
 {
 	if (!g_signo)
 		return xs_fail(err, -ENOSYS, "the thread rendezvous is not initialised");
@@ -807,22 +806,4 @@ static int rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		if (backoff_us < 5000)
 			backoff_us *= 2;
 	}
-}
-
-/*
- * A process that changed its credentials (a daemon that dropped root) is
- * not dumpable, and then /proc/self/task/TID/syscall, which tells whether
- * a thread that blocks the park signal sleeps in a system call, belongs to
- * root. The process is dumpable for the length of the stop only
- * (docs/decisions.md).
- */
-int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
-		      const _Atomic bool *cancel, struct xs_rendezvous_stats *stats,
-		      struct xs_err *err)
-{
-	bool undumpable = prctl(PR_GET_DUMPABLE) == 0 && prctl(PR_SET_DUMPABLE, 1) == 0;
-	int rc = rendezvous_run(fn, ctx, timeout_ms, cancel, stats, err);
-	if (undumpable)
-		prctl(PR_SET_DUMPABLE, 0);
-	return rc;
 }
