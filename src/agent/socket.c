@@ -184,12 +184,11 @@ static int open_abstract(struct xs_sock *s, struct xs_err *err)
 		return rc;
 	}
 	for (int n = 0; n < 8; n++) {
-		char name[48];
-		int k = n ? snprintf(name, sizeof(name), "xsplice-%d.%d", (int)getpid(), n)
-			  : snprintf(name, sizeof(name), "xsplice-%d", (int)getpid());
+		char name[48]; /* "@xsplice-PID[.N]"; the '@' becomes the NUL */
+		int k = xs_socket_abstract_name((int)getpid(), n, name, sizeof(name));
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		memcpy(sa.sun_path + 1, name, (size_t)k);
-		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)k);
+		memcpy(sa.sun_path + 1, name + 1, (size_t)k - 1);
+		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)k);
 		if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
 			if (errno == EADDRINUSE)
 				continue;
@@ -201,10 +200,10 @@ static int open_abstract(struct xs_sock *s, struct xs_err *err)
 		s->dev = sst.st_dev;
 		s->ino = sst.st_ino;
 		s->abstract = true;
-		snprintf(s->path, sizeof(s->path), "@%s", name);
+		snprintf(s->path, sizeof(s->path), "%s", name);
 		return 0;
 	}
-	int rc = xs_fail(err, -errno, "cannot bind the abstract socket xsplice-%d: %s",
+	int rc = xs_fail(err, -errno, "cannot bind the abstract socket @xsplice-%d: %s",
 			 (int)getpid(), strerror(errno));
 	close_own(fd, &sst);
 	return rc;

@@ -47,3 +47,8 @@ int xs_socket_path_for(const char *dir, int pid, char *buf, size_t len, struct x
 			       n, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	return 0;
 }
+
+int xs_socket_abstract_name(int pid, int n, char *buf, size_t len)
+{
+	return n ? snprintf(buf, len, "@xsplice-%d.%d", pid, n) : snprintf(buf, len, "@xsplice-%d", pid);
+}

@@ -18,4 +18,10 @@ int xs_socket_dir(char *buf, size_t len, struct xs_err *err);
 /* <dir>/<pid>.sock; -ENAMETOOLONG if it does not fit buf or a sockaddr_un. */
 int xs_socket_path_for(const char *dir, int pid, char *buf, size_t len, struct xs_err *err);
 
+/* The abstract socket an agent listens on when it cannot use the
+ * directory: "@xsplice-<pid>", or "@xsplice-<pid>.<n>" for n > 0 (the
+ * '@' stands for the leading NUL of the address, as /proc/net/unix shows
+ * it). Returns the length written. */
+int xs_socket_abstract_name(int pid, int n, char *buf, size_t len);
+
 #endif

@@ -218,7 +218,7 @@ static int pid_socket_inodes(int pid, unsigned long *inodes, int max)
 static bool abstract_is_for_pid(const char *p, int pid)
 {
 	char want[32];
-	int k = snprintf(want, sizeof(want), "@xsplice-%d", pid);
+	int k = xs_socket_abstract_name(pid, 0, want, sizeof(want));
 	return strncmp(p, want, (size_t)k) == 0 && (p[k] == '\0' || p[k] == '.');
 }
 
@@ -348,7 +348,7 @@ int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 		/* An agent that could not use the directory listens on its
 		 * abstract name; the peer check below proves it is pid's. */
 		char abs_path[64];
-		snprintf(abs_path, sizeof(abs_path), "@xsplice-%d", pid);
+		xs_socket_abstract_name(pid, 0, abs_path, sizeof(abs_path));
 		int arc = do_connect(abs_path, &fd);
 		if (arc == 0) {
 			snprintf(path, sizeof(path), "%s", abs_path);
