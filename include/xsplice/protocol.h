@@ -123,6 +123,21 @@ struct xs_info_payload {
 	struct xs_info_func *funcs;
 };
 
+/* One audit record (docs/security.md, "Audit"); INFO's section 1. */
+#define XS_AUDIT_MAX 64
+#define XS_INFO_SECTION_AUDIT 1
+struct xs_info_audit {
+	uint64_t time_ns;          /* CLOCK_REALTIME */
+	uint32_t pid;              /* the client's (SO_PEERCRED) */
+	uint32_t uid;
+	char op[16];               /* "upload", "apply", ..., "apply-done", ... */
+	char name[XS_NAME_SIZE];   /* payload name ("" if none) */
+	char build_id[2 * XS_BUILD_ID_MAX + 1];
+	char signer[256];          /* certificate subject, "unsigned", "unverified: ..." */
+	int32_t result;            /* 0 or -errno */
+	char reason[XS_REASON_SIZE];
+};
+
 struct xs_info {
 	uint32_t pid;
 	char agent_version[32];
@@ -137,6 +152,10 @@ struct xs_info {
 	struct xs_info_object *objects;
 	uint32_t npayloads;
 	struct xs_info_payload *payloads;
+	/* Section 1 (after the payloads; absent when naudit is 0): the last
+	 * XS_AUDIT_MAX audit records, oldest first. */
+	uint32_t naudit;
+	struct xs_info_audit *audit;
 };
 
 struct xs_response {

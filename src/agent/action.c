@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "audit.h"
 #include "codewrite.h"
 #include "common/clock.h"
 #include "payload.h"
@@ -94,6 +95,7 @@ done:
 	}
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
+	xs_audit_action_done(p, cmd, rc, p->reason);
 	g_busy[0] = '\0';
 	g_running = NULL;
 	atomic_store(&g_unrecorded, false);

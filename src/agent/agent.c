@@ -20,6 +20,9 @@
 
 #include "action.h"
 #include "agent.h"
+#include "audit.h"
+#include "quota.h"
+#include "trust.h"
 #include "rendezvous.h"
 
 void xs_agent_log(const char *fmt, ...)
@@ -49,6 +52,12 @@ __attribute__((constructor)) static void xs_agent_init(void)
 	if (off && *off && strcmp(off, "0") != 0)
 		return;
 	struct xs_err err = { "" };
+	/* Configuration a client cannot change: read once, now. */
+	xs_quota_init();
+	xs_audit_init();
+	if (xs_trust_init(&err) != 0 && xs_trust_enforcing())
+		xs_agent_log("xsplice: agent in pid %d: signature enforcement is on but %s; every "
+			     "upload will be refused\n", (int)getpid(), err.msg);
 	int rc = xs_rendezvous_init(&err);
 	if (!rc)
 		rc = xs_action_init(&err);

@@ -21,6 +21,8 @@
 
 #include "common/hex.h"
 #include "elf.h"
+#include "quota.h"
+#include "trust.h"
 #include "symbols.h"
 
 /* The table lock: guards g_head, every payload's state/rc/reason and
@@ -186,6 +188,19 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 		return xs_fail(err, -EEXIST, "a payload named '%s' is already loaded", name);
 	if (size == 0)
 		return xs_fail(err, -EINVAL, "payload '%s' is empty", name);
+	int lrc = xs_quota_check_upload(size, xs_payloads_count(), err);
+	if (lrc)
+		return lrc;
+	/* The signature first: under enforcement nothing else of an
+	 * unverified payload is parsed (trust.c). */
+	char signer[XS_SIGNER_SIZE];
+	size_t content_len;
+	int trc = xs_trust_check(image, size, &content_len, signer, sizeof(signer), err);
+	if (trc)
+		return trc;
+	size = content_len;
+	if (size == 0)
+		return xs_fail(err, -EINVAL, "payload '%s' is empty (only a signature)", name);
 
 	/* Our own copy: the peer's buffer is gone after the request. */
 	uint8_t *copy = malloc(size);
@@ -233,6 +248,7 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 		goto out;
 	}
 	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->signer, sizeof(p->signer), "%s", signer);
 	snprintf(p->target_path, sizeof(p->target_path), "%s", target->path);
 	p->target_bias = target->bias;
 	memcpy(p->target_build_id, target->build_id, target->build_id_len);

@@ -33,6 +33,8 @@ struct xs_payload {
 	struct xs_func *funcs;
 	unsigned nfuncs;
 	uint64_t applied_seq;         /* order of application; 0 when not applied */
+	char signer[256];             /* trust.c: certificate subject, "unsigned", "unverified: ..." */
+	uint32_t audit_pid, audit_uid; /* audit.c: who asked for the running action */
 };
 
 void xs_payloads_lock(void);
