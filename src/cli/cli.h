@@ -112,5 +112,11 @@ int cmd_info(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_build_id(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_attach(struct ctx *c, const struct command *cmd, char **argv, int argc);
+/* audit.c: INFO's audit records, as JSON members (",\"audit\":[...]") or text. */
+void audit_json(const struct xs_info *in);
+void audit_text(const struct xs_info *in);
+/* sign.c */
+int cmd_sign(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_verify(struct ctx *c, const struct command *cmd, char **argv, int argc);
 
 #endif

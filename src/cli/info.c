@@ -61,7 +61,9 @@ static void info_json(const struct xs_info *in)
 		}
 		printf("]}");
 	}
-	printf("]}\n");
+	printf("]");
+	audit_json(in);
+	printf("}\n");
 }
 
 static void info_text(const struct xs_info *in)
@@ -103,6 +105,7 @@ static void info_text(const struct xs_info *in)
 			       f->flags & XS_FUNC_NO_STACK_CHECK ? " [no stack check]" : "");
 		}
 	}
+	audit_text(in);
 }
 
 int cmd_info(struct ctx *c, const struct command *cmd, char **argv, int argc)
