@@ -268,7 +268,7 @@ static void serve_frame(struct client *c)
 {
 	struct xs_err err = { "" };
 	struct xs_request rq;
-	int rc = xs_quota_rate(&c->rate, now_ms(), &err);
+	int rc = xs_quota_rate(&c->rate, c->h.op, now_ms(), &err);
 	if (!rc)
 		rc = xs_decode_request(c->h.op, c->body, c->h.length, &rq, &err);
 	if (rc) {

@@ -19,7 +19,7 @@ static struct xs_quota g_q = {
 	.max_payload_bytes = XS_MAX_PAYLOAD,
 	.max_payloads = 256,
 	.max_inflight_bytes = 128ull << 20,
-	.max_rate = 200,
+	.max_rate = 1000,
 };
 
 static void env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -80,14 +80,16 @@ int xs_quota_check_frame(uint16_t op, uint32_t length, uint64_t inflight, struct
 	return 0;
 }
 
-int xs_quota_rate(struct xs_rate *r, uint64_t now_ms, struct xs_err *err)
+int xs_quota_rate(struct xs_rate *r, uint16_t op, uint64_t now_ms, struct xs_err *err)
 {
+	if (op != XS_OP_UPLOAD && op != XS_OP_ACTION && op != XS_OP_INFO)
+		return 0;
 	if (now_ms - r->window_ms >= 1000 || now_ms < r->window_ms) {
 		r->window_ms = now_ms;
 		r->count = 0;
 	}
 	if (++r->count > g_q.max_rate)
-		return xs_fail(err, -EAGAIN, "more than %u requests in a second on this connection "
-			       "(XSPLICE_MAX_REQUESTS_PER_S): refused; slow down", g_q.max_rate);
+		return xs_fail(err, -EAGAIN, "more than %u UPLOAD/ACTION/INFO requests in a second on "
+			       "this connection (XSPLICE_MAX_REQUESTS_PER_S): refused; slow down", g_q.max_rate);
 	return 0;
 }
