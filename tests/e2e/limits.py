@@ -3,6 +3,7 @@
 """Raw clients for tests/e2e/limits.sh (wire format: docs/protocol.md).
 
   limits.py SOCKET big-get            GET whose header announces 5000 bytes
+  limits.py SOCKET big-get-many N     that N times, one connection each
   limits.py SOCKET rate N             N ACTIONs (on no payload) pipelined on
                                       one connection, then a GET a second later
   limits.py SOCKET inflight LEN       two UPLOADs of LEN bytes at once: the
@@ -82,6 +83,15 @@ def main():
         c.sendall(header(OP_GET, 5000) + s(b"x") + b"\0" * 4997)
         show(reply_or_closed(c))
         show(reply_or_closed(c))
+    elif case == "big-get-many":
+        refused = 0
+        for _ in range(int(sys.argv[3])):
+            c = connect(path)
+            c.sendall(header(OP_GET, 5000))
+            r = reply_or_closed(c)
+            refused += r is not None and r[1] == -90
+            c.close()
+        print("refused=%d" % refused)
     elif case == "rate":
         n = int(sys.argv[3])
         c = connect(path)

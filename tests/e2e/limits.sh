@@ -66,10 +66,8 @@ check "a second later the same connection is served again" grep -q "ret=-2 reaso
 # Memory stays bounded: 200 refused uploads do not grow the target.
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$TPID/status"; }
 before=$(rss)
-for i in $(seq 200); do
-	"$PYTHON" "$LIM" "$ASOCK" big-get >/dev/null 2>&1
-done 2>/dev/null &
-wait $!
+out=$(timeout 60 "$PYTHON" "$LIM" "$ASOCK" big-get-many 200 2>&1)
+check "200 oversized requests on 200 connections are all refused" [ "$out" = refused=200 ]
 for i in $(seq 20); do xsp upload big "$WORK/big.livepatch"; done
 after=$(rss)
 diag "VmRSS before $before kB, after $after kB"
