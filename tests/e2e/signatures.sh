@@ -160,6 +160,20 @@ check "but the audit says unverified, and why" grep -q '"signer":"unverified: si
 xsp upload broken "$S/tamper-magic.livepatch"
 expect_rc 4 "a damaged trailer is refused even without enforcement"
 
+# ---- fail closed: a trust setup that cannot be used refuses everything ----
+mkdir -p "$WORK/trust-bad"
+cp "$K/good.pem" "$WORK/trust-bad/"
+printf 'not a fingerprint\n' >"$WORK/trust-bad/revoked"
+XSPLICE_ENFORCE=1 XSPLICE_TRUST_DIR=$WORK/trust-bad start_target 2
+xsp upload kernel "$S/kernel.livepatch"
+expect_rc 4 "a malformed denylist: even a good signature is refused"
+expect_err "revoked line 1: not a SHA-256 certificate fingerprint" "the reason names the line"
+check "and the agent said so at start" grep -q "signature enforcement is on but" "$TLOG"
+XSPLICE_ENFORCE=1 XSPLICE_TRUST_DIR=$WORK/no-such-dir start_target 2
+xsp upload kernel "$S/kernel.livepatch"
+expect_rc 4 "a missing trust directory trusts nobody"
+expect_err "(ENOKEY)" "ENOKEY (untrusted signer)"
+
 # ---- a target using OpenSSL itself ----
 CSOCK=$WORK/crypto.sock
 XSPLICE_ENFORCE=1 XSPLICE_TRUST_DIR=$WORK/trust LD_PRELOAD=$AGENT_PRELOAD \

@@ -765,6 +765,98 @@ static void mutate(uint8_t *b, size_t *n, size_t cap)
  * encoding is canonical, so the decoder cannot have skipped or invented
  * anything.
  */
+/* INFO's audit section (tag 1): round trip, and what decoders refuse. */
+static void test_info_audit(void **state)
+{
+	(void)state;
+	init_info();
+	struct xs_info_audit recs[2];
+	memset(recs, 0, sizeof(recs));
+	recs[0].time_ns = 1700000000123456789ull;
+	recs[0].pid = 4321;
+	recs[0].uid = 1000;
+	strcpy(recs[0].op, "upload");
+	strcpy(recs[0].name, "hello");
+	strcpy(recs[0].build_id, "00112233");
+	strcpy(recs[0].signer, "/CN=xsplice test signer");
+	recs[1] = recs[0];
+	strcpy(recs[1].op, "apply-done");
+	recs[1].result = -EBUSY;
+	strcpy(recs[1].reason, "threads busy");
+	struct xs_info in = sample_info;
+	in.naudit = 2;
+	in.audit = recs;
+	struct xs_response rs = { .op = XS_OP_INFO, .info = &in };
+	uint8_t *f;
+	size_t n;
+	enc_rs(&rs, &f, &n);
+	struct xs_response out;
+	struct xs_err err = { "" };
+	assert_int_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &out, &err), 0);
+	check_info_equal(out.info, &in);
+	assert_int_equal(out.info->naudit, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct xs_info_audit *a = &out.info->audit[i], *b = &recs[i];
+		assert_true(a->time_ns == b->time_ns);
+		assert_int_equal(a->pid, b->pid);
+		assert_int_equal(a->uid, b->uid);
+		assert_string_equal(a->op, b->op);
+		assert_string_equal(a->name, b->name);
+		assert_string_equal(a->build_id, b->build_id);
+		assert_string_equal(a->signer, b->signer);
+		assert_int_equal(a->result, b->result);
+		assert_string_equal(a->reason, b->reason);
+	}
+	xs_response_free(&out);
+
+	/* Without records there is no section: the body is the one of an
+	 * agent that has none (old bodies stay valid). */
+	in.naudit = 0;
+	uint8_t *f0;
+	size_t n0;
+	enc_rs(&rs, &f0, &n0);
+	size_t sec = n - n0; /* the section: tag, length, body */
+	assert_true(sec > 6);
+	assert_memory_equal(f0 + HDR, f + HDR, n0 - HDR);
+
+	uint8_t b[4096];
+	assert_true(n <= sizeof(b));
+	/* An unknown tag. */
+	memcpy(b, f + HDR, n - HDR);
+	b[n0 - HDR] = 7;
+	expect_rs_fail(XS_OP_INFO, b, n - HDR, -EBADMSG, "INFO section 7: unknown");
+	/* The section twice. */
+	memcpy(b, f + HDR, n - HDR);
+	memcpy(b + (n - HDR), f + n0, sec);
+	expect_rs_fail(XS_OP_INFO, b, n - HDR + sec, -EBADMSG, "after section 1");
+	/* A length past the body. */
+	memcpy(b, f + HDR, n - HDR);
+	b[n0 - HDR + 2] = (uint8_t)(b[n0 - HDR + 2] + 1);
+	expect_rs_fail(XS_OP_INFO, b, n - HDR, -EBADMSG, "section body: truncated");
+	/* Count 0, and count 65. */
+	memcpy(b, f0 + HDR, n0 - HDR);
+	const uint8_t empty[] = { 1, 0, 4, 0, 0, 0, 0, 0, 0, 0 };
+	memcpy(b + (n0 - HDR), empty, sizeof(empty));
+	expect_rs_fail(XS_OP_INFO, b, n0 - HDR + sizeof(empty), -EBADMSG, "no records");
+	/* 65 records do not fit in a 4-byte body: the count check says so first. */
+	const uint8_t many[] = { 1, 0, 4, 0, 0, 0, 65, 0, 0, 0 };
+	memcpy(b + (n0 - HDR), many, sizeof(many));
+	expect_rs_fail(XS_OP_INFO, b, n0 - HDR + sizeof(many), -EBADMSG, "audit count");
+	/* The encoder refuses more than 64. */
+	struct xs_info_audit *lots = calloc(65, sizeof(*lots));
+	assert_non_null(lots);
+	for (int i = 0; i < 65; i++)
+		strcpy(lots[i].op, "upload");
+	in.naudit = 65;
+	in.audit = lots;
+	uint8_t *fx = NULL;
+	size_t nx;
+	assert_int_equal(xs_encode_response(&rs, &fx, &nx, &err), -E2BIG);
+	free(lots);
+	free(f0);
+	free(f);
+}
+
 static void test_mutations(void **state)
 {
 	(void)state;
@@ -875,6 +967,7 @@ int main(void)
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_info_audit),
 		cmocka_unit_test(test_mutations),
 	};
 	return cmocka_run_group_tests_name("protocol codec", tests, NULL, NULL);
