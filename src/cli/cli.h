@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xsplice (the CLI): what its files share. main.c parses the options and
+ * holds the command table; report.c turns errors into messages and exit
+ * codes; target.c reaches one process (connect, attach, upload, perform);
+ * one file per family of commands (payload.c, info.c, agents.c, ...).
+ */
+#ifndef XS_CLI_CLI_H
+#define XS_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ctl/xsplice-ctl.h"
+#include "inject/inject.h"
+#include "xsplice/error.h"
+#include "xsplice/protocol.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,     /* I/O, connection lost, anything else */
+	EXIT_USAGE = 2,
+	EXIT_NOTFOUND = 3, /* no such process, agent, payload or file */
+	EXIT_REFUSED = 4,  /* the agent said no */
+	EXIT_TIMEOUT = 5,  /* -ETIMEDOUT, or threads not stopped in time (-EBUSY) */
+};
+
+/* Client-side slack on top of the action's own time bound. */
+#define WAIT_MARGIN_MS 10000u
+/* What we assume the agent's default bound is at most, when not told. */
+#define AGENT_DEFAULT_GUESS_MS 30000u
+
+struct ctx {
+	int pid;
+	const char *socket;
+	unsigned timeout_ms;
+	bool json;
+	bool no_attach; /* --no-attach: never load the agent into the target */
+	struct xs_ctl *ctl;
+};
+
+struct command {
+	const char *name;
+	const char *args;
+	const char *summary;
+	const char *help;
+	int min_args, max_args;
+	bool needs_target; /* -p or --socket */
+	int (*fn)(struct ctx *c, const struct command *cmd, char **argv, int argc);
+};
+
+/*
+ * The actions, as Xen's xen-livepatch action_options[]: the command (also
+ * the word of "Performing <verb>:"), the ACTION code, the state the payload
+ * must be in and the state it ends in (the agent enforces the transition;
+ * the table says what it is), and whether progress dots are printed.
+ */
+struct action {
+	const char *verb;
+	uint32_t cmd;      /* XS_ACTION_* */
+	uint32_t allow;    /* XS_STATE_* the payload must be in */
+	uint32_t expected; /* XS_STATE_* after success; 0: the payload is gone */
+	bool dots;         /* "Performing apply:." and a dot per poll */
+};
+
+/* ---- report.c ---- */
+const char *errname(int rc);
+int exit_for(int rc);
+/* "xsplice: <what>: <reason> (<ERRNO>)" and a hint when one helps. */
+int report(int rc, const struct xs_err *err, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Advice for a refused action or request, by errno. */
+const char *hint_for(int rc, const char *op);
+int usage_error(const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *attach_hint(int rc);
+
+/* ---- target.c ---- */
+const struct action *find_action(const char *verb);
+void print_attached(FILE *f, int pid, const struct xs_attach_result *r);
+int connect_target(struct ctx *c);
+unsigned wait_bound(const struct ctx *c);
+/* Read a whole payload file; an exit code on failure (message printed). */
+int read_file(const char *path, uint8_t **buf, size_t *len);
+int check_name(const struct command *cmd, const char *name);
+/* Start an action and wait for its outcome: 0 or its error, with the reason. */
+int run_action(struct ctx *c, const char *name, uint32_t cmd, void (*progress)(void *arg),
+	       void *arg, struct xs_err *err);
+/* "Performing apply:. completed"; an exit code, the agent's error printed. */
+int perform(struct ctx *c, const char *name, const struct action *a);
+int upload(struct ctx *c, const struct command *cmd, const char *name, const char *file);
+/* hello.livepatch -> hello; the seed names payloads after their file. */
+int name_from_file(const char *file, char *name, size_t size);
+
+/* ---- main.c ---- */
+int parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/* ---- payload.c ---- */
+/* The JSON members every payload has after its name: state, rc, error, reason. */
+void json_status(uint32_t state, int32_t rc, const char *reason);
+
+/* ---- the commands ---- */
+int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_get(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_upload(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_action(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_cancel(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_load(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_info(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_build_id(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_attach(struct ctx *c, const struct command *cmd, char **argv, int argc);
+
+#endif
