@@ -38,6 +38,8 @@ struct ctx {
 	unsigned timeout_ms;
 	bool json;
 	bool no_attach; /* --no-attach: never load the agent into the target */
+	const char *patch_dir; /* --patch-dir DIR, else $XSPLICE_PATCH_DIR or the default */
+	const char *name;      /* --name NAME (install) */
 	struct xs_ctl *ctl;
 };
 
@@ -101,6 +103,11 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out);
 /* The JSON members every payload has after its name: state, rc, error, reason. */
 void json_status(uint32_t state, int32_t rc, const char *reason);
 
+/* ---- install.c ---- */
+/* The patch directory: --patch-dir, else $XSPLICE_PATCH_DIR, else
+ * /var/lib/xsplice. 0 or -ENAMETOOLONG. */
+int cli_patch_dir(const struct ctx *c, char *buf, size_t len);
+
 /* ---- the commands ---- */
 int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_get(struct ctx *c, const struct command *cmd, char **argv, int argc);
@@ -112,5 +119,7 @@ int cmd_info(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_build_id(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_attach(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_install(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_uninstall(struct ctx *c, const struct command *cmd, char **argv, int argc);
 
 #endif

@@ -54,6 +54,10 @@ static void global_help(FILE *f)
 		"  -j, --json         machine-readable output for list, get, info and attach\n"
 		"      --no-attach    with -p: if the process has no agent, fail (exit 3)\n"
 		"                     instead of loading the agent into it (see 'attach')\n"
+		"      --patch-dir DIR\n"
+		"                     the patch directory (install, uninstall; default\n"
+		"                     $XSPLICE_PATCH_DIR, else /var/lib/xsplice)\n"
+		"      --name NAME    install: the payload's name (default: the file's)\n"
 		"  -h, --help         this help; 'xsplice help COMMAND' for one command\n"
 		"  -V, --version      print the version\n"
 		"\n"
@@ -70,7 +74,8 @@ static void command_help(const struct command *c)
 {
 	printf("Usage: xsplice [-p PID | --socket PATH] [--timeout MS]%s %s%s%s\n\n%s\n\n%s",
 	       (!strcmp(c->name, "list") || !strcmp(c->name, "get") || !strcmp(c->name, "info") ||
-		!strcmp(c->name, "attach"))
+		!strcmp(c->name, "attach") || !strcmp(c->name, "install") ||
+		!strcmp(c->name, "uninstall"))
 		       ? " [--json]" : "",
 	       c->name, c->args[0] ? " " : "", c->args, c->help, exit_codes_help);
 }
@@ -120,6 +125,15 @@ static const struct command commands[] = {
 	{ "processes", "", "list the processes whose agent has a socket here", "List the "
 	  "processes with an agent socket in the socket directory (pid and\nsocket path), "
 	  "removing the sockets of processes that died.", 0, 0, false, cmd_processes },
+	{ "install", "FILE [--name NAME]", "install a payload in the patch directory", "Install the payload "
+	  "FILE in the patch directory as NAME.livepatch (NAME: --name,\nelse the file's base "
+	  "name without its extension), atomically. Processes\nstarted afterwards with the agent "
+	  "preloaded get it before main; running ones\nget it with 'xsplice load --all' or "
+	  "'xsplice watch'. A file that is not a\npayload is refused (exit 4).", 1, 1, false,
+	  cmd_install },
+	{ "uninstall", "NAME", "remove a payload from the patch directory", "Remove NAME.livepatch "
+	  "(and its bad mark) from the patch directory: new processes\nno longer get it. "
+	  "Processes that applied it keep it until reverted.", 1, 1, false, cmd_uninstall },
 	{ NULL, NULL, NULL, NULL, 0, 0, false, NULL },
 };
 
@@ -154,6 +168,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "no-attach", no_argument, NULL, 'A' },
+		{ "patch-dir", required_argument, NULL, 'D' },
+		{ "name", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { 0 };
@@ -187,6 +203,12 @@ int main(int argc, char **argv)
 			break;
 		case 'A':
 			c.no_attach = true;
+			break;
+		case 'D':
+			c.patch_dir = optarg;
+			break;
+		case 'N':
+			c.name = optarg;
 			break;
 		case 'V':
 			printf("xsplice %s\n", XSPLICE_VERSION);
