@@ -53,6 +53,7 @@ struct cand {
 	char path[4096];
 	struct xs_payload_ident id;
 	bool identified; /* id was read */
+	bool bad;        /* NAME.bad exists: never applied, but part of chains */
 	enum cand_state state;
 };
 
@@ -74,8 +75,8 @@ bool xs_autoload_wanted(void)
 static void on_entry(const char *name, const char *path, bool bad, void *arg)
 {
 	struct scan_ctx *c = arg;
-	if (bad || c->oom || c->n >= MAX_INSTALLED)
-		return; /* a bad payload is never applied automatically */
+	if (c->oom || c->n >= MAX_INSTALLED)
+		return;
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 8;
 		struct cand *nv = realloc(c->v, ncap * sizeof(*nv));
@@ -90,6 +91,7 @@ static void on_entry(const char *name, const char *path, bool bad, void *arg)
 	memset(k, 0, sizeof(*k));
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	snprintf(k->path, sizeof(k->path), "%s", path);
+	k->bad = bad; /* kept: what stacks on it must say why it is not applied */
 	k->state = C_PENDING;
 }
 
@@ -219,6 +221,14 @@ static void apply_all(struct scan_ctx *c)
 			struct cand *k = &c->v[i];
 			if (k->state != C_PENDING)
 				continue;
+			if (k->bad) {
+				k->state = C_FAILED;
+				xs_agent_log("xsplice: pid %d: installed payload %s (%s) not applied: it "
+					     "is marked bad (%s%s)\n", (int)getpid(), k->name, k->path,
+					     k->name, XS_PATCHDIR_BAD);
+				progress = true;
+				continue;
+			}
 			if (!is_object(k->id.depends, k->id.depends_len)) {
 				struct cand *below = by_build_id(c, k->id.depends, k->id.depends_len);
 				if (below && below->state == C_PENDING)
