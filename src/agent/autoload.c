@@ -32,6 +32,7 @@
 
 #include "action.h"
 #include "agent.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/patchdir.h"
 #include "common/payload_ident.h"
@@ -63,6 +64,8 @@ struct scan_ctx {
 	bool oom;
 };
 
+/* XSPLICE_AUTOLOAD: "0" off; "verbose" also logs the payloads skipped as
+ * not for this process and a summary with the time taken. */
 bool xs_autoload_wanted(void)
 {
 	const char *off = getenv("XSPLICE_AUTOLOAD");
@@ -249,15 +252,18 @@ static void apply_all(struct scan_ctx *c)
 	}
 }
 
-void xs_autoload_run(void)
+static bool verbose(void)
 {
-	char dir[4096];
+	const char *v = getenv("XSPLICE_AUTOLOAD");
+	return v && strcmp(v, "verbose") == 0;
+}
+
+/* The work of xs_autoload_run; *listed gets the number of installed files. */
+static void autoload(struct scan_ctx *c, const char *dir, bool talk, size_t *listed)
+{
 	struct xs_err err = { "" };
-	struct scan_ctx c = { 0 };
 	int pid = (int)getpid();
 
-	if (xs_patchdir_default(dir, sizeof(dir)))
-		return;
 	int rc = xs_patchdir_trusted(dir, &err);
 	if (rc == -ENOENT)
 		return; /* nothing installed: the common case, silent */
@@ -265,21 +271,19 @@ void xs_autoload_run(void)
 		xs_agent_log("xsplice: pid %d: installed payloads not applied: %s\n", pid, err.msg);
 		return;
 	}
-	rc = xs_patchdir_scan(dir, on_entry, &c, &err);
-	if (rc || c.oom) {
+	rc = xs_patchdir_scan(dir, on_entry, c, &err);
+	*listed = c->n;
+	if (rc || c->oom) {
 		xs_agent_log("xsplice: pid %d: installed payloads not applied: %s\n", pid,
 			     rc ? err.msg : "out of memory listing the patch directory");
-		free(c.v);
 		return;
 	}
-	if (c.n == 0) {
-		free(c.v);
+	if (c->n == 0)
 		return;
-	}
 
 	/* Identify each one from its headers only. */
-	for (size_t i = 0; i < c.n; i++) {
-		struct cand *k = &c.v[i];
+	for (size_t i = 0; i < c->n; i++) {
+		struct cand *k = &c->v[i];
 		int fd = xs_patchdir_open(k->path, &err);
 		if (fd < 0) {
 			k->state = C_SKIPPED;
@@ -304,17 +308,47 @@ void xs_autoload_run(void)
 	xs_payloads_unlock();
 	if (rc) {
 		xs_agent_log("xsplice: pid %d: installed payloads not applied: %s\n", pid, err.msg);
-	} else {
-		/* Decide for all before skipping any: a chain runs through
-		 * payloads that are not skipped yet. */
-		bool ours[MAX_INSTALLED];
+		return;
+	}
+	/* Decide for all before skipping any: a chain runs through payloads
+	 * that are not skipped yet. */
+	bool ours[MAX_INSTALLED];
+	for (size_t i = 0; i < c->n; i++)
+		ours[i] = c->v[i].state == C_PENDING && concerns_us(c, &c->v[i]);
+	for (size_t i = 0; i < c->n; i++) {
+		if (ours[i] || c->v[i].state != C_PENDING)
+			continue;
+		c->v[i].state = C_SKIPPED; /* not for this process: silent unless asked */
+		if (talk) {
+			char dep[2 * XS_BUILD_ID_MAX + 1];
+			xs_hex_encode(c->v[i].id.depends, c->v[i].id.depends_len, dep);
+			xs_agent_log("xsplice: pid %d: installed payload %s is not for this process "
+				     "(it depends on build-id %s, and its depends chain does not end at an object loaded here)\n", pid,
+				     c->v[i].name, dep);
+		}
+	}
+	apply_all(c);
+}
+
+void xs_autoload_run(void)
+{
+	char dir[4096];
+	struct scan_ctx c = { 0 };
+	bool talk = verbose();
+	size_t listed = 0;
+
+	if (xs_patchdir_default(dir, sizeof(dir)))
+		return;
+	uint64_t t0 = xs_mono_ns();
+	autoload(&c, dir, talk, &listed);
+	uint64_t us = (xs_mono_ns() - t0) / 1000;
+	if (talk) {
+		size_t applied = 0;
 		for (size_t i = 0; i < c.n; i++)
-			ours[i] = c.v[i].state == C_PENDING && concerns_us(&c, &c.v[i]);
-		for (size_t i = 0; i < c.n; i++)
-			if (!ours[i] && c.v[i].state == C_PENDING) {
-				c.v[i].state = C_SKIPPED; /* not for this process: silent */
-			}
-		apply_all(&c);
+			applied += c.v[i].state == C_APPLIED;
+		xs_agent_log("xsplice: pid %d: patch directory %s: %zu installed, %zu applied, "
+			     "%llu us\n", (int)getpid(), dir, listed, applied,
+			     (unsigned long long)us);
 	}
 	free(c.v);
 }

@@ -14,7 +14,8 @@
  * preloaded (or dlopened by the program itself): its constructor runs on
  * the main thread (tid == pid). No when it is attached at run time: then
  * it is loaded by the injector's loader thread, and the CLI applies what
- * is installed (load --all / watch). $XSPLICE_AUTOLOAD=0 turns it off.
+ * is installed (load --all / watch). $XSPLICE_AUTOLOAD=0 turns it off;
+ * =verbose also logs what is skipped as not for this process, and a summary.
  */
 bool xs_autoload_wanted(void);
 
