@@ -213,4 +213,46 @@ check "install --json names the build-id it depends on (hello's)" \
 run_version
 expect_version "Bye World" "reinstalled under another name (--name): stacked again"
 
+# ---- verbose: what is skipped as not for this process ----
+xs install "$P_OTHER"
+OUT=$(XSPLICE_AUTOLOAD=verbose LD_PRELOAD=$AGENT_PRELOAD timeout 20 "$TARGET" version 2>"$WORK/verbose.log")
+VERR=$(cat "$WORK/verbose.log")
+log_has "installed payload hello-other-build is not for this process" "XSPLICE_AUTOLOAD=verbose names what it skipped"
+log_has "3 installed, 2 applied" "and sums up what it did"
+xs uninstall hello-other-build
+
+# ---- preloading for services started fresh ----
+# /etc/ld.so.preload, in a private mount namespace (never the host's /etc):
+# the program is started without LD_PRELOAD and still patched before main.
+mkdir -p "$WORK/etc"
+cp /etc/ld.so.cache "$WORK/etc/" 2>/dev/null
+echo "$AGENT_PRELOAD" >"$WORK/etc/ld.so.preload"
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+	OUT=$(env -u LD_PRELOAD unshare -m --propagation private \
+		sh -c 'mount --bind "$1" /etc && exec "$2" version' sh "$WORK/etc" "$TARGET" 2>"$WORK/preload.log")
+	VRC=$? VERR=$(cat "$WORK/preload.log")
+	expect_version "Bye World" "/etc/ld.so.preload (private mount namespace): started without LD_PRELOAD, patched before main"
+else
+	pass "# SKIP /etc/ld.so.preload (needs root and mount namespaces)"
+fi
+# The systemd drop-in example: its syntax, on a demo unit.
+if command -v systemd-analyze >/dev/null; then
+	UNITS=$WORK/units
+	mkdir -p "$UNITS/xsplice-demo.service.d"
+	printf '[Unit]\nDescription=xsplice demo target\n[Service]\nExecStart=%s serve %s 4\n' \
+		"$TARGET" "$WORK/sd.sock" >"$UNITS/xsplice-demo.service"
+	sed "s|=/usr/local/lib/libxsplice.so|=$AGENT|" "$E2E_SRC/../../contrib/systemd/preload.conf.example" \
+		>"$UNITS/xsplice-demo.service.d/xsplice-preload.conf"
+	SYSTEMD_LOG_LEVEL=debug SYSTEMD_UNIT_PATH=$UNITS: timeout 60 systemd-analyze verify \
+		"$UNITS/xsplice-demo.service" >"$WORK/verify.log" 2>&1
+	VRC=$?
+	VERR=$(cat "$WORK/verify.log")
+	check "systemd-analyze verify accepts the unit with the drop-in" [ "$VRC" = 0 ]
+	log_has "DropIn Path: $UNITS/xsplice-demo.service.d/xsplice-preload.conf" "systemd reads the drop-in"
+	log_has "Environment: LD_PRELOAD=$AGENT" "the drop-in sets LD_PRELOAD to the agent"
+	log_lacks "xsplice-preload.conf:" "and systemd has nothing to say about its lines"
+else
+	for i in 1 2 3 4; do pass "# SKIP systemd-analyze not installed"; done
+fi
+
 done_testing
