@@ -74,7 +74,7 @@ for s in $SETTINGS; do
 done
 
 echo "inside the process: the installed-payload step alone (median of $N starts, us):"
-for s in empty other20 match1; do
+for s in missing empty other20 match1; do
 	for i in $(seq "$N"); do
 		XSPLICE_AUTOLOAD=verbose XSPLICE_PATCH_DIR=$WORK/$s LD_PRELOAD=$AGENT "$TARGET" version 2>&1 >/dev/null |
 			sed -n 's/.*applied, \([0-9]*\) us$/\1/p'
