@@ -51,7 +51,7 @@ enum cand_state {
 
 struct cand {
 	char name[XS_NAME_SIZE];
-	char path[4096];
+	char *path;      /* malloc'd */
 	struct xs_payload_ident id;
 	bool identified; /* id was read */
 	bool bad;        /* NAME.bad exists: never applied, but part of chains */
@@ -90,10 +90,14 @@ static void on_entry(const char *name, const char *path, bool bad, void *arg)
 		c->v = nv;
 		c->cap = ncap;
 	}
-	struct cand *k = &c->v[c->n++];
+	struct cand *k = &c->v[c->n];
 	memset(k, 0, sizeof(*k));
+	if (!(k->path = strdup(path))) {
+		c->oom = true;
+		return;
+	}
+	c->n++;
 	snprintf(k->name, sizeof(k->name), "%s", name);
-	snprintf(k->path, sizeof(k->path), "%s", path);
 	k->bad = bad; /* kept: what stacks on it must say why it is not applied */
 	k->state = C_PENDING;
 }
@@ -350,5 +354,7 @@ void xs_autoload_run(void)
 			     "%llu us\n", (int)getpid(), dir, listed, applied,
 			     (unsigned long long)us);
 	}
+	for (size_t i = 0; i < c.n; i++)
+		free(c.v[i].path);
 	free(c.v);
 }
