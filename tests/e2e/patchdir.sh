@@ -194,7 +194,6 @@ else
 	pass "# SKIP attach (the ASan agent cannot be attached)"
 	pass "# SKIP attach"
 	pass "# SKIP attach"
-	pass "# SKIP attach"
 fi
 
 # ---- uninstall ----
