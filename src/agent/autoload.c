@@ -284,6 +284,9 @@ static void autoload(struct scan_ctx *c, const char *dir, bool talk, size_t *lis
 	}
 	if (c->n == 0)
 		return;
+	if (c->n >= MAX_INSTALLED)
+		xs_agent_log("xsplice: pid %d: more than %u payloads installed in %s: only the first "
+			     "%u by name are considered\n", pid, MAX_INSTALLED, dir, MAX_INSTALLED);
 
 	/* Identify each one from its headers only. */
 	for (size_t i = 0; i < c->n; i++) {
