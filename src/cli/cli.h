@@ -31,6 +31,8 @@ enum {
 #define WAIT_MARGIN_MS 10000u
 /* What we assume the agent's default bound is at most, when not told. */
 #define AGENT_DEFAULT_GUESS_MS 30000u
+/* --all: processes handled at once unless --jobs says. */
+#define FLEET_DEFAULT_JOBS 4u
 
 struct ctx {
 	int pid;
@@ -39,6 +41,15 @@ struct ctx {
 	bool json;
 	bool no_attach; /* --no-attach: never load the agent into the target */
 	struct xs_ctl *ctl;
+	/* host-wide operations (ps.c, fleet.c) */
+	bool all;              /* --all: every matching process (ps: every process) */
+	bool dry_run;          /* --dry-run: say what --all would do, change nothing */
+	unsigned jobs;         /* --jobs N: processes handled at once (0: default) */
+	const char *build_id;  /* --build-id HEX */
+	const char *object;    /* --object PATH: its build-id */
+	int tree;              /* --tree PID: only PID and its descendants */
+	const char *comm;      /* --comm NAME: only processes with this command name */
+	const char *patch_dir; /* --patch-dir DIR */
 };
 
 struct command {
@@ -112,5 +123,13 @@ int cmd_info(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_build_id(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_attach(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_ps(struct ctx *c, const struct command *cmd, char **argv, int argc);
+
+/* ---- fleet.c ---- */
+/* load --all FILE, apply/revert/replace/unload --all NAME (docs/cli.md). */
+int fleet_run(struct ctx *c, const struct command *cmd, const char *arg);
+/* The build-id --build-id or --object asks for into id (*n 0 when neither
+ * is given): EXIT_OK, or an exit code with the message printed. */
+int wanted_build_id(const struct ctx *c, uint8_t *id, size_t *n);
 
 #endif

@@ -51,13 +51,27 @@ static void global_help(FILE *f)
 		"  -s, --socket PATH  the agent's control socket instead of a PID\n"
 		"  -t, --timeout MS   time bound of an action inside the agent (0 = the\n"
 		"                     agent's default); the client waits that long plus %u ms\n"
-		"  -j, --json         machine-readable output for list, get, info and attach\n"
+		"  -j, --json         machine-readable output for list, get, info, attach, ps\n"
+		"                     and --all\n"
 		"      --no-attach    with -p: if the process has no agent, fail (exit 3)\n"
-		"                     instead of loading the agent into it (see 'attach')\n"
+		"                     instead of loading the agent into it (see 'attach');\n"
+		"                     with --all: skip the processes without an agent\n"
+		"\n"
+		"Every process on the host (load --all FILE; apply, revert, replace,\n"
+		"unload --all NAME; ps):\n"
+		"  -a, --all          load: every process that maps the object FILE depends\n"
+		"                     on, attaching the agent where needed; an action: every\n"
+		"                     process whose agent holds NAME; ps: every process\n"
+		"      --dry-run      with --all: say what would be done, change nothing\n"
+		"      --jobs N       with --all: processes handled at once (default %u)\n"
+		"      --tree PID     only PID and its descendants\n"
+		"      --comm NAME    only the processes whose command name is NAME\n"
+		"      --build-id ID, --object PATH\n"
+		"                     ps: the processes that map an object with this build-id\n"
 		"  -h, --help         this help; 'xsplice help COMMAND' for one command\n"
 		"  -V, --version      print the version\n"
 		"\n"
-		"Commands:\n", WAIT_MARGIN_MS);
+		"Commands:\n", WAIT_MARGIN_MS, FLEET_DEFAULT_JOBS);
 	for (const struct command *c = commands; c->name; c++) {
 		char left[64];
 		snprintf(left, sizeof(left), "%s %s", c->name, c->args);
@@ -66,13 +80,31 @@ static void global_help(FILE *f)
 	fprintf(f, "\n%s", exit_codes_help);
 }
 
+static const char fleet_help[] =
+	"With --all (instead of -p): every process it concerns, several at a time\n"
+	"(--jobs N): load FILE in every process that maps the object FILE depends on,\n"
+	"attaching the agent where there is none; an action on every process whose\n"
+	"agent holds NAME. One line per process: PID COMMAND and patched (reverted,\n"
+	"unloaded), already, skipped: REASON, failed: REASON or gone; then\n"
+	"'N patched, N already, N skipped, N failed'. Exit 0 only if none failed.\n"
+	"--dry-run changes nothing; --tree PID and --comm NAME narrow the processes.\n";
+
 static void command_help(const struct command *c)
 {
-	printf("Usage: xsplice [-p PID | --socket PATH] [--timeout MS]%s %s%s%s\n\n%s\n\n%s",
+	bool fleet = !strcmp(c->name, "load") || find_action(c->name);
+	printf("Usage: xsplice [-p PID | --socket PATH] [--timeout MS]%s %s%s%s\n",
 	       (!strcmp(c->name, "list") || !strcmp(c->name, "get") || !strcmp(c->name, "info") ||
 		!strcmp(c->name, "attach"))
 		       ? " [--json]" : "",
-	       c->name, c->args[0] ? " " : "", c->args, c->help, exit_codes_help);
+	       c->name, c->args[0] ? " " : "", c->args);
+	if (fleet)
+		printf("       xsplice --all [--dry-run] [--jobs N] [--tree PID] [--comm NAME] "
+		       "[--json] %s %s\n", c->name, c->args);
+	if (!strcmp(c->name, "ps"))
+		printf("       xsplice ps [--build-id ID | --object PATH | --all] [--tree PID] "
+		       "[--comm NAME] [--json]\n");
+	printf("\n%s\n\n%s%s", c->help, fleet ? fleet_help : "", fleet ? "\n" : "");
+	printf("%s", exit_codes_help);
 }
 
 static const struct command commands[] = {
@@ -120,6 +152,15 @@ static const struct command commands[] = {
 	{ "processes", "", "list the processes whose agent has a socket here", "List the "
 	  "processes with an agent socket in the socket directory (pid and\nsocket path), "
 	  "removing the sockets of processes that died.", 0, 0, false, cmd_processes },
+	{ "ps", "", "list the processes with an agent, or that map an object",
+	  "List the processes with an agent, with their payloads and states.\n"
+	  "  --build-id ID, --object PATH  instead: every process that maps an object with\n"
+	  "                that build-id (read through /proc/PID/map_files), agent or not\n"
+	  "  --all         every process of the host\n"
+	  "  --tree PID    only PID and its descendants; --comm NAME: only that command\n"
+	  "A process that cannot be patched says why: a kernel thread, a zombie, stopped,\n"
+	  "traced, statically linked, not x86-64, another user's (when not root).", 0, 0,
+	  false, cmd_ps },
 	{ NULL, NULL, NULL, NULL, 0, 0, false, NULL },
 };
 
@@ -154,6 +195,14 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "no-attach", no_argument, NULL, 'A' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "jobs", required_argument, NULL, 'J' },
+		{ "build-id", required_argument, NULL, 'B' },
+		{ "object", required_argument, NULL, 'O' },
+		{ "tree", required_argument, NULL, 'T' },
+		{ "comm", required_argument, NULL, 'C' },
+		{ "patch-dir", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { 0 };
@@ -187,6 +236,35 @@ int main(int argc, char **argv)
 			break;
 		case 'A':
 			c.no_attach = true;
+			break;
+		case 'a':
+			c.all = true;
+			break;
+		case 'n':
+			c.dry_run = true;
+			break;
+		case 'J':
+			if (parse_uint(optarg, 64, &v) || v == 0)
+				return usage_error(NULL, "--jobs: '%s' is not a number from 1 to 64",
+						   optarg);
+			c.jobs = (unsigned)v;
+			break;
+		case 'B':
+			c.build_id = optarg;
+			break;
+		case 'O':
+			c.object = optarg;
+			break;
+		case 'T':
+			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
+				return usage_error(NULL, "--tree: '%s' is not a process id", optarg);
+			c.tree = (int)v;
+			break;
+		case 'C':
+			c.comm = optarg;
+			break;
+		case 'D':
+			c.patch_dir = optarg;
 			break;
 		case 'V':
 			printf("xsplice %s\n", XSPLICE_VERSION);
@@ -231,6 +309,20 @@ int main(int argc, char **argv)
 				   nargs < cmd->min_args ? "missing arguments" : "too many arguments");
 	if (c.pid && c.socket)
 		return usage_error(cmd, "give either -p PID or --socket PATH, not both");
+	bool fleet_cmd = cmd->fn == cmd_load || cmd->fn == cmd_action;
+	if (c.all && !fleet_cmd && cmd->fn != cmd_ps)
+		return usage_error(cmd, "%s does not take --all", cmd->name);
+	if (c.dry_run && !(c.all && fleet_cmd))
+		return usage_error(cmd, "--dry-run goes with --all (load, apply, revert, replace, "
+				   "unload)");
+	if (c.jobs && !(c.all && fleet_cmd))
+		return usage_error(cmd, "--jobs goes with --all");
+	if ((c.tree || c.comm) && !c.all && cmd->fn != cmd_ps)
+		return usage_error(cmd, "--tree and --comm narrow --all or ps");
+	if ((c.build_id || c.object) && cmd->fn != cmd_ps)
+		return usage_error(cmd, "--build-id and --object go with ps");
+	if (c.all && fleet_cmd)
+		return fleet_run(&c, cmd, args[0]);
 	if (cmd->needs_target) {
 		if (!c.pid && !c.socket)
 			return usage_error(cmd, "%s needs a target: -p PID or --socket PATH",
