@@ -40,6 +40,7 @@
 #include "cli/procscan.h"
 #include "common/clock.h"
 #include "common/hex.h"
+#include "common/socket_path.h"
 
 
 #define MAX_JOBS 64
@@ -166,7 +167,14 @@ static enum result do_one(const struct job *j, struct target *t)
 	struct xs_err err = { "" };
 	struct xs_ctl *ctl = NULL;
 	int pid = t->p.pid;
-	int rc = xs_ctl_connect_pid(pid, &ctl, &err);
+	int rc = -ENOENT;
+
+	if (t->p.sock[0])
+		rc = xs_ctl_connect_pid_at(pid, t->p.sock, &ctl, &err);
+	if (rc) {
+		err.msg[0] = '\0';
+		rc = xs_ctl_connect_pid(pid, &ctl, &err);
+	}
 
 	if (rc == -ENOENT && !strcmp(j->verb, "load")) {
 		if (j->no_attach)
@@ -180,8 +188,17 @@ static enum result do_one(const struct job *j, struct target *t)
 		if (rc)
 			return failed(t, rc, &err, "attach");
 		t->attached = !ar.already;
-		err.msg[0] = '\0';
-		rc = xs_ctl_connect_pid(pid, &ctl, &err);
+		/* The new agent's socket is most likely in our socket directory
+		 * (same environment); else let the library find it. */
+		char dir[XS_PATH_SIZE], path[XS_PATH_SIZE];
+		rc = -ENOENT;
+		if (!xs_socket_dir(dir, sizeof(dir), &err) &&
+		    !xs_socket_path_for(dir, pid, path, sizeof(path), &err))
+			rc = xs_ctl_connect_pid_at(pid, path, &ctl, &err);
+		if (rc) {
+			err.msg[0] = '\0';
+			rc = xs_ctl_connect_pid(pid, &ctl, &err);
+		}
 	} else if (rc == -ENOENT) {
 		return say(t, R_ABSENT, "no agent");
 	}
@@ -565,6 +582,7 @@ int fleet_run(struct ctx *c, const struct command *cmd, const char *arg)
 		free(buf);
 		return report(rc, &err, NULL, "cannot list the processes");
 	}
+	xs_proc_agent_sockets(procs, nprocs);
 
 	struct target *t = calloc(nprocs ? nprocs : 1, sizeof(*t));
 	size_t *todo = calloc(nprocs ? nprocs : 1, sizeof(*todo));

@@ -20,6 +20,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,22 +259,41 @@ static int read_maps(struct xs_proc *p, const struct xs_scan_opts *o, struct bid
 	return 0;
 }
 
-/* e_machine of the executable, 0 when it cannot be read. */
-static unsigned exe_machine(int pid, unsigned char *class)
+/*
+ * What the executable is: e_machine and class (0 when it cannot be read),
+ * and whether it has a PT_INTERP (dynamically linked). Read from
+ * /proc/PID/exe, not guessed from the maps: a process still starting has
+ * not mapped its libraries yet.
+ */
+static unsigned exe_kind(int pid, unsigned char *class, bool *dynamic)
 {
 	char path[64];
-	unsigned char h[64];
+	Elf64_Ehdr eh;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	*dynamic = true; /* unknown: let the attach decide */
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	ssize_t k = read(fd, h, sizeof(h));
-	close(fd);
-	if (k < 20 || memcmp(h, ELFMAG, SELFMAG))
+	ssize_t k = pread(fd, &eh, sizeof(eh), 0);
+	if (k < 20 || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_DATA] != ELFDATA2LSB) {
+		close(fd);
 		return 0;
-	*class = h[EI_CLASS];
-	return h[EI_DATA] == ELFDATA2LSB ? (unsigned)(h[18] | h[19] << 8)
-					 : (unsigned)(h[19] | h[18] << 8);
+	}
+	*class = eh.e_ident[EI_CLASS];
+	unsigned mach = eh.e_machine;
+	if (k == (ssize_t)sizeof(eh) && *class == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+	    eh.e_phnum > 0 && eh.e_phnum < 256) {
+		Elf64_Phdr ph[256];
+		size_t want = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+		if (pread(fd, ph, want, (off_t)eh.e_phoff) == (ssize_t)want) {
+			*dynamic = false;
+			for (unsigned i = 0; i < eh.e_phnum; i++)
+				if (ph[i].p_type == PT_INTERP)
+					*dynamic = true;
+		}
+	}
+	close(fd);
+	return mach;
 }
 
 /* Why p cannot be patched ("" when it can), from what the scan saw. */
@@ -313,15 +333,16 @@ static void classify(struct xs_proc *p, int maps_rc, const struct maps_facts *f)
 	if (f->agent)
 		return;
 	unsigned char cls = 0;
-	unsigned mach = exe_machine(p->pid, &cls);
+	bool dynamic;
+	unsigned mach = exe_kind(p->pid, &cls, &dynamic);
 	if (mach && (mach != EM_X86_64 || cls != ELFCLASS64)) {
 		snprintf(p->reason, sizeof(p->reason), "not an x86-64 program (ELF machine %u, "
 			 "class %u)", mach, cls);
 		return;
 	}
-	if (!f->libc) {
-		snprintf(p->reason, sizeof(p->reason), "statically linked (no libc.so.6 mapped): "
-			 "the agent cannot be loaded");
+	if (!dynamic || (!mach && !f->libc)) {
+		snprintf(p->reason, sizeof(p->reason), "statically linked (%s): the agent cannot be "
+			 "loaded", dynamic ? "no libc.so.6 mapped" : "no program interpreter");
 		return;
 	}
 	if (tracer) {
@@ -441,6 +462,57 @@ done:
 	*out = res;
 	*nout = k;
 	return 0;
+}
+
+/* The pid a socket name stands for: "<dir>/<pid>.sock", "@xsplice-<pid>[.n]". */
+static int sock_pid(const char *p)
+{
+	const char *s;
+	char *end;
+	if (p[0] == '@') {
+		if (strncmp(p, "@xsplice-", 9))
+			return 0;
+		s = p + 9;
+	} else {
+		s = strrchr(p, '/');
+		if (!s)
+			return 0;
+		s++;
+	}
+	if (!isdigit((unsigned char)*s))
+		return 0;
+	long v = strtol(s, &end, 10);
+	if (p[0] == '@' ? (*end && *end != '.') : strcmp(end, ".sock"))
+		return 0;
+	return v > 0 && v <= INT32_MAX ? (int)v : 0;
+}
+
+void xs_proc_agent_sockets(struct xs_proc *v, size_t n)
+{
+	int rc;
+	char *m = slurp("/proc/self/net/unix", NULL, &rc);
+	if (!m)
+		return;
+	for (char *line = m, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		unsigned long flags, type, st, ino;
+		int off = 0;
+		/* "Num RefCount Protocol Flags Type St Inode Path" */
+		if (sscanf(line, "%*s %*s %*s %lx %lx %lx %lu %n", &flags, &type, &st, &ino,
+			   &off) < 4 || !off)
+			continue;
+		/* __SO_ACCEPTCON (listening), SOCK_STREAM */
+		if (!(flags & 0x10000) || type != 1)
+			continue;
+		const char *path = line + off;
+		int pid = sock_pid(path);
+		struct xs_proc *p = pid ? (struct xs_proc *)find_pid(v, n, pid) : NULL;
+		if (p && strlen(path) < sizeof(p->sock))
+			snprintf(p->sock, sizeof(p->sock), "%s", path);
+	}
+	free(m);
 }
 
 bool xs_proc_alive(const struct xs_proc *p)

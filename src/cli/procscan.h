@@ -29,6 +29,7 @@ struct xs_proc {
 	bool match;             /* maps an object with the build-id asked for */
 	char object[256];       /* that object's path as the maps show it */
 	char reason[160];       /* why it cannot be patched; "" when it can */
+	char sock[108];         /* its agent's socket if known (xs_proc_agent_sockets) */
 };
 
 struct xs_scan_opts {
@@ -48,6 +49,16 @@ struct xs_scan_opts {
  */
 int xs_proc_scan(const struct xs_scan_opts *o, struct xs_proc **out, size_t *n,
 		 struct xs_err *err);
+
+/*
+ * The agent sockets of this network namespace, read once from
+ * /proc/self/net/unix: for each listening stream socket named after a pid
+ * ("<dir>/<pid>.sock" or "@xsplice-<pid>"), the path into sock[] of the
+ * process with that pid among v[0..n) (sorted by pid). Connecting there
+ * saves each connection a scan of net/unix (O(sockets) each, O(n^2) for a
+ * fleet); the connect still checks the peer is that pid.
+ */
+void xs_proc_agent_sockets(struct xs_proc *v, size_t n);
 
 /* The process scanned as p still runs: same pid, same start time, not a
  * zombie. False when it exited (or its pid was reused). */

@@ -52,7 +52,13 @@ static void ask_agent(const struct xs_proc *p, struct agent_view *v)
 	struct xs_err err = { "" };
 	struct xs_ctl *ctl = NULL;
 	memset(v, 0, sizeof(*v));
-	int rc = xs_ctl_connect_pid(p->pid, &ctl, &err);
+	int rc = -ENOENT;
+	if (p->sock[0])
+		rc = xs_ctl_connect_pid_at(p->pid, p->sock, &ctl, &err);
+	if (rc) {
+		err.msg[0] = '\0';
+		rc = xs_ctl_connect_pid(p->pid, &ctl, &err);
+	}
 	if (!rc) {
 		xs_ctl_set_io_timeout(ctl, 2000);
 		rc = xs_ctl_list_all(ctl, &v->e, &v->n, &err);
@@ -126,6 +132,7 @@ int cmd_ps(struct ctx *c, const struct command *cmd, char **argv, int argc)
 	int rc = xs_proc_scan(&o, &v, &n, &err);
 	if (rc)
 		return report(rc, &err, NULL, "cannot list the processes");
+	xs_proc_agent_sockets(v, n);
 	if (c->json)
 		printf("{\"processes\":[");
 	else
