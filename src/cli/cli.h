@@ -128,6 +128,16 @@ int cmd_ps(struct ctx *c, const struct command *cmd, char **argv, int argc);
 /* ---- fleet.c ---- */
 /* load --all FILE, apply/revert/replace/unload --all NAME (docs/cli.md). */
 int fleet_run(struct ctx *c, const struct command *cmd, const char *arg);
+/* flags of fleet_load/fleet_act */
+#define FLEET_JSON_NESTED 1u /* --json: no newline after the object (inside another) */
+#define FLEET_QUIET_EMPTY 2u /* no summary and no note when no process is concerned */
+/* load payload NAME (the len bytes at buf) in every process it fits, as
+ * load --all; label: printed before each line (watch). An exit code. */
+int fleet_load(struct ctx *c, const char *name, const uint8_t *buf, size_t len,
+	       const char *label, unsigned flags);
+/* apply/revert/replace/unload NAME in every process holding it. */
+int fleet_act(struct ctx *c, const char *verb, const char *name, const char *label,
+	      unsigned flags);
 /* The build-id --build-id or --object asks for into id (*n 0 when neither
  * is given): EXIT_OK, or an exit code with the message printed. */
 int wanted_build_id(const struct ctx *c, uint8_t *id, size_t *n);

@@ -39,6 +39,7 @@
 #include "cli/json.h"
 #include "cli/procscan.h"
 #include "common/clock.h"
+#include "common/elfnote.h"
 #include "common/hex.h"
 #include "common/socket_path.h"
 
@@ -59,6 +60,8 @@ struct job {
 	size_t payload_len;
 	bool dry_run, no_attach;
 	unsigned timeout_ms;
+	const char *label;         /* watch: the payload's name before each line */
+	char own_id[2 * XS_BUILD_ID_MAX + 1]; /* load: the payload's build-id (hex) */
 };
 
 struct target {
@@ -226,6 +229,28 @@ static enum result do_one(const struct job *j, struct target *t)
 	const char *verb = j->verb;
 	uint32_t cmd = j->act->cmd;
 	if (!strcmp(verb, "load")) {
+		if (mine && j->own_id[0]) {
+			/* Same name, same payload? (a reinstalled NAME is another one) */
+			struct xs_info *in = NULL;
+			rc = xs_ctl_info(ctl, &in, &err);
+			if (rc) {
+				r = failed(t, rc, &err, "info");
+				goto out;
+			}
+			const char *other = NULL;
+			for (uint32_t i = 0; i < in->npayloads; i++)
+				if (!strcmp(in->payloads[i].name, j->name) &&
+				    strcmp(in->payloads[i].build_id, j->own_id))
+					other = in->payloads[i].build_id;
+			if (other) {
+				r = say(t, R_FAILED, "another payload named %s (build-id %s) is "
+					"loaded, not this one (%s): revert and unload it first", j->name,
+					other, j->own_id);
+				xs_info_free(in);
+				goto out;
+			}
+			xs_info_free(in);
+		}
 		if (mine && mine->state == XS_STATE_APPLIED) {
 			r = say(t, R_ALREADY, "%s is applied", j->name);
 			goto out;
@@ -290,6 +315,12 @@ out:
 static void worker_main(int sock, const struct job *j, struct target *targets)
 {
 	uint32_t idx;
+	/* A worker may be inside an attach (the target stopped, its registers
+	 * borrowed): a Ctrl-C or a service stop waits for it to finish; the
+	 * parent then closes the socket and the worker ends. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	for (;;) {
 		ssize_t k = recv(sock, &idx, sizeof(idx), 0);
 		if (k < 0 && errno == EINTR)
@@ -319,6 +350,8 @@ static void line(const struct job *j, const struct target *t)
 {
 	if (t->result == R_ABSENT)
 		return;
+	if (j->label)
+		printf("%s: ", j->label);
 	printf("%d %s ", t->p.pid, t->p.comm);
 	if (j->dry_run && t->result == R_PATCHED)
 		printf("would be %s: %s\n", changed_word(j->verb), t->reason);
@@ -525,45 +558,36 @@ static void print_json(const struct job *j, const struct target *t, size_t n,
 		first = false;
 	}
 	printf("],\"summary\":{\"patched\":%u,\"already\":%u,\"skipped\":%u,\"failed\":%u,"
-	       "\"gone\":%u},\"elapsed_ms\":%.3f,\"jobs\":%u}\n", count[R_PATCHED],
+	       "\"gone\":%u},\"elapsed_ms\":%.3f,\"jobs\":%u}", count[R_PATCHED],
 	       count[R_ALREADY], count[R_SKIPPED], count[R_FAILED], count[R_GONE], ms, jobs);
 }
 
-int fleet_run(struct ctx *c, const struct command *cmd, const char *arg)
+/*
+ * The run itself, for a job whose name (and for load, payload bytes) is
+ * set: find the processes, hand them to the workers, print the lines and
+ * the summary (or the JSON). An exit code: 0 only if nothing failed.
+ */
+static int fleet_core(struct ctx *c, struct job *j, unsigned flags)
 {
 	struct xs_err err = { "" };
-	struct job j = { .verb = cmd->name, .dry_run = c->dry_run, .no_attach = c->no_attach,
-			 .timeout_ms = c->timeout_ms };
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	uint8_t id[XS_BUILD_ID_MAX];
 	size_t idn = 0;
 	struct xs_proc *procs = NULL;
 	size_t nprocs = 0;
-	int ex, rc;
+	int rc;
 	uint64_t t0 = xs_mono_ns();
+	bool load = !strcmp(j->verb, "load");
+	bool text = !c->json;
+	const char *label = j->label;
 
-	if (c->pid || c->socket)
-		return usage_error(cmd, "--all acts on every matching process: no -p or --socket");
-	if (c->build_id || c->object)
-		return usage_error(cmd, "--all finds the processes itself: no --build-id or "
-				   "--object (use --tree or --comm to narrow it)");
-	bool load = !strcmp(j.verb, "load");
-	j.act = find_action(load ? "apply" : j.verb);
+	j->act = find_action(load ? "apply" : j->verb);
 	if (load) {
-		if (name_from_file(arg, j.name, sizeof(j.name)))
-			return usage_error(cmd, "load: cannot make a payload name (1..%d bytes) "
-					   "from '%s'", XS_NAME_SIZE - 1, arg);
-		if ((ex = read_file(arg, &buf, &len)))
-			return ex;
-		rc = xs_payload_depends(buf, len, id, sizeof(id), &idn, &err);
+		rc = xs_payload_depends(j->payload, j->payload_len, id, sizeof(id), &idn, &err);
 		if (rc) {
-			free(buf);
-			report(rc, &err, NULL, "cannot read what %s depends on", arg);
+			report(rc, &err, NULL, "%s%scannot read what payload %s depends on",
+			       label ? label : "", label ? ": " : "", j->name);
 			return EXIT_FAIL;
 		}
-		j.payload = buf;
-		j.payload_len = len;
 		struct xs_scan_opts o = { .build_id = id, .build_id_len = idn, .tree = c->tree,
 					  .comm = c->comm };
 		rc = xs_proc_scan(&o, &procs, &nprocs, &err);
@@ -572,16 +596,11 @@ int fleet_run(struct ctx *c, const struct command *cmd, const char *arg)
 			rc = stacked_targets(c, id, idn, &procs, &nprocs, &err);
 		}
 	} else {
-		if ((ex = check_name(cmd, arg)))
-			return ex;
-		snprintf(j.name, sizeof(j.name), "%s", arg);
 		struct xs_scan_opts o = { .tree = c->tree, .comm = c->comm, .agents_only = true };
 		rc = xs_proc_scan(&o, &procs, &nprocs, &err);
 	}
-	if (rc) {
-		free(buf);
+	if (rc)
 		return report(rc, &err, NULL, "cannot list the processes");
-	}
 	xs_proc_agent_sockets(procs, nprocs);
 
 	struct target *t = calloc(nprocs ? nprocs : 1, sizeof(*t));
@@ -591,37 +610,36 @@ int fleet_run(struct ctx *c, const struct command *cmd, const char *arg)
 		free(t);
 		free(todo);
 		free(procs);
-		free(buf);
 		xs_fail(&err, -ENOMEM, "out of memory");
-		return report(-ENOMEM, &err, NULL, "%s --all", j.verb);
+		return report(-ENOMEM, &err, NULL, "%s --all", j->verb);
 	}
 	for (size_t i = 0; i < nprocs; i++) {
 		t[i].p = procs[i];
 		if (procs[i].reason[0]) {
 			say(&t[i], R_SKIPPED, "%s", procs[i].reason);
-			if (!c->json)
-				line(&j, &t[i]);
+			if (text)
+				line(j, &t[i]);
 		} else {
 			todo[ntodo++] = i;
 		}
 	}
 	free(procs);
-	if (nprocs == 0 && !c->json) {
+	if (nprocs == 0 && text && !(flags & FLEET_QUIET_EMPTY)) {
 		char hex[2 * XS_BUILD_ID_MAX + 1] = "";
 		xs_hex_encode(id, idn, hex);
 		if (load)
-			fprintf(stderr, "xsplice: no process maps an object with build-id %s (what "
-				"%s depends on)\n", hex, arg);
+			fprintf(stderr, "xsplice: %s%sno process maps an object with build-id %s (what "
+				"%s depends on)\n", label ? label : "", label ? ": " : "", hex, j->name);
 		else
-			fprintf(stderr, "xsplice: no process has an agent\n");
+			fprintf(stderr, "xsplice: %s%sno process has an agent\n", label ? label : "",
+				label ? ": " : "");
 	}
 	unsigned jobs = c->jobs ? c->jobs : FLEET_DEFAULT_JOBS;
 	if (jobs > MAX_JOBS)
 		jobs = MAX_JOBS;
 	signal(SIGPIPE, SIG_IGN);
-	run_pool(&j, t, todo, ntodo, jobs, !c->json);
+	run_pool(j, t, todo, ntodo, jobs, text);
 	free(todo);
-	free(buf);
 
 	unsigned count[R_NRESULTS] = { 0 };
 	size_t listed = 0;
@@ -632,21 +650,78 @@ int fleet_run(struct ctx *c, const struct command *cmd, const char *arg)
 	double ms = (double)(xs_mono_ns() - t0) / 1e6;
 	qsort(t, nprocs, sizeof(*t), by_pid);
 	if (c->json) {
-		print_json(&j, t, nprocs, count, ms, jobs);
-	} else {
-		printf("%s%u %s, %u already, %u skipped, %u failed", j.dry_run ? "dry run: " : "",
-		       count[R_PATCHED], j.dry_run ? "would change" : changed_word(j.verb),
+		print_json(j, t, nprocs, count, ms, jobs);
+		if (!(flags & FLEET_JSON_NESTED))
+			putchar('\n');
+	} else if (!(listed == 0 && (flags & FLEET_QUIET_EMPTY))) {
+		if (label)
+			printf("%s: ", label);
+		printf("%s%u %s, %u already, %u skipped, %u failed", j->dry_run ? "dry run: " : "",
+		       count[R_PATCHED], j->dry_run ? "would change" : changed_word(j->verb),
 		       count[R_ALREADY], count[R_SKIPPED], count[R_FAILED]);
 		if (count[R_GONE])
 			printf(", %u gone", count[R_GONE]);
 		printf("\n");
-		if (!listed && nprocs)
-			fprintf(stderr, "xsplice: no process holds a payload %s\n", j.name);
-		if (listed)
+		if (!listed && nprocs && !(flags & FLEET_QUIET_EMPTY))
+			fprintf(stderr, "xsplice: %s%sno process holds a payload %s\n",
+				label ? label : "", label ? ": " : "", j->name);
+		if (listed && !label)
 			printf("%zu process%s in %.1f ms: %.3f ms per process (%u job%s)\n", listed,
 			       listed == 1 ? "" : "es", ms, ms / (double)listed, jobs,
 			       jobs == 1 ? "" : "s");
 	}
+	fflush(stdout);
 	free(t);
 	return count[R_FAILED] ? EXIT_FAIL : EXIT_OK;
+}
+
+int fleet_load(struct ctx *c, const char *name, const uint8_t *buf, size_t len,
+	       const char *label, unsigned flags)
+{
+	struct job j = { .verb = "load", .dry_run = c->dry_run, .no_attach = c->no_attach,
+			 .timeout_ms = c->timeout_ms, .payload = buf, .payload_len = len,
+			 .label = label };
+	snprintf(j.name, sizeof(j.name), "%s", name);
+	uint8_t id[XS_BUILD_ID_MAX];
+	size_t n = 0;
+	struct xs_err err;
+	if (!xs_mem_build_id(buf, len, id, sizeof(id), &n, &err))
+		xs_hex_encode(id, n, j.own_id);
+	return fleet_core(c, &j, flags);
+}
+
+int fleet_act(struct ctx *c, const char *verb, const char *name, const char *label,
+	      unsigned flags)
+{
+	struct job j = { .verb = verb, .dry_run = c->dry_run, .no_attach = c->no_attach,
+			 .timeout_ms = c->timeout_ms, .label = label };
+	snprintf(j.name, sizeof(j.name), "%s", name);
+	return fleet_core(c, &j, flags);
+}
+
+int fleet_run(struct ctx *c, const struct command *cmd, const char *arg)
+{
+	char name[XS_NAME_SIZE];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int ex;
+
+	if (c->pid || c->socket)
+		return usage_error(cmd, "--all acts on every matching process: no -p or --socket");
+	if (c->build_id || c->object)
+		return usage_error(cmd, "--all finds the processes itself: no --build-id or "
+				   "--object (use --tree or --comm to narrow it)");
+	if (strcmp(cmd->name, "load")) {
+		if ((ex = check_name(cmd, arg)))
+			return ex;
+		return fleet_act(c, cmd->name, arg, NULL, 0);
+	}
+	if (name_from_file(arg, name, sizeof(name)))
+		return usage_error(cmd, "load: cannot make a payload name (1..%d bytes) from '%s'",
+				   XS_NAME_SIZE - 1, arg);
+	if ((ex = read_file(arg, &buf, &len)))
+		return ex;
+	ex = fleet_load(c, name, buf, len, NULL, 0);
+	free(buf);
+	return ex;
 }

@@ -190,6 +190,14 @@ for r in v["results"]:
     assert r["result"] in ("patched", "already", "skipped", "failed", "gone"), r
 ' "$N" <<<"$OUT"
 
+# ---- another payload under the same name ----
+mkdir -p "$WORK/variant"
+hello_variant "$WORK/variant/hello.livepatch" 00112233445566778899aabbccddeeff00112233
+xs load --all --tree $$ "$WORK/variant/hello.livepatch"
+expect_rc 1 "load --all of another payload named hello: exit 1"
+expect_summary "0 patched, 0 already, 1 skipped, $((N - 1)) failed" "load --all of another hello: failed, not already"
+expect_out "another payload named hello" "it says another payload of that name is loaded"
+
 # ---- a stacked payload: bye sits on hello, found through the agents ----
 xs load --all --tree $$ "$P_BYE"
 expect_rc 0 "load --all bye (stacked on hello): exit 0"
