@@ -124,6 +124,9 @@ int cmd_build_id(struct ctx *c, const struct command *cmd, char **argv, int argc
 int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_attach(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_ps(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_status(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_mark_bad(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_watch(struct ctx *c, const struct command *cmd, char **argv, int argc);
 
 /* ---- fleet.c ---- */
 /* load --all FILE, apply/revert/replace/unload --all NAME (docs/cli.md). */
@@ -135,6 +138,11 @@ int fleet_run(struct ctx *c, const struct command *cmd, const char *arg);
  * load --all; label: printed before each line (watch). An exit code. */
 int fleet_load(struct ctx *c, const char *name, const uint8_t *buf, size_t len,
 	       const char *label, unsigned flags);
+/* A stacked payload's processes: those whose agent holds the payload with
+ * build-id id (what it depends on), narrowed by --tree/--comm. */
+struct xs_proc;
+int fleet_stacked_targets(const struct ctx *c, const uint8_t *id, size_t idn,
+			  struct xs_proc **out, size_t *n, struct xs_err *err);
 /* apply/revert/replace/unload NAME in every process holding it. */
 int fleet_act(struct ctx *c, const char *verb, const char *name, const char *label,
 	      unsigned flags);

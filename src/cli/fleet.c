@@ -495,7 +495,7 @@ static void run_pool(const struct job *j, struct target *targets, const size_t *
  * whose agent holds that payload. Asked only when no process maps an
  * object with the build-id (the usual payload sits on an object).
  */
-static int stacked_targets(const struct ctx *c, const uint8_t *id, size_t idn,
+int fleet_stacked_targets(const struct ctx *c, const uint8_t *id, size_t idn,
 			   struct xs_proc **out, size_t *n, struct xs_err *err)
 {
 	struct xs_scan_opts o = { .tree = c->tree, .comm = c->comm, .agents_only = true };
@@ -593,7 +593,7 @@ static int fleet_core(struct ctx *c, struct job *j, unsigned flags)
 		rc = xs_proc_scan(&o, &procs, &nprocs, &err);
 		if (!rc && nprocs == 0) {
 			free(procs);
-			rc = stacked_targets(c, id, idn, &procs, &nprocs, &err);
+			rc = fleet_stacked_targets(c, id, idn, &procs, &nprocs, &err);
 		}
 	} else {
 		struct xs_scan_opts o = { .tree = c->tree, .comm = c->comm, .agents_only = true };

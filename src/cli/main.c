@@ -68,6 +68,9 @@ static void global_help(FILE *f)
 		"      --comm NAME    only the processes whose command name is NAME\n"
 		"      --build-id ID, --object PATH\n"
 		"                     ps: the processes that map an object with this build-id\n"
+		"      --patch-dir DIR\n"
+		"                     the patch directory (status, mark-bad, watch; default\n"
+		"                     $XSPLICE_PATCH_DIR, else /var/lib/xsplice)\n"
 		"  -h, --help         this help; 'xsplice help COMMAND' for one command\n"
 		"  -V, --version      print the version\n"
 		"\n"
@@ -161,6 +164,27 @@ static const struct command commands[] = {
 	  "A process that cannot be patched says why: a kernel thread, a zombie, stopped,\n"
 	  "traced, statically linked, not x86-64, another user's (when not root).", 0, 0,
 	  false, cmd_ps },
+	{ "status", "", "what is installed, and what is applied where", "Show the payloads "
+	  "installed in the patch directory (--patch-dir DIR, else\n$XSPLICE_PATCH_DIR, else "
+	  "/var/lib/xsplice), whether each is marked bad, and\nfor every running process it "
+	  "concerns (that maps the object it depends on)\nwhether it is applied there, or why "
+	  "not: no agent, not loaded, loaded but\nnot applied with the last error, marked bad, "
+	  "cannot be patched.\n--tree PID and --comm NAME narrow the processes.", 0, 0, false,
+	  cmd_status },
+	{ "mark-bad", "NAME [REASON]", "never apply NAME again, and remove it everywhere",
+	  "Mark payload NAME bad in the patch directory (NAME.bad, with REASON), so\nno process "
+	  "applies it again (neither at start nor through watch), then\nrevert it and unload it "
+	  "in every running process that holds it (as\n'revert --all NAME' and 'unload --all "
+	  "NAME'). Exit 0 only if nothing failed.\n--tree PID and --comm NAME narrow the "
+	  "processes.", 1, 2, false, cmd_mark_bad },
+	{ "watch", "", "service: apply newly installed payloads to running processes",
+	  "Run until SIGTERM: apply every payload installed in the patch directory\n"
+	  "(and not marked bad) to every running process it fits, as 'load --all'\n"
+	  "(attaching the agent where needed, unless --no-attach), then again each\n"
+	  "time a payload is installed (inotify). One line per action on stdout.\n"
+	  "SIGHUP: the whole pass again. contrib/systemd/xsplice-watch.service runs it.\n"
+	  "--tree PID, --comm NAME narrow the processes; --jobs N as for --all.", 0, 0, false,
+	  cmd_watch },
 	{ NULL, NULL, NULL, NULL, 0, 0, false, NULL },
 };
 
@@ -315,10 +339,13 @@ int main(int argc, char **argv)
 	if (c.dry_run && !(c.all && fleet_cmd))
 		return usage_error(cmd, "--dry-run goes with --all (load, apply, revert, replace, "
 				   "unload)");
-	if (c.jobs && !(c.all && fleet_cmd))
-		return usage_error(cmd, "--jobs goes with --all");
-	if ((c.tree || c.comm) && !c.all && cmd->fn != cmd_ps)
-		return usage_error(cmd, "--tree and --comm narrow --all or ps");
+	bool host_cmd = cmd->fn == cmd_ps || cmd->fn == cmd_status || cmd->fn == cmd_mark_bad ||
+			cmd->fn == cmd_watch;
+	if (c.jobs && !(c.all && fleet_cmd) && cmd->fn != cmd_mark_bad && cmd->fn != cmd_watch)
+		return usage_error(cmd, "--jobs goes with --all, mark-bad and watch");
+	if ((c.tree || c.comm) && !c.all && !host_cmd)
+		return usage_error(cmd, "--tree and --comm narrow --all, ps, status, mark-bad and "
+				   "watch");
 	if ((c.build_id || c.object) && cmd->fn != cmd_ps)
 		return usage_error(cmd, "--build-id and --object go with ps");
 	if (c.all && fleet_cmd)
