@@ -111,6 +111,116 @@ diag "$(q "r['msg']")"
 check "the refused payload left nothing behind" [ "$(state_in "$P1" bye)" != APPLIED ]
 expect_alive "the target still answers after the failed task"
 
+# ---- the facts list the payload while it is applied ----
+play apply_f "xsplice.livepatch.payload: { src: '$HELLO', pid: $P1, xsplice: '$XSPLICE' }"
+play facts "xsplice.livepatch.facts: { xsplice: '$XSPLICE', patch_dir: '$WORK/pd' }"
+check "facts: the play succeeds" [ "$RC" = 0 ]
+qcheck "facts: the process has hello applied" \
+	"[p['applied'] for p in r['ansible_facts']['xsplice']['processes'] if p['pid'] == $P1] == [['hello']]"
+qcheck "facts: the payload's state is listed" \
+	"[x['state'] for p in r['ansible_facts']['xsplice']['processes'] if p['pid'] == $P1 for x in p['payloads']] == ['APPLIED']"
+play absent_f "xsplice.livepatch.payload: { name: hello, state: absent, pid: $P1, xsplice: '$XSPLICE' }"
+play facts2 "xsplice.livepatch.facts: { xsplice: '$XSPLICE', patch_dir: '$WORK/pd' }"
+qcheck "facts after absent: nothing applied in the process" \
+	"[p['applied'] for p in r['ansible_facts']['xsplice']['processes'] if p['pid'] == $P1] == [[]]"
+
+# ---- all: true over several targets (one started without the agent) ----
+start_target 2
+P2=$TPID S2=$TSOCK
+if [ -z "$ASAN_RUNTIME" ]; then
+	spawn "$TARGET" serve "$WORK/plain.sock" 2 2>"$WORK/plain.log"
+	P3=$LAST_PID S3=$WORK/plain.sock
+	wait_for 10 sock_ready "$S3" || { echo "Bail out! the plain target did not start"; exit 1; }
+else
+	start_target 2
+	P3=$TPID S3=$TSOCK
+fi
+ALL="all: true, tree: $$, xsplice: '$XSPLICE'"
+play all_check "xsplice.livepatch.payload: { src: '$HELLO', $ALL }" --check
+qcheck "all in check mode: 3 processes would change" "r['changed'] is True and r['summary']['patched'] == 3"
+check "all in check mode changed nothing" bash -c "! grep -q 'Hello World' <<<\"\$(timeout 5 $TARGET query $S2 info; timeout 5 $TARGET query $S3 info)\""
+play all "xsplice.livepatch.payload: { src: '$HELLO', $ALL }"
+check "all: the play succeeds" [ "$RC" = 0 ]
+qcheck "all: 3 processes patched" "r['changed'] is True and r['summary']['patched'] == 3 and sorted(x['pid'] for x in r['results']) == sorted([$P1, $P2, $P3])"
+for s in "$S1" "$S2" "$S3"; do
+	check "all: the target at ${s##*/} answers with the patched code" grep -q "Hello World" <<<"$(query info "$s")"
+done
+play all2 "xsplice.livepatch.payload: { src: '$HELLO', $ALL }"
+qcheck "all a second time: changed=0, 3 already" "r['changed'] is False and r['summary']['already'] == 3"
+play all_absent "xsplice.livepatch.payload: { name: hello, state: absent, $ALL }"
+qcheck "all, absent: 3 processes changed" "r['changed'] is True and r['summary']['patched'] == 3"
+for p in "$P1" "$P2" "$P3"; do
+	check "all, absent: nothing left in $p" [ "$(state_in "$p" hello)" = absent ]
+done
+
+# ---- build_id: the processes that map the demo target ----
+BID=$("$XSPLICE" build-id "$TARGET")
+play bid "xsplice.livepatch.payload: { src: '$HELLO', build_id: '$BID', tree: $$, xsplice: '$XSPLICE' }"
+qcheck "build_id: the 3 processes that map the target are patched" "r['summary']['patched'] == 3"
+play bid_absent "xsplice.livepatch.payload: { src: '$HELLO', state: absent, build_id: '$BID', tree: $$, xsplice: '$XSPLICE' }"
+qcheck "build_id, absent: 3 changed" "r['summary']['patched'] == 3"
+
+# ---- install: true puts it in the patch directory (and absent takes it out) ----
+PD=$WORK/pd
+mkdir -p "$PD" && chmod 0755 "$PD"
+play inst "xsplice.livepatch.payload: { src: '$HELLO', pid: $P1, install: true, patch_dir: '$PD', xsplice: '$XSPLICE' }"
+qcheck "install: changed, installed" "r['changed'] is True and r['installed'] == 'installed'"
+check "install: the payload is in the patch directory" cmp -s "$HELLO" "$PD/hello.livepatch"
+play inst2 "xsplice.livepatch.payload: { src: '$HELLO', pid: $P1, install: true, patch_dir: '$PD', xsplice: '$XSPLICE' }"
+qcheck "install again: changed=0" "r['changed'] is False and r['installed'] == 'already'"
+play facts3 "xsplice.livepatch.facts: { xsplice: '$XSPLICE', patch_dir: '$PD' }"
+qcheck "facts: hello is installed" "[x['name'] for x in r['ansible_facts']['xsplice']['installed']] == ['hello']"
+play uninst "xsplice.livepatch.payload: { src: '$HELLO', state: absent, pid: $P1, install: true, patch_dir: '$PD', xsplice: '$XSPLICE' }"
+qcheck "absent with install: uninstalled" "r['changed'] is True and r['installed'] == 'uninstalled'"
+check "absent with install: the patch directory no longer has it" [ ! -e "$PD/hello.livepatch" ]
+check "absent with install: the process no longer has it" [ "$(state_in "$P1" hello)" = absent ]
+
+# ---- the documented rollout playbook's pattern: waves, facts check, mark-bad rollback ----
+cat >"$WORK/inventory" <<INV
+[demo]
+wave1 ansible_host=localhost
+wave2 ansible_host=localhost
+[demo:vars]
+ansible_connection=local
+INV
+cat >"$WORK/rollout.yml" <<PLAY
+- hosts: demo
+  serial: 1
+  max_fail_percentage: 0
+  gather_facts: false
+  environment:
+    XSPLICE_SOCKET_DIR: "$XSPLICE_SOCKET_DIR"
+  tasks:
+    - xsplice.livepatch.payload: { src: '$HELLO', $ALL }
+    - xsplice.livepatch.facts: { xsplice: '$XSPLICE', patch_dir: '$PD' }
+    - ansible.builtin.assert:
+        that:
+          - >-
+            ansible_facts.xsplice.processes | selectattr('pid', 'in', [$P1, $P2, $P3])
+            | rejectattr('applied', 'contains', 'hello') | list | length == 0
+    - block:
+        - name: health check
+          ansible.builtin.command: "timeout 5 $TARGET query $S1 info"
+          register: health
+          changed_when: false
+          failed_when: "'{{ health_word | default('Hello World') }}' not in health.stdout"
+      rescue:
+        - ansible.builtin.command: "$XSPLICE --patch-dir $PD mark-bad --tree $$ hello 'health check failed'"
+        - ansible.builtin.fail: { msg: "health check failed: hello marked bad" }
+PLAY
+LAST_CMD="ansible-playbook rollout.yml"
+OUT=$(timeout 180 ansible-playbook -i "$WORK/inventory" "$WORK/rollout.yml" 2>&1); RC=$?
+check "rollout: two waves pass their checks" [ "$RC" = 0 ]
+check "rollout: both waves ran" [ "$(grep -c '^PLAY \[demo\]' <<<"$OUT")" = 2 ]
+[ "$RC" = 0 ] || show_last
+OUT=$(timeout 180 ansible-playbook -i "$WORK/inventory" "$WORK/rollout.yml" -e health_word=NOPE 2>&1); RC=$?
+check "rollout with a failing health check fails" [ "$RC" != 0 ]
+check "  ... in the first wave only" [ "$(grep -c '^PLAY \[demo\]' <<<"$OUT")" = 1 ]
+for p in "$P1" "$P2" "$P3"; do
+	check "  ... and mark-bad took hello out of $p" [ "$(state_in "$p" hello)" = absent ]
+done
+check "  ... and marked it bad" [ -e "$PD/hello.bad" ]
+
 # ---- the module's documentation renders ----
 DOC=$(ansible-doc xsplice.livepatch.payload 2>&1)
 check "ansible-doc xsplice.livepatch.payload renders" grep -q "build_id" <<<"$DOC"

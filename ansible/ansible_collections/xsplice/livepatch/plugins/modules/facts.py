@@ -12,8 +12,9 @@ module: facts
 short_description: What xsplice payloads are installed, and which are applied in which process
 version_added: "0.1.0"
 description:
-  - Reads C(xsplice --json status) on the managed host and returns it as
-    C(ansible_facts.xsplice) - the payloads installed in the patch directory
+  - Reads C(xsplice --json status) and C(xsplice --json ps) on the managed
+    host and returns them as C(ansible_facts.xsplice) - the payloads
+    installed in the patch directory, where each is applied (or why not),
     and, for every process with an xsplice agent, its payloads and their
     states.
   - Changes nothing; safe in check mode.
@@ -60,11 +61,13 @@ ansible_facts:
   contains:
     xsplice:
       description: >-
-        C(installed), a list of the payloads in the patch directory; and
-        C(processes), a list of the processes with an agent, each with its
-        C(pid), C(comm), C(payloads) (name and state) and C(applied) (the
-        names of the payloads applied there), as C(xsplice --json status)
-        prints them.
+        C(patch_dir); C(installed), the payloads in the patch directory as
+        C(xsplice --json status) prints them (name, path, bad, build_id,
+        depends, and the processes they concern with whether each has it
+        applied, or why not); and C(processes), the processes with an agent
+        as C(xsplice --json ps) prints them (pid, comm, payloads with their
+        states), each with C(applied), the names of the payloads applied
+        there.
       type: dict
 '''
 
@@ -73,14 +76,15 @@ from ansible_collections.xsplice.livepatch.plugins.module_utils.xsplice_cli impo
     Xsplice, XspliceError)
 
 
-def normalise(status):
-    """Add `applied` (names) to each process, whatever else status printed."""
-    for proc in status.get('processes', []):
+def facts_of(status, ps):
+    """The facts: status's installed payloads, ps's processes with `applied`."""
+    procs = (ps or {}).get('processes', [])
+    for proc in procs:
         payloads = proc.get('payloads', [])
-        proc.setdefault('applied', [p['name'] for p in payloads if p.get('state') == 'APPLIED'])
-    status.setdefault('installed', [])
-    status.setdefault('processes', [])
-    return status
+        proc['applied'] = [p['name'] for p in payloads if p.get('state') == 'APPLIED']
+    return {'patch_dir': (status or {}).get('patch_dir', ''),
+            'installed': (status or {}).get('payloads', []),
+            'processes': procs}
 
 
 def main():
@@ -91,9 +95,10 @@ def main():
     xs = Xsplice(module, module.params['xsplice'], None, module.params['patch_dir'])
     try:
         rc, status = xs.json(['status'])
+        rc, ps = xs.json(['ps'])
     except XspliceError as e:
-        module.fail_json(msg='xsplice status: %s' % e, rc=e.rc, stderr=e.stderr)
-    module.exit_json(changed=False, ansible_facts={'xsplice': normalise(status or {})})
+        module.fail_json(msg='xsplice: %s' % e, rc=e.rc, stderr=e.stderr)
+    module.exit_json(changed=False, ansible_facts={'xsplice': facts_of(status, ps)})
 
 
 if __name__ == '__main__':

@@ -60,6 +60,16 @@ options:
         C(xsplice load --all) and the other C(--all) commands.
     type: bool
     default: false
+  tree:
+    description:
+      - With I(build_id) or I(all), only this process and its descendants
+        (for example a service's main process and its workers).
+    type: int
+  comm:
+    description:
+      - With I(build_id) or I(all), only the processes whose command name
+        (C(/proc/PID/comm)) is this.
+    type: str
   install:
     description:
       - Also install the payload in the patch directory (C(xsplice install)),
@@ -233,17 +243,27 @@ def one_process(xs, pid, name, src, state, check_mode):
     return entry
 
 
-def processes_with(xs, build_id):
+def narrowing(p):
+    """--tree / --comm, as the tree and comm options ask."""
+    args = []
+    if p['tree'] is not None:
+        args += ['--tree', str(p['tree'])]
+    if p['comm']:
+        args += ['--comm', p['comm']]
+    return args
+
+
+def processes_with(xs, build_id, narrow):
     """Every process that maps an object with this build-id (xsplice ps)."""
-    rc, data = xs.json(['ps', '--build-id', build_id])
+    rc, data = xs.json(['ps', '--build-id', build_id] + narrow)
     procs = (data or {}).get('processes', [])
     return [int(p['pid']) for p in procs if p.get('patchable', True)], \
         [p for p in procs if not p.get('patchable', True)]
 
 
-def host_wide(xs, name, src, state, check_mode):
+def host_wide(xs, name, src, state, check_mode, narrow):
     """all: true, through the --all commands. Returns the result entries."""
-    dry = ['--dry-run'] if check_mode else []
+    dry = ['--dry-run'] + narrow if check_mode else narrow
     if state == 'applied':
         runs = [['load', '--all'] + dry + [src]] if src else [['apply', '--all'] + dry + [name]]
     elif state == 'reverted':
@@ -297,6 +317,8 @@ def main():
             pid=dict(type='int'),
             build_id=dict(type='str'),
             all=dict(type='bool', default=False),
+            tree=dict(type='int'),
+            comm=dict(type='str'),
             install=dict(type='bool', default=False),
             patch_dir=dict(type='path'),
             timeout_ms=dict(type='int'),
@@ -321,12 +343,12 @@ def main():
         if p['install']:
             installed = install_step(module, xs, name, p['src'], state, p['patch_dir'])
         if p['all']:
-            results = host_wide(xs, name, p['src'], state, module.check_mode)
+            results = host_wide(xs, name, p['src'], state, module.check_mode, narrowing(p))
         else:
             if p['pid'] is not None:
                 pids, unpatchable = [p['pid']], []
             else:
-                pids, unpatchable = processes_with(xs, p['build_id'])
+                pids, unpatchable = processes_with(xs, p['build_id'], narrowing(p))
             for u in unpatchable:
                 results.append({'pid': int(u['pid']), 'comm': u.get('comm', ''),
                                 'result': 'skipped', 'reason': u.get('reason', '')})
