@@ -25,6 +25,7 @@
 #include "cli/json.h"
 #include "common/clock.h"
 #include "common/hex.h"
+#include "common/latency.h"
 #include "ctl/xsplice-ctl.h"
 #include "inject/inject.h"
 #include "xsplice/protocol.h"
@@ -950,6 +951,10 @@ int main(int argc, char **argv)
 	bool help = false;
 	unsigned long v;
 	int opt;
+
+	/* Each reply wakes us: run soon after, not after the target's busy
+	 * threads have had their slices (docs/performance.md). */
+	xs_thread_prefer_latency();
 
 	opterr = 0; /* our own messages, with the exit code 2 */
 	while ((opt = getopt_long(argc, argv, ":p:s:t:jhV", longopts, NULL)) != -1) {
