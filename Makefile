@@ -6,7 +6,7 @@ BUILD_RELEASE ?= build-release
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause install clean
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-redis bench-idle install clean
 
 all: build
 
@@ -50,6 +50,13 @@ stress: build
 
 bench-pause: build
 	@$(BUILD)/bench/bench-pause
+
+bench-redis: build
+	@scripts/install-deps.sh bench
+	@bench/bench-redis.sh $(BUILD)
+
+bench-idle: build
+	@bench/bench-idle.sh $(BUILD)
 
 install: build
 	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null
