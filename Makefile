@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 300
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause install clean fuzz
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz
 
 all: build
 
@@ -58,6 +58,20 @@ stress: build
 
 bench-pause: build
 	@$(BUILD)/bench/bench-pause
+
+bench-start: build
+	@bench/start_cost.sh $(BUILD)
+# xsplice load --all over 200 processes, with the agent and by attach
+# (ms per process); BENCH_FLEET_N / BENCH_FLEET_JOBS to vary it.
+bench-fleet: build
+	@bench/fleet.sh $(BUILD) $(or $(BENCH_FLEET_N),200) $(BENCH_FLEET_JOBS)
+
+bench-redis: build
+	@scripts/install-deps.sh bench
+	@bench/bench-redis.sh $(BUILD)
+
+bench-idle: build
+	@bench/bench-idle.sh $(BUILD)
 
 install: build
 	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null
