@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "action_hooks.h"
 #include "codewrite.h"
 #include "common/clock.h"
 #include "payload.h"
@@ -61,9 +62,24 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 	xs_plan_init(&pl);
 	struct xs_err err = { "" };
 	struct xs_rendezvous_stats stats = { 0 };
+	struct xs_hook_steps hooks;
+
+	/* Pre hooks first, outside the stop and without the table lock
+	 * (action_hooks.h): a veto leaves everything as it was. */
+	xs_payloads_lock();
+	int rc = xs_hook_steps_plan(&hooks, p, cmd);
+	xs_payloads_unlock();
+	if (rc)
+		xs_fail(&err, rc, "out of memory planning the hooks");
+	else
+		rc = xs_hook_steps_pre(&hooks, &err);
+	if (rc) {
+		xs_payloads_lock();
+		goto finish;
+	}
 
 	xs_payloads_lock();
-	int rc = build_plan(&pl, p, cmd);
+	rc = build_plan(&pl, p, cmd);
 	if (rc)
 		xs_fail(&err, rc, "out of memory planning the action");
 	else
@@ -92,6 +108,14 @@ done:
 	} else {
 		xs_plan_settle(&pl, &err);
 	}
+	atomic_store(&g_unrecorded, false);
+	/* Post hooks after the state is recorded, table unlocked; the action
+	 * stays busy meanwhile (nothing can be unloaded or started). */
+	xs_payloads_unlock();
+	xs_hook_steps_post(&hooks, rc == 0);
+	xs_payloads_lock();
+finish:
+	xs_hook_steps_free(&hooks);
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
 	g_busy[0] = '\0';

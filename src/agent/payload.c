@@ -21,6 +21,7 @@
 
 #include "common/hex.h"
 #include "elf.h"
+#include "shadow.h"
 #include "symbols.h"
 
 /* The table lock: guards g_head, every payload's state/rc/reason and
@@ -125,6 +126,10 @@ struct resolve_ctx {
 static int resolve_symbol(void *vctx, const char *name, uintptr_t *addr, struct xs_err *err)
 {
 	struct resolve_ctx *ctx = vctx;
+	/* The agent's own API for payloads (shadow variables) first: a
+	 * program symbol of the same name must not capture the call. */
+	if (xs_agent_export_lookup(name, addr) == 0)
+		return 0;
 	/* Payloads: only the chain this one stacks on (its depends), so that a
 	 * provider can neither be reverted nor unloaded under a caller. */
 	for (struct xs_payload *p = ctx->below; p; p = p->below)
@@ -233,6 +238,14 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 		goto out;
 	}
 	snprintf(p->name, sizeof(p->name), "%s", name);
+	if ((rc = xs_metadata_parse(&elf, &p->md, err)) ||
+	    (rc = xs_hooks_find(&p->ld, p->name, &p->hooks, err))) {
+		free(p->funcs);
+		xs_unload(&p->ld);
+		goto out;
+	}
+	/* Load hooks: linked, not yet in the table (docs/hooks-and-shadow.md). */
+	rc = xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_LOAD, err);
 	snprintf(p->target_path, sizeof(p->target_path), "%s", target->path);
 	p->target_bias = target->bias;
 	memcpy(p->target_build_id, target->build_id, target->build_id_len);
@@ -413,6 +426,8 @@ void xs_payload_unload(struct xs_payload *p)
 			*pp = p->next;
 			break;
 		}
+	struct xs_err ignored = { "" };
+	xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_UNLOAD, &ignored);
 	xs_unload(&p->ld);
 	free(p->funcs);
 	free(p);

@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 #include "funcs.h"
+#include "hooks.h"
 #include "load.h"
+#include "metadata.h"
 #include "xsplice/error.h"
 #include "xsplice/protocol.h"
 
@@ -33,6 +35,8 @@ struct xs_payload {
 	struct xs_func *funcs;
 	unsigned nfuncs;
 	uint64_t applied_seq;         /* order of application; 0 when not applied */
+	struct xs_hooks hooks;        /* .livepatch.hooks.* (hooks.c) */
+	struct xs_metadata md;        /* .modinfo description/version */
 };
 
 void xs_payloads_lock(void);

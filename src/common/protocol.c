@@ -179,6 +179,12 @@ int xs_encode_request(const struct xs_request *rq, uint8_t **frame, size_t *fram
 		wb_u32(&w, rq->timeout_ms);
 		break;
 	case XS_OP_INFO:
+		/* The original INFO request is empty: flags only when set, so
+		 * an agent that predates them still understands the request. */
+		if (rq->info_flags & ~XS_INFO_FLAGS_KNOWN)
+			w.rc = xs_fail(err, -EINVAL, "info flags: unknown %#x", rq->info_flags);
+		if (rq->info_flags)
+			wb_u32(&w, rq->info_flags);
 		break;
 	default:
 		w.rc = xs_fail(err, -EINVAL, "op: unknown operation %u", rq->op);
@@ -231,6 +237,16 @@ static void enc_info(struct wbuf *w, const struct xs_info *in)
 			wb_u32(w, f->old_size);
 			wb_u32(w, f->new_size);
 			wb_u32(w, f->flags);
+		}
+	}
+	/* Metadata trailer: only when asked for (an old client's decoder
+	 * refuses trailing bytes). */
+	if (in->metadata && !w->rc) {
+		wb_u32(w, in->npayloads);
+		for (uint32_t i = 0; i < in->npayloads && !w->rc; i++) {
+			const struct xs_info_payload *p = &in->payloads[i];
+			wb_str(w, "payload description", p->description, sizeof(p->description), 0);
+			wb_str(w, "payload version", p->version, sizeof(p->version), 0);
 		}
 	}
 }
@@ -445,6 +461,13 @@ int xs_decode_request(uint16_t op, const uint8_t *body, size_t len, struct xs_re
 			return xs_fail(err, -EINVAL, "cmd: unknown action %u", rq->cmd);
 		break;
 	case XS_OP_INFO:
+		if (r.left) {
+			if ((rc = rb_u32(&r, &rq->info_flags, "info flags", err)))
+				return rc;
+			if (rq->info_flags & ~XS_INFO_FLAGS_KNOWN)
+				return xs_fail(err, -EINVAL, "info flags: unknown %#x",
+					       rq->info_flags & ~XS_INFO_FLAGS_KNOWN);
+		}
 		break;
 	default:
 		return xs_fail(err, -EPROTO, "op: unknown operation %u", op);
@@ -546,6 +569,22 @@ static int dec_info(struct rbuf *r, struct xs_info **out, struct xs_err *err)
 			    (rc = rb_u32(r, &f->flags, "func flags", err)))
 				return xs_fail_prefix(err, rc, "payload %u func %u", i, j);
 		}
+	}
+	if (r->left) {
+		uint32_t nm;
+		if ((rc = rb_u32(r, &nm, "metadata count", err)))
+			return rc;
+		if (nm != in->npayloads)
+			return xs_fail(err, -EBADMSG, "metadata count %u, but %u payloads", nm,
+				       in->npayloads);
+		for (uint32_t i = 0; i < nm; i++) {
+			struct xs_info_payload *p = &in->payloads[i];
+			if ((rc = rb_str(r, p->description, sizeof(p->description), 0,
+					 "payload description", err)) ||
+			    (rc = rb_str(r, p->version, sizeof(p->version), 0, "payload version", err)))
+				return xs_fail_prefix(err, rc, "payload %u", i);
+		}
+		in->metadata = true;
 	}
 	return 0;
 }
