@@ -477,6 +477,15 @@ static void json_status(uint32_t state, int32_t rc, const char *reason)
 	json_str(stdout, reason);
 }
 
+/* The INFO record of payload name; NULL if none (or no INFO). */
+static const struct xs_info_payload *info_payload(const struct xs_info *in, const char *name)
+{
+	for (uint32_t i = 0; in && i < in->npayloads; i++)
+		if (strcmp(in->payloads[i].name, name) == 0)
+			return &in->payloads[i];
+	return NULL;
+}
+
 static int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
 	struct xs_err err = { "" };
@@ -500,12 +509,22 @@ static int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int a
 		if (e[i].rc && e[i].rc != -EAGAIN)
 			xs_ctl_get(c->ctl, e[i].name, NULL, NULL, reasons[i], &ignored);
 	}
+	/* LIST has no metadata either: INFO has it (best effort, by name). */
+	struct xs_info *in = NULL;
+	struct xs_err ignored;
+	if (n && xs_ctl_info(c->ctl, &in, &ignored))
+		in = NULL;
 	if (c->json) {
 		printf("{\"payloads\":[");
 		for (size_t i = 0; i < n; i++) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(stdout, e[i].name);
 			json_status(e[i].state, e[i].rc, reasons[i]);
+			const struct xs_info_payload *ip = info_payload(in, e[i].name);
+			printf(",\"description\":");
+			json_str(stdout, ip ? ip->description : "");
+			printf(",\"version\":");
+			json_str(stdout, ip ? ip->version : "");
 			putchar('}');
 		}
 		printf("]}\n");
@@ -517,9 +536,16 @@ static int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int a
 			if (e[i].rc)
 				printf(" (%d, %s%s%s)", e[i].rc, errname(e[i].rc),
 				       reasons[i][0] ? ": " : "", reasons[i]);
+			const struct xs_info_payload *ip = info_payload(in, e[i].name);
+			if (ip && ip->version[0])
+				printf(" [%s]", ip->version);
+			if (ip && ip->description[0])
+				printf(" %s", ip->description);
 			putchar('\n');
 		}
 	}
+	if (in)
+		xs_info_free(in);
 	free(reasons);
 	free(e);
 	return EXIT_OK;
@@ -668,6 +694,10 @@ static void info_json(const struct xs_info *in)
 		json_str(stdout, p->depends);
 		printf(",\"target\":");
 		json_str(stdout, p->target);
+		printf(",\"description\":");
+		json_str(stdout, p->description);
+		printf(",\"version\":");
+		json_str(stdout, p->version);
 		printf(",\"load_addr\":\"0x%" PRIx64 "\",\"load_size\":%" PRIu64 ",\"funcs\":[",
 		       p->load_addr, p->load_size);
 		for (uint32_t j = 0; j < p->nfuncs; j++) {
@@ -711,6 +741,10 @@ static void info_text(const struct xs_info *in)
 		printf("\n    build-id: %s\n    depends:  %s\n    target:   %s\n",
 		       p->build_id[0] ? p->build_id : "(none)", p->depends[0] ? p->depends : "(none)",
 		       p->target[0] ? p->target : "(none)");
+		if (p->description[0])
+			printf("    description: %s\n", p->description);
+		if (p->version[0])
+			printf("    version:  %s\n", p->version);
 		printf("    loaded at 0x%" PRIx64 " (%" PRIu64 " bytes), %" PRIu32 " function%s:\n",
 		       p->load_addr, p->load_size, p->nfuncs, p->nfuncs == 1 ? "" : "s");
 		for (uint32_t j = 0; j < p->nfuncs; j++) {

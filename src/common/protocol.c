@@ -461,9 +461,13 @@ int xs_decode_request(uint16_t op, const uint8_t *body, size_t len, struct xs_re
 			return xs_fail(err, -EINVAL, "cmd: unknown action %u", rq->cmd);
 		break;
 	case XS_OP_INFO:
-		if (r.left) {
+		/* Optional flags; fewer than 4 bytes are trailing bytes. */
+		if (r.left >= 4) {
 			if ((rc = rb_u32(&r, &rq->info_flags, "info flags", err)))
 				return rc;
+			if (rq->info_flags == 0)
+				return xs_fail(err, -EINVAL,
+					       "info flags: 0 is sent as an empty body, not as a field");
 			if (rq->info_flags & ~XS_INFO_FLAGS_KNOWN)
 				return xs_fail(err, -EINVAL, "info flags: unknown %#x",
 					       rq->info_flags & ~XS_INFO_FLAGS_KNOWN);
@@ -570,7 +574,8 @@ static int dec_info(struct rbuf *r, struct xs_info **out, struct xs_err *err)
 				return xs_fail_prefix(err, rc, "payload %u func %u", i, j);
 		}
 	}
-	if (r->left) {
+	/* Optional metadata trailer; fewer than 4 bytes are trailing bytes. */
+	if (r->left >= 4) {
 		uint32_t nm;
 		if ((rc = rb_u32(r, &nm, "metadata count", err)))
 			return rc;

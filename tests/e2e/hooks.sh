@@ -25,6 +25,20 @@ expect_rc 0 "upload a"
 expect_hooks "load a -" "the load hook ran at upload"
 expect_state a CHECKED 0 "a is CHECKED"
 
+# Metadata (.modinfo, LIVEPATCH_MODINFO) in list and info, text and JSON.
+xsp list
+expect_out "[1.a] hook order test payload a" "list shows the version and description"
+xsp --json list
+got=$("$PYTHON" -c 'import json, sys
+p = json.load(sys.stdin)["payloads"][0]; print(p["description"] + "|" + p["version"])' <<<"$OUT")
+check "list --json has description and version" [ "$got" = "hook order test payload a|1.a" ]
+xsp --json info
+got=$("$PYTHON" -c 'import json, sys
+p = json.load(sys.stdin)["payloads"][0]; print(p["description"] + "|" + p["version"])' <<<"$OUT")
+check "info --json has description and version" [ "$got" = "hook order test payload a|1.a" ]
+xsp info
+expect_out "description: hook order test payload a" "info shows the description"
+
 mark
 xsp apply a
 expect_rc 0 "apply a"
