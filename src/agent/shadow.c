@@ -10,6 +10,7 @@
  * they run after the table lock's: load hooks take it with the table lock
  * held), so a child never inherits it held by a thread absent there.
  */
+#define XS_SHADOW_IMPL 1 /* the definitions: not weak */
 #include "shadow.h"
 
 #include <errno.h>

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#define XS_SHADOW_IMPL 1 /* calls the core library's definitions */
 #include "agent/shadow.h"
 
 #define ID_A 1ul
