@@ -273,6 +273,45 @@ static uint64_t find_gap(const struct range *r, size_t n, uint64_t olo, uint64_t
 	return best;
 }
 
+/*
+ * Far placement: more than 2 GB from the target object, where calls into
+ * it go through the stubs (PLT32 -> absolute jump) and the trampolines are
+ * absolute jumps (14 bytes; a shorter function gets a clear refusal). Used
+ * when no gap within +-2 GB exists, and always under the test switch
+ * XSPLICE_TEST_FAR=1 (docs/payload-format.md, "Placement").
+ */
+static int map_far(uint64_t olo, uint64_t ohi, uint64_t size, void **out, struct xs_err *err)
+{
+	for (uint64_t d = 8ull << 30; d <= 256ull << 30; d <<= 1) {
+		uint64_t cand[2] = { ohi + d, olo > d + size + USER_LO ? olo - d - size : 0 };
+		for (int k = 0; k < 2; k++) {
+			uint64_t at = cand[k] & ~(PAGE - 1);
+			if (!at || at + size > USER_HI)
+				continue;
+			void *m = mmap((void *)at, size, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (m == MAP_FAILED)
+				continue;
+			if ((uint64_t)m != at) { /* kernel without MAP_FIXED_NOREPLACE */
+				munmap(m, size);
+				continue;
+			}
+			*out = m;
+			return 0;
+		}
+	}
+	return xs_fail(err, -ENOMEM, "cannot map %llu bytes for the payload, near or far from "
+		       "the target (%#llx-%#llx)", (unsigned long long)size,
+		       (unsigned long long)olo, (unsigned long long)ohi);
+}
+
+static bool test_far(void)
+{
+	/* A test switch, read at each upload (control thread). */
+	const char *v = getenv("XSPLICE_TEST_FAR");
+	return v && v[0] == '1';
+}
+
 static int map_near(const struct xs_object *t, uint64_t size, void **out, struct xs_err *err)
 {
 	if (!t || (!t->text_hi && !t->hi)) {
@@ -288,6 +327,8 @@ static int map_near(const struct xs_object *t, uint64_t size, void **out, struct
 		olo = t->text_lo;
 		ohi = t->text_hi;
 	}
+	if (test_far())
+		return map_far(olo, ohi, size, out, err);
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct range *r = NULL;
 		size_t n = 0;
@@ -296,11 +337,8 @@ static int map_near(const struct xs_object *t, uint64_t size, void **out, struct
 			return xs_fail(err, rc, "cannot read /proc/thread-self/maps");
 		uint64_t at = find_gap(r, n, olo, ohi, size);
 		free(r);
-		if (!at)
-			return xs_fail(err, -ENOMEM,
-				       "no free gap of %llu bytes within +-2 GB of %s (%#llx-%#llx)",
-				       (unsigned long long)size, t->path, (unsigned long long)olo,
-				       (unsigned long long)ohi);
+		if (!at) /* nothing near: far, with stubs and absolute jumps */
+			return map_far(olo, ohi, size, out, err);
 		void *m = mmap((void *)at, size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		if (m == MAP_FAILED) {
