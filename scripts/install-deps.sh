@@ -9,7 +9,7 @@ want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-d
 # skipped by its test.
 daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog lighttpd apache2-utils curl bind9-dnsutils python3-minimal"
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch $daemons" ;;
+  check) want="$want redis-server redis-tools patch gdb linux-perf g++ $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
 esac
 missing=""

@@ -22,6 +22,7 @@
 #include "common/hex.h"
 #include "elf.h"
 #include "shadow.h"
+#include "visibility.h"
 #include "symbols.h"
 
 /* The table lock: guards g_head, every payload's state/rc/reason and
@@ -244,8 +245,13 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 		xs_unload(&p->ld);
 		goto out;
 	}
-	/* Load hooks: linked, not yet in the table (docs/hooks-and-shadow.md). */
-	rc = xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_LOAD, err);
+	/* Visible to gdb, perf and unwinders from now on (a load hook that
+	 * crashes is named in a backtrace), then the load hooks: linked, not
+	 * yet in the table (docs/hooks-and-shadow.md). */
+	p->jit_entry = xs_jit_gdb_register(&p->ld, p->name);
+	xs_perfmap_add(&p->ld, p->name);
+	p->eh_frame = xs_ehframe_register(&p->ld, p->name);
+	xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_LOAD, err);
 	snprintf(p->target_path, sizeof(p->target_path), "%s", target->path);
 	p->target_bias = target->bias;
 	memcpy(p->target_build_id, target->build_id, target->build_id_len);
@@ -428,6 +434,8 @@ void xs_payload_unload(struct xs_payload *p)
 		}
 	struct xs_err ignored = { "" };
 	xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_UNLOAD, &ignored);
+	xs_ehframe_unregister(p->eh_frame);
+	xs_jit_gdb_unregister(p->jit_entry);
 	xs_unload(&p->ld);
 	free(p->funcs);
 	free(p);

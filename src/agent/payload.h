@@ -37,6 +37,8 @@ struct xs_payload {
 	uint64_t applied_seq;         /* order of application; 0 when not applied */
 	struct xs_hooks hooks;        /* .livepatch.hooks.* (hooks.c) */
 	struct xs_metadata md;        /* .modinfo description/version */
+	void *jit_entry;              /* gdb JIT entry (visibility.h) */
+	void *eh_frame;               /* registered .eh_frame, NULL if none */
 };
 
 void xs_payloads_lock(void);

@@ -30,6 +30,7 @@ cleanup() {
 	if [ -n "$PID" ]; then
 		kill "$PID" 2>/dev/null
 		wait "$PID" 2>/dev/null
+		rm -f "/tmp/perf-$PID.map"
 	fi
 	rm -rf "$T"
 }
