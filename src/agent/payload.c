@@ -441,3 +441,14 @@ void xs_payload_unload(struct xs_payload *p)
 	free(p);
 	xs_payloads_bump_version();
 }
+
+int xs_payload_symbolize(uintptr_t addr, char *buf, size_t len)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	for (struct xs_payload *p = g_head; p; p = p->next)
+		if (xs_loaded_in_exec(&p->ld, addr, 1)) {
+			xs_hooks_describe(&p->ld, p->name, addr, buf, len);
+			return 0;
+		}
+	return -ENOENT;
+}

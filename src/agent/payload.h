@@ -78,6 +78,10 @@ int xs_payload_check_action(struct xs_payload *p, uint32_t cmd, struct xs_err *e
  */
 int xs_payload_revalidate(struct xs_payload *p, struct xs_err *err);
 
+/* "payload:function+0xoff" for an address in a loaded payload's code;
+ * -ENOENT if none holds it. */
+int xs_payload_symbolize(uintptr_t addr, char *buf, size_t len);
+
 /* UNLOAD (checked by xs_payload_check_action): free and forget. */
 void xs_payload_unload(struct xs_payload *p);
 

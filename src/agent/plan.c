@@ -336,7 +336,9 @@ void xs_plan_explain(struct xs_plan *pl, int rc, struct xs_err *err)
 		const struct xs_plan_range *r = &pl->ranges[pl->conflict_range];
 		char comm[64], sym[160] = "";
 		xs_procfs_task_name(pl->conflict_tid, comm, sizeof(comm));
-		if (xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
+		/* payload code as payload:function+off, else the objects' symbols */
+		if (xs_payload_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0 &&
+		    xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
 			snprintf(sym, sizeof(sym), "0x%lx", (unsigned long)pl->conflict_pc);
 		if (r->strictly_inside)
 			xs_fail(err, -EBUSY, "thread %d (%s) would resume inside the first %u bytes of "

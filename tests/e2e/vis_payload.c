@@ -5,6 +5,7 @@
  * the thread), then thrower(-1), whose C++ exception unwinds through this
  * frame (the payload's .eh_frame, registered by the agent).
  */
+#include <errno.h>
 #include <time.h>
 #include <xsplice/livepatch.h>
 
@@ -27,7 +28,9 @@ __attribute__((noinline)) static unsigned long busy_payload(void)
 __attribute__((noinline)) static void nap_payload(void)
 {
 	struct timespec ts = { 0, 200 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
+	/* the whole nap, signals (the agent's park signal) or not */
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 int work_payload(int i)

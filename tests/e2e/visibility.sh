@@ -54,6 +54,19 @@ else
 	pass "# SKIP perf cannot record here: $(tail -1 "$WORK/perf-record.txt" 2>/dev/null)"
 fi
 
+# The agent's own reasons name payload code as payload:function+off: a
+# revert with a short time bound meets the thread inside the payload.
+named=
+for _ in 1 2 3 4 5; do
+	xs -p "$VPID" revert --timeout 60 vis
+	if [ "$RC" != 0 ]; then
+		grep -Eq "pc vis:(nap_payload|busy_payload|work_payload)[^ ]*\+0x[0-9a-f]+" <<<"$ERR" && named=1
+		break
+	fi
+	xs -p "$VPID" apply vis
+done
+diag "revert: rc $RC: $ERR"
+check "a busy revert's reason names the payload function (pc vis:function+0xoff)" [ -n "$named" ]
 xs -p "$VPID" revert vis
 expect_rc 0 "revert"
 xs -p "$VPID" unload vis
