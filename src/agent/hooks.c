@@ -18,6 +18,7 @@
 #include "hooks.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,27 @@ static const char *const kind_sections[XS_HOOK_KINDS] = {
 };
 
 #define MAX_HOOKS 256 /* per kind: more is a malformed payload */
+
+int xs_hooks_check_elf(const struct xs_elf *elf, struct xs_err *err)
+{
+	for (unsigned i = 1; i < elf->nsecs; i++) {
+		const char *n = elf->secs[i].name;
+		if (strncmp(n, ".livepatch.hooks.", 17) != 0)
+			continue;
+		bool known = false;
+		for (int k = 0; k < XS_HOOK_KINDS; k++)
+			known |= strcmp(n, kind_sections[k]) == 0;
+		if (!known)
+			return xs_fail(err, -ENOTSUP,
+				       "section %s: not a hook this agent runs (load, unload, preapply, "
+				       "postapply, prerevert, postrevert; Xen's apply/revert action "
+				       "hooks are not supported)", n);
+		if (!(elf->secs[i].sh->sh_flags & SHF_ALLOC))
+			return xs_fail(err, -EINVAL, "section %s is not SHF_ALLOC: its hooks would "
+				       "not be loaded", n);
+	}
+	return 0;
+}
 
 int xs_hooks_find(const struct xs_loaded *ld, const char *name, struct xs_hooks *hooks,
 		  struct xs_err *err)

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "elf.h"
 #include "load.h"
 #include "xsplice/error.h"
 #include "xsplice/livepatch.h"
@@ -29,6 +30,10 @@ struct xs_hooks {
 	unsigned n[XS_HOOK_KINDS];
 	livepatch_payload_t self;            /* what pre/post hooks are given */
 };
+
+/* Before loading: every .livepatch.hooks.* section is a known kind and
+ * SHF_ALLOC (else its hooks would silently not run). */
+int xs_hooks_check_elf(const struct xs_elf *elf, struct xs_err *err);
 
 /* Find the hook sections of a loaded payload and check them (size a
  * multiple of 8, every pointer inside the payload's code). name must stay

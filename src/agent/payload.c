@@ -228,6 +228,9 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 	if (rc)
 		goto out;
 
+	rc = xs_hooks_check_elf(&elf, err);
+	if (rc)
+		goto out;
 	struct resolve_ctx rctx = { target, p->below };
 	struct xs_load_params params = { target, resolve_symbol, &rctx };
 	rc = xs_load(&elf, &params, &p->ld, err);

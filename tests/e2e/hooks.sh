@@ -116,5 +116,16 @@ expect_rc 0 "unload a"
 xsp unload b
 expect_rc 0 "unload b"
 expect_hooks "unload a -,unload b -" "the unload hooks ran at unload"
+
+# Hook sections the agent would not run are refused, not ignored.
+objcopy --rename-section .livepatch.hooks.load=.livepatch.hooks.apply "$PA" "$WORK/xen-apply.livepatch"
+xsp upload xen-apply "$WORK/xen-apply.livepatch"
+expect_rc 4 "a payload with Xen's .livepatch.hooks.apply is refused"
+expect_err "not a hook this agent runs" "the reason names the section"
+objcopy --set-section-flags .livepatch.hooks.load=contents,readonly "$PA" "$WORK/noalloc.livepatch"
+xsp upload noalloc "$WORK/noalloc.livepatch"
+expect_rc 4 "a hook section that is not SHF_ALLOC is refused"
+expect_err "is not SHF_ALLOC" "the reason says why"
+
 expect_alive
 done_testing
