@@ -21,9 +21,10 @@ void xs_jit_gdb_unregister(void *entry);
 /* perf: append the payload's functions to /tmp/perf-PID.map. */
 void xs_perfmap_add(const struct xs_loaded *ld, const char *name);
 
-/* .eh_frame: __register_frame / __deregister_frame (libgcc). Returns the
- * registered address (NULL: none). */
+/* .eh_frame: __register_frame / __deregister_frame (libgcc), and a
+ * libunwind dynamic table for the agent's stack check. Returns a handle
+ * for unregister (NULL: nothing registered). */
 void *xs_ehframe_register(const struct xs_loaded *ld, const char *name);
-void xs_ehframe_unregister(void *begin);
+void xs_ehframe_unregister(void *handle);
 
 #endif

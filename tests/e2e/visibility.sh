@@ -54,6 +54,15 @@ else
 	pass "# SKIP perf cannot record here: $(tail -1 "$WORK/perf-record.txt" 2>/dev/null)"
 fi
 
+# The agent's own stack check unwinds through payload frames (the payload's
+# .eh_frame as a libunwind table): run_loop, below nap_payload and
+# work_payload on the main thread's stack, is found, so a payload replacing
+# run_loop is refused.
+xs -p "$VPID" load --timeout 300 "$E2E_BUILD/vis-loop.livepatch"
+expect_rc 5 "a payload for run_loop (on the stack below payload frames) is refused"
+expect_err "has a return address in function run_loop" \
+	"the agent's unwinder crossed the payload frames to find run_loop"
+
 # The agent's own reasons name payload code as payload:function+off: a
 # revert with a short time bound meets the thread inside the payload.
 named=
