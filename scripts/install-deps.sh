@@ -13,7 +13,7 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 # scripts/sign-file, whose signatures the agent must accept), clang and
 # libclang-rt-14-dev (libFuzzer, for the fuzz smoke run).
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev $daemons" ;;
+  check) want="$want redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
   bench) want="$want redis-server redis-tools" ;;
 esac
