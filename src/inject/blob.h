@@ -19,18 +19,27 @@
 #define XSD_CREATE_RC 8  /* int: pthread_create's result */
 #define XSD_DONE 12      /* int: 1 when the loader thread's dlopen returned */
 #define XSD_HANDLE 16    /* void *: dlopen's result */
-#define XSD_MEMFD 24     /* int: the memfd holding the agent (closed by the loader) */
+#define XSD_NLIB 24      /* int: entries in XSD_LIBS, the agent last */
+#define XSD_FAILED 28    /* int: the entry whose dlopen failed, -1 if none */
 #define XSD_DLOPEN 32    /* function pointers, addresses in the target */
 #define XSD_DLERROR 40
 #define XSD_DETACH 48
 #define XSD_SELF 56
 #define XSD_CREATE 64
 #define XSD_ERRNO 72
-#define XSD_PATH 128     /* "/proc/self/fd/N" */
-#define XSD_NAME 192     /* the memfd's name, then the mapping's name */
+#define XSD_NAME 192     /* the mapping's name */
 #define XSD_ERRMSG 256   /* dlerror()'s text when dlopen failed */
 #define XSD_ERRMSG_MAX 512
-#define XSD_SIZE 768
+/* The objects to dlopen in order (the agent's dependencies carried into
+ * the target, then the agent), each from its memfd (closed by the loader
+ * after the last dlopen): */
+#define XSD_LIBS 768
+#define XSD_LIB_SIZE 64
+#define XSD_LIB_FD 0     /*   int: the memfd */
+#define XSD_LIB_PATH 4   /*   "/proc/self/fd/N" */
+#define XSD_LIB_NAME 32  /*   the memfd's name */
+#define XSD_LIBS_MAX 8
+#define XSD_SIZE (XSD_LIBS + XSD_LIBS_MAX * XSD_LIB_SIZE)
 
 /* Offset of the loader thread's start routine in the code page. */
 #define XS_BLOB_LOADER 256

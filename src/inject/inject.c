@@ -35,8 +35,10 @@
 #include "common/elfnote.h"
 #include "ctl/xsplice-ctl.h"
 #include "inject/blob.h"
+#include "inject/deps.h"
 #include "inject/dynsym.h"
 #include "inject/hijack.h"
+#include "inject/seccomp.h"
 
 extern const uint8_t xs_inject_blob_start[], xs_inject_blob_end[];
 
@@ -63,6 +65,11 @@ struct target {
 	int ntext;
 	bool agent_mapped;
 	uint64_t fn[7];
+	/* What the loader thread dlopens in order: the agent's dependencies
+	 * the target lacks, then the agent (last). */
+	int nlib;
+	int lib_fd[XSD_LIBS_MAX];       /* open here, copied into the memfds */
+	char lib_name[XSD_LIBS_MAX][64]; /* SONAME, or "agent" */
 };
 
 enum { F_DLOPEN, F_DLERROR, F_CREATE, F_DETACH, F_SELF, F_ERRNO, F_SYSCALL, F_N };
@@ -111,12 +118,46 @@ static char proc_state(int pid)
 	return p && p[1] == ' ' ? p[2] : '?';
 }
 
+/* PF_KTHREAD in the flags of /proc/PID/stat. */
+static bool is_kernel_thread(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return false;
+	char *p = strrchr(buf, ')');
+	unsigned long flags = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return (flags & 0x00200000ul) != 0;
+}
+
+/* Yama's setting, -1 without Yama. XSPLICE_YAMA_PATH replaces the sysctl's
+ * path for the tests on kernels without Yama (the messages are what they
+ * check; the kernel's decision is not faked). */
 static int yama_scope(void)
 {
 	char buf[16];
-	if (read_text("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) <= 0)
+	const char *path = getenv("XSPLICE_YAMA_PATH");
+	if (!path || !*path)
+		path = "/proc/sys/kernel/yama/ptrace_scope";
+	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	return atoi(buf);
+}
+
+/* Is pid a descendant of this process (Yama's ptrace_scope 1 rule)? */
+static bool our_descendant(int pid)
+{
+	for (int i = 0; i < 4096 && pid > 1; i++) {
+		long pp = status_field(pid, "PPid");
+		if (pp == getpid())
+			return true;
+		if (pp <= 0)
+			return false;
+		pid = (int)pp;
+	}
+	return false;
 }
 
 /* Why we may not ptrace pid: the setting or property that forbids it. */
@@ -138,16 +179,17 @@ static int explain_denied(int pid, int rc, const char *what, struct xs_err *err)
 	if (scope == 2 && geteuid() != 0)
 		return xs_fail(err, rc, "kernel.yama.ptrace_scope = 2: only root "
 			       "(CAP_SYS_PTRACE) may attach; run xsplice as root");
+	if (scope == 1 && geteuid() != 0 && !our_descendant(pid))
+		return xs_fail(err, rc, "kernel.yama.ptrace_scope = 1: only a parent may ptrace "
+			       "its descendants (or a tracer the program named with "
+			       "PR_SET_PTRACER); run as root (CAP_SYS_PTRACE) or set "
+			       "kernel.yama.ptrace_scope = 0");
 	if (uid >= 0 && (uid_t)uid != geteuid() && geteuid() != 0)
 		return xs_fail(err, rc, "process %d belongs to uid %ld, not to us (uid %u): "
 			       "run as root or as that user", pid, uid, (unsigned)geteuid());
 	if (stat(path, &st) == 0 && uid >= 0 && st.st_uid != (uid_t)uid && geteuid() != 0)
 		return xs_fail(err, rc, "process %d is not dumpable (PR_SET_DUMPABLE 0, setuid "
 			       "or file capabilities): only root (CAP_SYS_PTRACE) may attach", pid);
-	if (scope == 1 && geteuid() != 0)
-		return xs_fail(err, rc, "kernel.yama.ptrace_scope = 1: only a parent may ptrace "
-			       "its descendants; run as root (CAP_SYS_PTRACE) or set "
-			       "kernel.yama.ptrace_scope = 0");
 	return xs_fail(err, rc, "%s of process %d: %s", what, pid, strerror(-rc));
 }
 
@@ -297,6 +339,56 @@ static int find_libc_functions(struct target *t, struct xs_err *err)
 	return xs_fail(err, -ENOTSUP, "no syscall instruction found in libc's syscall()");
 }
 
+/* ---- what is carried into the target ---- */
+
+/* Does the target map an object whose file name starts with soname (the
+ * loader then finds it there by its SONAME: nothing to carry)? */
+static bool maps_object(int pid, const char *soname)
+{
+	char path[64], line[PATH_MAX + 128];
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "re");
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+		if (p) {
+			p[strcspn(p, "\n")] = '\0';
+			found = base_is(p, soname);
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* t->lib_fd/lib_name: the agent's dependencies the target does not map
+ * (deps.h: a container may lack the files), then the agent. */
+static int carry_list(struct target *t, const char *agent_path, struct xs_err *err)
+{
+	struct xs_dep deps[XS_DEPS_MAX];
+	int n = 0;
+	int rc = xs_agent_deps(agent_path, deps, XS_DEPS_MAX, &n, err);
+	if (rc)
+		return xs_fail_prefix(err, rc, "the agent %s", agent_path);
+	for (int i = 0; i < n; i++) {
+		if (maps_object(t->pid, deps[i].soname))
+			continue;
+		int fd = open(deps[i].path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return xs_fail(err, -errno, "cannot open %s (needed by the agent): %s",
+				       deps[i].path, strerror(errno));
+		snprintf(t->lib_name[t->nlib], sizeof(t->lib_name[0]), "%s", deps[i].soname);
+		t->lib_fd[t->nlib++] = fd;
+	}
+	int fd = open(agent_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return xs_fail(err, -errno, "cannot open the agent %s: %s", agent_path,
+			       strerror(errno));
+	snprintf(t->lib_name[t->nlib], sizeof(t->lib_name[0]), "agent");
+	t->lib_fd[t->nlib++] = fd;
+	return 0;
+}
+
 /* ---- the safe point ---- */
 
 static const char *syscall_name(long nr)
@@ -380,10 +472,11 @@ static int copy_agent(int pid, long fd, int src, struct xs_err *err)
 }
 
 /* Everything done on the hijacked thread; h is released by the caller. */
-static int inject(struct xs_hijack *h, struct target *t, int agent_fd, uint64_t *pages,
+static int inject(struct xs_hijack *h, struct target *t, uint64_t *pages,
 		  struct xs_err *err)
 {
-	long addr = 0, mfd = -1, r;
+	long addr = 0, r, mfd[XSD_LIBS_MAX];
+	int nmfd = 0;
 	int rc = xs_hijack_save(h, err);
 	if (rc)
 		return rc;
@@ -396,8 +489,7 @@ static int inject(struct xs_hijack *h, struct target *t, int agent_fd, uint64_t 
 		return rc;
 	uint64_t data = (uint64_t)addr + XS_BLOB_PAGE;
 	uint8_t d[XSD_SIZE] = { 0 };
-	snprintf((char *)d + XSD_NAME, 32, "xsplice-agent");
-	snprintf((char *)d + XSD_NAME + 32, 32, "xsplice-attach");
+	snprintf((char *)d + XSD_NAME, 32, "xsplice-attach");
 	size_t code_len = (size_t)(xs_inject_blob_end - xs_inject_blob_start);
 	if (!rc)
 		rc = rsys(h, t, SYS_mprotect, data, XS_BLOB_PAGE, PROT_READ | PROT_WRITE, 0, &r, err);
@@ -410,22 +502,42 @@ static int inject(struct xs_hijack *h, struct target *t, int agent_fd, uint64_t 
 	/* Name the pages (Linux 5.17+, CONFIG_ANON_VMA_NAME); optional. */
 	if (!rc) {
 		const uint64_t a[6] = { PR_SET_VMA, PR_SET_VMA_ANON_NAME, (uint64_t)addr,
-					XS_BLOB_SIZE, data + XSD_NAME + 32, 0 };
+					XS_BLOB_SIZE, data + XSD_NAME, 0 };
 		rc = xs_hijack_syscall(h, t->fn[F_SYSCALL], SYS_prctl, a, &r, err);
 	}
-	if (!rc)
-		rc = rsys(h, t, SYS_memfd_create, data + XSD_NAME, MFD_CLOEXEC, 0, 0, &mfd, err);
-	if (!rc && mfd < 0) {
-		rc = xs_fail(err, (int)mfd, "memfd_create in the target failed: %s",
-			     strerror((int)-mfd));
-		mfd = -1;
+	/* One memfd per object, named so that /proc/PID/maps tells them apart:
+	 * "xsplice-agent" (what the next attach looks for) and
+	 * "xsplice-lib-SONAME" for a carried dependency. */
+	int32_t nlib = (int32_t)t->nlib, failed = -1;
+	memcpy(d + XSD_NLIB, &nlib, 4);
+	memcpy(d + XSD_FAILED, &failed, 4);
+	for (int i = 0; !rc && i < t->nlib; i++) {
+		uint8_t *e = d + XSD_LIBS + i * XSD_LIB_SIZE;
+		bool agent = i == t->nlib - 1;
+		snprintf((char *)e + XSD_LIB_NAME, 32, agent ? "xsplice-agent" : "xsplice-lib-%s",
+			 t->lib_name[i]);
+		if (mem_write(t, data, d, sizeof(d))) {
+			rc = xs_fail(err, -EIO, "cannot write into the target's memory: %s",
+				     strerror(errno));
+			break;
+		}
+		long fd;
+		rc = rsys(h, t, SYS_memfd_create, data + XSD_LIBS + i * XSD_LIB_SIZE + XSD_LIB_NAME,
+			  MFD_CLOEXEC, 0, 0, &fd, err);
+		if (!rc && fd < 0)
+			rc = xs_fail(err, (int)fd, "memfd_create in the target failed: %s",
+				     strerror((int)-fd));
+		if (rc)
+			break;
+		mfd[nmfd++] = fd;
+		int32_t m = (int32_t)fd;
+		memcpy(e + XSD_LIB_FD, &m, 4);
+		snprintf((char *)e + XSD_LIB_PATH, 28, "/proc/self/fd/%ld", fd);
+		rc = copy_agent(t->pid, fd, t->lib_fd[i], err);
+		if (rc && !agent)
+			xs_fail_prefix(err, rc, "%s", t->lib_name[i]);
 	}
-	if (!rc)
-		rc = copy_agent(t->pid, mfd, agent_fd, err);
 	if (!rc) {
-		snprintf((char *)d + XSD_PATH, 64, "/proc/self/fd/%ld", mfd);
-		int32_t m = (int32_t)mfd;
-		memcpy(d + XSD_MEMFD, &m, 4);
 		const int slot[F_N] = { XSD_DLOPEN, XSD_DLERROR, XSD_CREATE, XSD_DETACH, XSD_SELF,
 					XSD_ERRNO, -1 };
 		for (int i = 0; i < F_N; i++)
@@ -448,8 +560,8 @@ static int inject(struct xs_hijack *h, struct target *t, int agent_fd, uint64_t 
 	if (rc && h->seized && h->saved) {
 		/* Undo: nothing of ours may stay but what is already running. */
 		struct xs_err ignore;
-		if (mfd >= 0)
-			rsys(h, t, SYS_close, (uint64_t)mfd, 0, 0, 0, &r, &ignore);
+		for (int i = 0; i < nmfd; i++)
+			rsys(h, t, SYS_close, (uint64_t)mfd[i], 0, 0, 0, &r, &ignore);
 		rsys(h, t, SYS_munmap, (uint64_t)addr, XS_BLOB_SIZE, 0, 0, &r, &ignore);
 		return rc;
 	}
@@ -487,9 +599,20 @@ static bool alive(int pid)
 	return s && s != 'Z' && s != 'X';
 }
 
+/* The seccomp mode of one thread (filters are per thread). */
+static long task_seccomp(int pid, int tid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return -1;
+	char *p = strstr(buf, "\nSeccomp:");
+	return p ? strtol(p + 9, NULL, 10) : -1;
+}
+
 /* Stop threads one after the other until one is at a safe point, and do
  * the injection there. */
-static int hijack_one(struct target *t, int agent_fd, struct xs_attach_result *res,
+static int hijack_one(struct target *t, struct xs_attach_result *res,
 		      struct xs_err *err)
 {
 	int tids[256];
@@ -527,7 +650,10 @@ static int hijack_one(struct target *t, int agent_fd, struct xs_attach_result *r
 				continue;
 			}
 			res->tid = h.tid;
-			rc = inject(&h, t, agent_fd, &res->scratch, err);
+			rc = task_seccomp(t->pid, h.tid) == 2
+				     ? xs_seccomp_check(h.tid, t->fn[F_SYSCALL], err) : 0;
+			if (!rc)
+				rc = inject(&h, t, &res->scratch, err);
 			struct xs_err rerr = { "" };
 			int rrc = xs_hijack_release(&h, &rerr);
 			res->pause_ns = h.t_release - h.t_interrupt;
@@ -551,9 +677,20 @@ int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
 	memset(res, 0, sizeof(*res));
 	uint64_t t0 = xs_mono_ns();
 	uint64_t deadline = t0 + (uint64_t)(timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS) * 1000000u;
+	if (pid <= 0)
+		return xs_fail(err, -EINVAL, "%d is not a process id", pid);
+	if (pid == getpid())
+		return xs_fail(err, -EINVAL, "process %d is this xsplice command itself", pid);
 	char state = proc_state(pid);
 	if (!state)
 		return xs_fail(err, -ESRCH, "no process %d", pid);
+	if (is_kernel_thread(pid))
+		return xs_fail(err, -EINVAL, "process %d is a kernel thread: there is no user "
+			       "space to attach to", pid);
+	if (pid == 1)
+		return xs_fail(err, -EPERM, "process 1 is init: a failure there would bring the "
+			       "whole system (or container) down, so attach refuses it; start "
+			       "it with the agent (LD_PRELOAD) instead");
 	if (state == 'Z' || state == 'X')
 		return xs_fail(err, -ESRCH, "process %d is exiting (state %c)", pid, state);
 	struct xs_ctl *ctl = NULL;
@@ -602,12 +739,8 @@ int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
 			goto out;
 		agent_path = agent;
 	}
-	int agent_fd = open(agent_path, O_RDONLY | O_CLOEXEC);
-	if (agent_fd < 0) {
-		rc = xs_fail(err, -errno, "cannot open the agent %s: %s", agent_path,
-			     strerror(errno));
-		goto out;
-	}
+	if ((rc = carry_list(&t, agent_path, err)))
+		goto out_agent;
 	if ((rc = find_libc_functions(&t, err)))
 		goto out_agent;
 
@@ -615,7 +748,7 @@ int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &old);
-	rc = hijack_one(&t, agent_fd, res, err);
+	rc = hijack_one(&t, res, err);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		goto out_agent;
@@ -645,10 +778,13 @@ int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
 	mem_read(&t, data + XSD_HANDLE, &handle, 8);
 	if (!handle) {
 		char msg[XSD_ERRMSG_MAX] = "";
+		int32_t failed = -1;
 		mem_read(&t, data + XSD_ERRMSG, msg, sizeof(msg));
+		mem_read(&t, data + XSD_FAILED, &failed, 4);
 		msg[sizeof(msg) - 1] = '\0';
-		rc = xs_fail(err, -ENOEXEC, "dlopen of the agent in process %d failed: %s", pid,
-			     msg[0] ? msg : "(no reason given)");
+		rc = xs_fail(err, -ENOEXEC, "dlopen of %s in process %d failed: %s",
+			     failed >= 0 && failed < t.nlib - 1 ? t.lib_name[failed] : "the agent",
+			     pid, msg[0] ? msg : "(no reason given)");
 		goto out_agent;
 	}
 	for (;;) {
@@ -671,7 +807,8 @@ int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
 	}
 	res->total_ns = xs_mono_ns() - t0;
 out_agent:
-	close(agent_fd);
+	for (int i = 0; i < t.nlib; i++)
+		close(t.lib_fd[i]);
 out:
 	close(t.mem);
 	return rc;
