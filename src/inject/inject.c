@@ -63,6 +63,11 @@ struct target {
 	uint64_t libc_base, libc_map_lo, libc_map_hi;
 	struct range text[8];    /* executable mappings of libc and ld.so */
 	int ntext;
+	struct range ld_text[4]; /* those of ld.so alone */
+	int nld;
+	bool dynamic;            /* the executable has a PT_INTERP */
+	dev_t exe_dev;           /* the executable, to tell an exec during the attach */
+	ino_t exe_ino;
 	bool agent_mapped;
 	uint64_t fn[7];
 	/* What the loader thread dlopens in order: the agent's dependencies
@@ -118,18 +123,74 @@ static char proc_state(int pid)
 	return p && p[1] == ' ' ? p[2] : '?';
 }
 
-/* PF_KTHREAD in the flags of /proc/PID/stat. */
+#define PF_EXITING_ 0x00000004ul
+#define PF_KTHREAD_ 0x00200000ul
+
+/* The state and the flags (PF_*) of /proc/PATH/stat; 0 if unreadable. */
+static char stat_flags(const char *path, unsigned long *flags)
+{
+	char buf[1024];
+	*flags = 0;
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return 0;
+	char *p = strrchr(buf, ')');
+	char st = 0;
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %lu", &st, flags) != 2)
+		return 0;
+	return st;
+}
+
 static bool is_kernel_thread(int pid)
 {
-	char path[64], buf[1024];
+	char path[64];
+	unsigned long flags;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_text(path, buf, sizeof(buf)) < 0)
-		return false;
-	char *p = strrchr(buf, ')');
-	unsigned long flags = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
-		return false;
-	return (flags & 0x00200000ul) != 0;
+	return stat_flags(path, &flags) && (flags & PF_KTHREAD_);
+}
+
+/* No thread of the process left that is neither a zombie nor PF_EXITING. */
+static bool all_exiting(int pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return true;
+	bool exiting = true;
+	struct dirent *e;
+	while (exiting && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char tpath[96];
+		unsigned long flags;
+		snprintf(tpath, sizeof(tpath), "/proc/%d/task/%.16s/stat", pid, e->d_name);
+		char st = stat_flags(tpath, &flags);
+		if (st && st != 'Z' && st != 'X' && !(flags & PF_EXITING_))
+			exiting = false;
+	}
+	closedir(d);
+	return exiting;
+}
+
+/*
+ * Is the process on its way out, now or within 250 ms (a step that failed
+ * because the process is exiting may fail before the kernel marks it)?
+ * Every thread must be a zombie or PF_EXITING: the main thread alone
+ * having called pthread_exit does not count.
+ */
+static bool process_exiting(int pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (int i = 0; i < 50; i++) {
+		unsigned long flags;
+		char st = stat_flags(path, &flags);
+		if ((!st || st == 'Z' || st == 'X' || (flags & PF_EXITING_)) && all_exiting(pid))
+			return true;
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	return false;
 }
 
 /* Yama's setting, -1 without Yama. XSPLICE_YAMA_PATH replaces the sysctl's
@@ -168,7 +229,9 @@ static int explain_denied(int pid, int rc, const char *what, struct xs_err *err)
 	long uid = status_field(pid, "Uid");
 	struct stat st;
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d", pid);
+	/* The files of a non-dumpable process belong to root (the /proc/PID
+	 * directory itself does not). */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (tracer > 0)
 		return xs_fail(err, -EBUSY, "process %d is already traced by process %ld (a "
 			       "debugger?): detach it first", pid, tracer);
@@ -229,20 +292,36 @@ static int read_maps(struct target *t, struct xs_err *err)
 		}
 		if ((libc || ld) && perms[2] == 'x' && t->ntext < 8)
 			t->text[t->ntext++] = (struct range){ lo, hi };
+		if (ld && perms[2] == 'x' && t->nld < 4)
+			t->ld_text[t->nld++] = (struct range){ lo, hi };
 	}
 	fclose(f);
 	return 0;
 }
 
-static int check_exe(int pid, struct xs_err *err)
+static int check_exe(int pid, bool *dynamic, dev_t *dev, ino_t *ino, struct xs_err *err)
 {
+	*dynamic = false;
 	char path[64];
 	unsigned char h[EI_NIDENT + 4];
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0; /* kernel thread, or no access: the ptrace step explains */
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		*dev = st.st_dev, *ino = st.st_ino;
 	ssize_t n = pread(fd, h, sizeof(h), 0);
+	Elf64_Ehdr eh;
+	if (n == (ssize_t)sizeof(h) && h[EI_CLASS] == ELFCLASS64 &&
+	    pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) && eh.e_phnum < 256) {
+		for (unsigned i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) ==
+			    (ssize_t)sizeof(ph) && ph.p_type == PT_INTERP)
+				*dynamic = true;
+		}
+	}
 	close(fd);
 	if (n < (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG) != 0)
 		return xs_fail(err, -ENOEXEC, "process %d: its executable is not an ELF file", pid);
@@ -425,6 +504,9 @@ static const char *unsafe_reason(const struct user_regs_struct *r, const struct 
 			snprintf(where, wlen, "%s", n);
 		else
 			snprintf(where, wlen, "syscall %ld", nr);
+		for (int i = 0; i < t->nld; i++)
+			if (r->rip >= t->ld_text[i].lo && r->rip < t->ld_text[i].hi)
+				return "in a system call of the dynamic loader (starting, or dlopen)";
 		switch (nr) {
 		case 9: case 10: case 11: case 12: case 25: case 28: /* memory: malloc, stacks */
 		case 56: case 57: case 58: case 435:                 /* fork holds malloc's locks */
@@ -599,6 +681,21 @@ static bool alive(int pid)
 	return s && s != 'Z' && s != 'X';
 }
 
+/* Is what we read before seizing (the executable, libc's place) still the
+ * process's image? An exec in between (a shell's child becoming the
+ * program) would make every address wrong. Checked with a thread stopped:
+ * a stopped thread cannot exec. */
+static bool same_image(const struct target *t)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	if (stat(path, &st) != 0 || st.st_dev != t->exe_dev || st.st_ino != t->exe_ino)
+		return false;
+	struct target now = { .pid = t->pid, .mem = -1 };
+	return read_maps(&now, NULL) == 0 && now.libc_base == t->libc_base;
+}
+
 /* The seccomp mode of one thread (filters are per thread). */
 static long task_seccomp(int pid, int tid)
 {
@@ -649,6 +746,11 @@ static int hijack_one(struct target *t, struct xs_attach_result *res,
 				res->probe_ns += h.t_release - h.t_interrupt;
 				continue;
 			}
+			if (!same_image(t)) {
+				xs_hijack_release(&h, NULL);
+				return xs_fail(err, -EXDEV, "process %d started another program "
+					       "(exec) during the attach", t->pid);
+			}
 			res->tid = h.tid;
 			rc = task_seccomp(t->pid, h.tid) == 2
 				     ? xs_seccomp_check(h.tid, t->fn[F_SYSCALL], err) : 0;
@@ -671,10 +773,9 @@ static int hijack_one(struct target *t, struct xs_attach_result *res,
 	}
 }
 
-int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
-	      struct xs_attach_result *res, struct xs_err *err)
+static int attach(int pid, const char *agent_path, unsigned timeout_ms,
+		  struct xs_attach_result *res, struct xs_err *err)
 {
-	memset(res, 0, sizeof(*res));
 	uint64_t t0 = xs_mono_ns();
 	uint64_t deadline = t0 + (uint64_t)(timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS) * 1000000u;
 	if (pid <= 0)
@@ -709,16 +810,29 @@ int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
 	int rc = read_maps(&t, err);
 	if (rc)
 		return rc;
-	if ((rc = check_exe(pid, err)))
+	if ((rc = check_exe(pid, &t.dynamic, &t.exe_dev, &t.exe_ino, err)))
 		return rc;
+	/* A dynamic executable whose loader has not mapped libc yet is
+	 * starting: wait for it (bounded), it is not "static". */
+	for (unsigned i = 0; !t.libc_base && t.dynamic && !t.agent_mapped && i < 200; i++) {
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+		t = (struct target){ .pid = pid, .mem = -1, .dynamic = true, .exe_dev = t.exe_dev,
+				     .exe_ino = t.exe_ino };
+		if ((rc = read_maps(&t, err)))
+			return rc;
+	}
 	if (t.agent_mapped)
 		return xs_fail(err, -EEXIST, "process %d has the agent loaded but it does not "
 			       "answer (disabled with XSPLICE_DISABLE, or it could not start: see "
 			       "the program's stderr)", pid);
+	if (!t.libc_base && t.dynamic)
+		return xs_fail(err, -ENOEXEC, "process %d maps no libc.so.6 (not glibc, or still "
+			       "starting after 1 s); attach needs glibc 2.34 or later", pid);
 	if (!t.libc_base)
-		return xs_fail(err, -ENOEXEC, "process %d maps no libc.so.6: statically linked or "
-			       "not glibc; attach needs glibc 2.34 or later (start the program "
-			       "with the agent instead, if it can load one)", pid);
+		return xs_fail(err, -ENOEXEC, "process %d maps no libc.so.6: statically linked "
+			       "(no dynamic loader to load the agent with); start the program "
+			       "with the agent instead, if it can load one", pid);
 	long seccomp = status_field(pid, "Seccomp");
 	if (seccomp == 1)
 		return xs_fail(err, -EPERM, "process %d runs in strict seccomp mode: it may not "
@@ -812,6 +926,31 @@ out_agent:
 out:
 	close(t.mem);
 	return rc;
+}
+
+int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
+	      struct xs_attach_result *res, struct xs_err *err)
+{
+	memset(res, 0, sizeof(*res));
+	struct xs_err e = { "" };
+	int rc = attach(pid, agent_path, timeout_ms, res, &e);
+	/* An exec during the attach: everything read is stale; once more, with
+	 * the new program (its /proc/PID/mem too). */
+	for (int i = 0; rc == -EXDEV && i < 3; i++) {
+		memset(res, 0, sizeof(*res));
+		rc = attach(pid, agent_path, timeout_ms, res, &e);
+	}
+	if (rc == -EXDEV)
+		rc = -EAGAIN;
+	/* Whatever step failed (no libc in the maps, a vanished file, a
+	 * thread killed under us): if the process is on its way out, that is
+	 * the reason to give. */
+	if (rc && !strstr(e.msg, "exited during the attach") && pid > 0 && pid != getpid() &&
+	    process_exiting(pid))
+		return xs_fail(err, -ESRCH, "process %d exited during the attach (%s)", pid, e.msg);
+	if (rc)
+		return xs_fail(err, rc, "%s", e.msg);
+	return 0;
 }
 
 int xs_attach_agent_path(char *buf, size_t len, struct xs_err *err)
