@@ -6,7 +6,7 @@ BUILD_RELEASE ?= build-release
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause install clean
+.PHONY: all deps build release demo check check-quick stress stress-long bench-pause install clean
 
 all: build
 
@@ -47,6 +47,10 @@ release: $(BUILD_RELEASE)/build.ninja
 
 stress: build
 	@XSPLICE_STRESS_CYCLES=10000 tests/stress/run-stress.sh $(BUILD)
+
+# The long tests make check leaves out (1,000 attaches, ...).
+stress-long: build
+	meson test -C $(BUILD) --suite stress-long --print-errorlogs
 
 bench-pause: build
 	@$(BUILD)/bench/bench-pause

@@ -8,6 +8,9 @@
 # Environment:
 #   XSPLICE_REAL_WORK       work/cache dir (default: tests/real/work)
 #   XSPLICE_REAL_BENCH_N    requests per test in the throughput phase (300000)
+#   XSPLICE_REAL_ATTACH     1: start the server under test WITHOUT LD_PRELOAD and
+#                           give it the agent with `xsplice attach` (issue 9);
+#                           0 (default): LD_PRELOAD=libxsplice.so
 #   XSPLICE_REAL_CRASH_DEMO 1 (default): also feed the tests' exact inputs to
 #                           a sacrificial unpatched server and show it crash
 #   XSPLICE_REAL_INSTALL_DEPS 1 (default, root only): apt-get install missing
@@ -39,6 +42,7 @@ BUILD_CMD=$here/redis-build.sh
 WORK=${XSPLICE_REAL_WORK:-$here/work}
 BENCH_N=${XSPLICE_REAL_BENCH_N:-300000}
 CRASH_DEMO=${XSPLICE_REAL_CRASH_DEMO:-1}
+ATTACH=${XSPLICE_REAL_ATTACH:-0}
 
 # The package's two fixes under test, in the order the acceptance text names
 # them, with the payload names (file base names) we give them.
@@ -472,7 +476,7 @@ if [ "$CRASH_DEMO" = 1 ]; then
     crash_demo acl
 fi
 
-# The server under test, with the agent.
+# The server under test, with the agent (preloaded, or attached).
 PORT=$(pick_port) || die "no free port"
 for t in "$AGENT" "$XSPLICE" "$XSPLICE_BUILD"; do
     [ -e "$t" ] || die "$t is missing (build the meson tree first)"
@@ -483,13 +487,33 @@ if [ -n "${XSPLICE_REAL_REDIS_ARGS:-}" ]; then
     SARGS+=("${extra[@]}")
     info "extra redis-server arguments: ${extra[*]}"
 fi
-LD_PRELOAD=$AGENT "$SERVER" "${SARGS[@]}" \
-    > "$LOGDIR/server.stdout" 2>&1 &
-SPID=$!
-started "$SPID"
-wait_ping "$PORT" "$SPID" 15 ||
-    die "redis-server with the agent did not answer PING on 127.0.0.1:$PORT (see $LOGDIR/server.log, server.stdout)"
-pass "redis-server (pid $SPID) with LD_PRELOAD=libxsplice.so answers on 127.0.0.1:$PORT"
+if [ "$ATTACH" = 1 ]; then
+    # Started as any service is, without the agent; given it by attach.
+    env -u LD_PRELOAD "$SERVER" "${SARGS[@]}" > "$LOGDIR/server.stdout" 2>&1 &
+    SPID=$!
+    started "$SPID"
+    wait_ping "$PORT" "$SPID" 15 ||
+        die "redis-server did not answer PING on 127.0.0.1:$PORT (see $LOGDIR/server.log, server.stdout)"
+    if grep -Eq 'libxsplice|xsplice-agent' "/proc/$SPID/maps" ||
+       tr '\0' '\n' < "/proc/$SPID/environ" | grep -q '^LD_PRELOAD='; then
+        fail "redis-server (pid $SPID) was to start without the agent and without LD_PRELOAD"
+    else
+        pass "redis-server (pid $SPID) started WITHOUT LD_PRELOAD (no agent) answers on 127.0.0.1:$PORT"
+    fi
+    if out=$(timeout 60 "$XSPLICE" attach "$SPID" 2>&1); then
+        pass "xsplice attach $SPID: $out"
+    else
+        die "xsplice attach $SPID failed: $out"
+    fi
+else
+    LD_PRELOAD=$AGENT "$SERVER" "${SARGS[@]}" \
+        > "$LOGDIR/server.stdout" 2>&1 &
+    SPID=$!
+    started "$SPID"
+    wait_ping "$PORT" "$SPID" 15 ||
+        die "redis-server with the agent did not answer PING on 127.0.0.1:$PORT (see $LOGDIR/server.log, server.stdout)"
+    pass "redis-server (pid $SPID) with LD_PRELOAD=libxsplice.so answers on 127.0.0.1:$PORT"
+fi
 
 xs() { timeout 60 "$XSPLICE" -p "$SPID" "$@"; }
 agent_ok=0
