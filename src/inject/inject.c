@@ -789,7 +789,7 @@ static int attach(int pid, const char *agent_path, unsigned timeout_ms,
 		return xs_fail(err, -EINVAL, "process %d is a kernel thread: there is no user "
 			       "space to attach to", pid);
 	if (pid == 1)
-		return xs_fail(err, -EPERM, "process 1 is init: a failure there would bring the "
+		return xs_fail(err, -ENOTSUP, "process 1 is init: a failure there would bring the "
 			       "whole system (or container) down, so attach refuses it; start "
 			       "it with the agent (LD_PRELOAD) instead");
 	if (state == 'Z' || state == 'X')
@@ -835,7 +835,7 @@ static int attach(int pid, const char *agent_path, unsigned timeout_ms,
 			       "with the agent instead, if it can load one", pid);
 	long seccomp = status_field(pid, "Seccomp");
 	if (seccomp == 1)
-		return xs_fail(err, -EPERM, "process %d runs in strict seccomp mode: it may not "
+		return xs_fail(err, -ENOTSUP, "process %d runs in strict seccomp mode: it may not "
 			       "make the system calls the attach needs", pid);
 	int scope = yama_scope();
 	if (scope == 3 || (scope == 2 && geteuid() != 0))

@@ -227,7 +227,7 @@ int xs_seccomp_check(pid_t tid, uint64_t insn, struct xs_err *err)
 		}
 	}
 	if (nf == FILTERS_MAX) {
-		rc = xs_fail(err, -EPERM, "thread %d has more than %d seccomp filters", (int)tid,
+		rc = xs_fail(err, -ENOTSUP, "thread %d has more than %d seccomp filters", (int)tid,
 			     FILTERS_MAX);
 		goto out;
 	}
@@ -248,7 +248,7 @@ int xs_seccomp_check(pid_t tid, uint64_t insn, struct xs_err *err)
 					worst = a;
 			}
 			if (!harmless(worst)) {
-				rc = xs_fail(err, -EPERM, "thread %d runs under a seccomp filter that "
+				rc = xs_fail(err, -ENOTSUP, "thread %d runs under a seccomp filter that "
 					     "would %s at %s, which the attach or the agent makes: "
 					     "refused, the process is left as it was", (int)tid,
 					     action_name(worst), calls[c].name);

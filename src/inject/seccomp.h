@@ -19,9 +19,9 @@
 /*
  * 0 if every filter of tid (ptrace-stopped by us) answers ALLOW, LOG,
  * ERRNO or TRACE for every call on the list; ERRNO only makes the step
- * fail with its errno, the process lives. -EPERM, naming the system call
- * and the action, if one would kill the thread or the process, raise
- * SIGSYS or wait for a supervisor (USER_NOTIF); also -EPERM if the filters
+ * fail with its errno, the process lives. -ENOTSUP, naming the system
+ * call and the action, if one would kill the thread or the process, raise
+ * SIGSYS or wait for a supervisor (USER_NOTIF); -EPERM if the filters
  * cannot be read (no CAP_SYS_ADMIN): we may not guess. insn: the address
  * of the syscall instruction the attach uses (the filters see it).
  */
