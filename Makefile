@@ -6,7 +6,7 @@ BUILD_RELEASE ?= build-release
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress stress-long bench-pause install clean
+.PHONY: all deps build release demo check check-quick stress stress-long bench-pause bench-start bench-fleet bench-redis bench-idle install clean
 
 all: build
 
@@ -54,6 +54,20 @@ stress-long: build
 
 bench-pause: build
 	@$(BUILD)/bench/bench-pause
+
+bench-start: build
+	@bench/start_cost.sh $(BUILD)
+# xsplice load --all over 200 processes, with the agent and by attach
+# (ms per process); BENCH_FLEET_N / BENCH_FLEET_JOBS to vary it.
+bench-fleet: build
+	@bench/fleet.sh $(BUILD) $(or $(BENCH_FLEET_N),200) $(BENCH_FLEET_JOBS)
+
+bench-redis: build
+	@scripts/install-deps.sh bench
+	@bench/bench-redis.sh $(BUILD)
+
+bench-idle: build
+	@bench/bench-idle.sh $(BUILD)
 
 install: build
 	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null
