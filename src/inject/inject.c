@@ -46,6 +46,8 @@ extern const uint8_t xs_inject_blob_start[], xs_inject_blob_end[];
 #define PROBE_MS 3000u  /* at most this long looking for a thread at a safe point */
 #define STOP_MS 1000u   /* a thread must stop this soon after PTRACE_INTERRUPT */
 #define RUN_MS 2000u    /* the injected pthread_create must return this soon */
+#define NAP_NS 100000   /* the loader thread looks for GO every 100 us ... */
+#define NAPS_MAX 100000 /* ... for at most ~10 s (more under load), then ends */
 
 #ifndef PR_SET_VMA
 #define PR_SET_VMA 0x53564d41
@@ -557,8 +559,7 @@ static int copy_agent(int pid, long fd, int src, struct xs_err *err)
 static int inject(struct xs_hijack *h, struct target *t, uint64_t *pages,
 		  struct xs_err *err)
 {
-	long addr = 0, r, mfd[XSD_LIBS_MAX];
-	int nmfd = 0;
+	long addr = 0, r;
 	int rc = xs_hijack_save(h, err);
 	if (rc)
 		return rc;
@@ -581,44 +582,19 @@ static int inject(struct xs_hijack *h, struct target *t, uint64_t *pages,
 		    mem_write(t, data, d, sizeof(d))))
 		rc = xs_fail(err, -EIO, "cannot write into the target's memory: %s",
 			     strerror(errno));
-	/* Name the pages (Linux 5.17+, CONFIG_ANON_VMA_NAME); optional. */
-	if (!rc) {
-		const uint64_t a[6] = { PR_SET_VMA, PR_SET_VMA_ANON_NAME, (uint64_t)addr,
-					XS_BLOB_SIZE, data + XSD_NAME, 0 };
-		rc = xs_hijack_syscall(h, t->fn[F_SYSCALL], SYS_prctl, a, &r, err);
-	}
-	/* One memfd per object, named so that /proc/PID/maps tells them apart:
-	 * "xsplice-agent" (what the next attach looks for) and
-	 * "xsplice-lib-SONAME" for a carried dependency. */
-	int32_t nlib = (int32_t)t->nlib, failed = -1;
+	/* One memfd per object, made by the loader thread (so that neither
+	 * its creation nor the copy is part of the pause), named so that
+	 * /proc/PID/maps tells them apart: "xsplice-agent" (what the next
+	 * attach looks for) and "xsplice-lib-SONAME" for a dependency. */
+	int32_t nlib = (int32_t)t->nlib, failed = -1, naps = NAPS_MAX;
 	memcpy(d + XSD_NLIB, &nlib, 4);
 	memcpy(d + XSD_FAILED, &failed, 4);
-	for (int i = 0; !rc && i < t->nlib; i++) {
-		uint8_t *e = d + XSD_LIBS + i * XSD_LIB_SIZE;
-		bool agent = i == t->nlib - 1;
-		snprintf((char *)e + XSD_LIB_NAME, 32, agent ? "xsplice-agent" : "xsplice-lib-%s",
-			 t->lib_name[i]);
-		if (mem_write(t, data, d, sizeof(d))) {
-			rc = xs_fail(err, -EIO, "cannot write into the target's memory: %s",
-				     strerror(errno));
-			break;
-		}
-		long fd;
-		rc = rsys(h, t, SYS_memfd_create, data + XSD_LIBS + i * XSD_LIB_SIZE + XSD_LIB_NAME,
-			  MFD_CLOEXEC, 0, 0, &fd, err);
-		if (!rc && fd < 0)
-			rc = xs_fail(err, (int)fd, "memfd_create in the target failed: %s",
-				     strerror((int)-fd));
-		if (rc)
-			break;
-		mfd[nmfd++] = fd;
-		int32_t m = (int32_t)fd;
-		memcpy(e + XSD_LIB_FD, &m, 4);
-		snprintf((char *)e + XSD_LIB_PATH, 28, "/proc/self/fd/%ld", fd);
-		rc = copy_agent(t->pid, fd, t->lib_fd[i], err);
-		if (rc && !agent)
-			xs_fail_prefix(err, rc, "%s", t->lib_name[i]);
-	}
+	memcpy(d + XSD_NAPS_MAX, &naps, 4);
+	const struct timespec nap = { 0, NAP_NS };
+	memcpy(d + XSD_NAP, &nap, sizeof(nap));
+	for (int i = 0; i < t->nlib; i++)
+		snprintf((char *)d + XSD_LIBS + i * XSD_LIB_SIZE + XSD_LIB_NAME, 32,
+			 i == t->nlib - 1 ? "xsplice-agent" : "xsplice-lib-%s", t->lib_name[i]);
 	if (!rc) {
 		const int slot[F_N] = { XSD_DLOPEN, XSD_DLERROR, XSD_CREATE, XSD_DETACH, XSD_SELF,
 					XSD_ERRNO, -1 };
@@ -642,12 +618,60 @@ static int inject(struct xs_hijack *h, struct target *t, uint64_t *pages,
 	if (rc && h->seized && h->saved) {
 		/* Undo: nothing of ours may stay but what is already running. */
 		struct xs_err ignore;
-		for (int i = 0; i < nmfd; i++)
-			rsys(h, t, SYS_close, (uint64_t)mfd[i], 0, 0, 0, &r, &ignore);
 		rsys(h, t, SYS_munmap, (uint64_t)addr, XS_BLOB_SIZE, 0, 0, &r, &ignore);
 		return rc;
 	}
 	*pages = (uint64_t)addr;
+	return rc;
+}
+
+static bool alive(int pid);
+
+/*
+ * Once the loader thread has made its memfds (READY), copy each object into
+ * its memfd through /proc/PID/fd/N, write their /proc/self/fd/N paths and
+ * say GO; on any failure say "give up" (GO = 2: the loader closes them).
+ */
+static int fill_memfds(struct target *t, uint64_t data, uint64_t deadline, struct xs_err *err)
+{
+	int32_t ready = 0;
+	for (;;) {
+		if (mem_read(t, data + XSD_READY, &ready, 4))
+			return xs_fail(err, alive(t->pid) ? -EIO : -ESRCH, "cannot read the "
+				       "target's memory");
+		if (ready)
+			break;
+		if (xs_mono_ns() >= deadline)
+			return xs_fail(err, -ETIMEDOUT, "the loader thread in process %d did not "
+				       "start in time", t->pid);
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+	}
+	int rc = 0;
+	for (int i = 0; !rc && i < t->nlib; i++) {
+		uint64_t e = data + XSD_LIBS + (uint64_t)i * XSD_LIB_SIZE;
+		int32_t fd;
+		if (mem_read(t, e + XSD_LIB_FD, &fd, 4)) {
+			rc = xs_fail(err, -EIO, "cannot read the target's memory");
+			break;
+		}
+		if (fd < 0) {
+			rc = xs_fail(err, fd, "memfd_create in the target failed: %s", strerror(-fd));
+			break;
+		}
+		if ((rc = copy_agent(t->pid, fd, t->lib_fd[i], err))) {
+			if (i < t->nlib - 1)
+				xs_fail_prefix(err, rc, "%s", t->lib_name[i]);
+			break;
+		}
+		char path[28];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (mem_write(t, e + XSD_LIB_PATH, path, sizeof(path)))
+			rc = xs_fail(err, -EIO, "cannot write into the target's memory");
+	}
+	int32_t go = rc ? 2 : 1;
+	if (mem_write(t, data + XSD_GO, &go, 4) && !rc)
+		rc = xs_fail(err, -EIO, "cannot write into the target's memory");
 	return rc;
 }
 
@@ -867,9 +891,11 @@ static int attach(int pid, const char *agent_path, unsigned timeout_ms,
 	if (rc)
 		goto out_agent;
 
-	/* The loader thread: dlopen returns when the agent's constructor has
-	 * started the agent. */
+	/* The loader thread runs on its own now: fill its memfds, say GO. */
 	uint64_t data = res->scratch + XS_BLOB_PAGE;
+	if ((rc = fill_memfds(&t, data, deadline, err)))
+		goto out_agent;
+	/* dlopen returns when the agent's constructor has started the agent. */
 	for (;;) {
 		int32_t done = 0;
 		if (mem_read(&t, data + XSD_DONE, &done, 4)) {
