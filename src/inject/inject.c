@@ -175,16 +175,17 @@ static bool all_exiting(int pid)
 }
 
 /*
- * Is the process on its way out, now or within 250 ms (a step that failed
- * because the process is exiting may fail before the kernel marks it)?
+ * Is the process on its way out, now or within looks x 5 ms (a step that
+ * failed because the process is exiting may fail before the kernel marks
+ * it)?
  * Every thread must be a zombie or PF_EXITING: the main thread alone
  * having called pthread_exit does not count.
  */
-static bool process_exiting(int pid)
+static bool process_exiting(int pid, int looks)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < looks; i++) {
 		unsigned long flags;
 		char st = stat_flags(path, &flags);
 		if ((!st || st == 'Z' || st == 'X' || (flags & PF_EXITING_)) && all_exiting(pid))
@@ -409,7 +410,10 @@ static int find_libc_functions(struct target *t, struct xs_err *err)
 	}
 	/* A syscall instruction: the one inside libc's syscall(). */
 	uint8_t code[64];
-	if (mem_read(t, t->fn[F_SYSCALL], code, sizeof(code)) == 0) {
+	if (mem_read(t, t->fn[F_SYSCALL], code, sizeof(code)) != 0)
+		return xs_fail(err, -EIO, "cannot read the code of libc's syscall() in process %d",
+			       t->pid);
+	{
 		for (size_t i = 0; i + 1 < sizeof(code); i++) {
 			if (code[i] == 0x0f && code[i + 1] == 0x05) {
 				t->fn[F_SYSCALL] += i;
@@ -748,6 +752,10 @@ static int hijack_one(struct target *t, struct xs_attach_result *res,
 			int rc = xs_hijack_seize(&h, t->pid, tids[i], STOP_MS, err);
 			if (rc == -ESRCH && alive(t->pid))
 				continue; /* that thread ended */
+			/* (the kernel refuses to attach to an exiting task with EPERM) */
+			if ((rc == -EPERM || rc == -EACCES) && process_exiting(t->pid, 50))
+				return xs_fail(err, -ESRCH, "process %d exited during the attach",
+					       t->pid);
 			if (rc == -EPERM || rc == -EACCES)
 				return explain_denied(t->pid, rc, "PTRACE_SEIZE", err);
 			if (rc) {
@@ -971,8 +979,12 @@ int xs_attach(int pid, const char *agent_path, unsigned timeout_ms,
 	/* Whatever step failed (no libc in the maps, a vanished file, a
 	 * thread killed under us): if the process is on its way out, that is
 	 * the reason to give. */
+	/* (a refusal is looked at once; a failure that an exit can cause, for
+	 * up to 250 ms) */
+	bool refusal = rc == -EPERM || rc == -EACCES || rc == -ENOTSUP || rc == -EINVAL ||
+		       rc == -EAGAIN || rc == -EEXIST || rc == -EBUSY;
 	if (rc && !strstr(e.msg, "exited during the attach") && pid > 0 && pid != getpid() &&
-	    process_exiting(pid))
+	    process_exiting(pid, refusal ? 1 : 50))
 		return xs_fail(err, -ESRCH, "process %d exited during the attach (%s)", pid, e.msg);
 	if (rc)
 		return xs_fail(err, rc, "%s", e.msg);

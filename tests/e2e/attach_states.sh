@@ -296,7 +296,7 @@ expect_err "kernel thread" "the refusal says it is a kernel thread"
 # ---- a process exiting during the attach ----
 ok=0 exited=0 bad=0 left=0
 for i in $(seq 50); do
-	"$AT" exit $((5 + i % 20)) &
+	"$AT" exit $((5 + (i % 40) * 5)) &
 	XPID=$!
 	XS_TIMEOUT=20 xs attach "$XPID"
 	if [ "$RC" = 0 ]; then
