@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 300
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz stress-long
 
 all: build
 
@@ -55,6 +55,10 @@ fuzz:
 
 stress: build
 	@XSPLICE_STRESS_CYCLES=10000 tests/stress/run-stress.sh $(BUILD)
+
+# The long tests make check leaves out (1,000 attaches, ...).
+stress-long: build
+	meson test -C $(BUILD) --suite stress-long --print-errorlogs
 
 bench-pause: build
 	@$(BUILD)/bench/bench-pause

@@ -366,6 +366,17 @@ int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 			return rc;
 	}
 	rc = do_connect(path, &fd);
+	if (rc == -ENOENT && path[0] == '/') {
+		/* A process in another mount namespace or chroot (a container):
+		 * its socket path is in its root, reached through /proc. */
+		char in_root[XS_PATH_SIZE];
+		if (snprintf(in_root, sizeof(in_root), "/proc/%d/root%s", pid, path) <
+			    (int)sizeof(in_root) &&
+		    do_connect(in_root, &fd) == 0) {
+			snprintf(path, sizeof(path), "%s", in_root);
+			rc = 0;
+		}
+	}
 	if (rc == -ENOENT || rc == -ECONNREFUSED) {
 		/* An agent that could not use the directory listens on its
 		 * abstract name; the peer check below proves it is pid's. */
