@@ -19,6 +19,7 @@
 #define XB_EXIT_OK      0
 #define XB_EXIT_FAIL    1
 #define XB_EXIT_USAGE   2
+#define XB_EXIT_NOCHANGE 3 /* the patch changes no function: an answer, not an error */
 #define XB_EXIT_REFUSED 4
 
 extern int xb_verbose;
@@ -51,6 +52,25 @@ struct xb_compile {
 /* Read a wrapper log; later entries for the same object win. */
 int xb_read_log(const char *path, struct xb_compile **out, size_t *n, struct xs_err *err);
 void xb_free_log(struct xb_compile *c, size_t n);
+
+/* ---- link.c: what the original build linked into the target ---- */
+
+/* realpath(), or for a file that is gone the lexical normal form. */
+char *xb_canon_path(const char *p);
+
+struct xb_link_rec {
+	char kind;  /* 'L' a link, 'A' members added to an archive */
+	char *out;  /* output / archive (canonical path) */
+	char **in;  /* inputs / members; "-L<dir>", "-l<name>" kept as such */
+	size_t nin;
+};
+struct xb_links {
+	struct xb_link_rec *v;
+	size_t n;
+};
+int xb_read_links(const char *path, struct xb_links *l, struct xs_err *err);
+void xb_links_free(struct xb_links *l);
+bool xb_set_has(char *const *set, size_t n, const char *path);
 
 /* ---- tree.c: work tree, builds, patch ---- */
 
@@ -255,6 +275,40 @@ int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec 
 /* Name of the payload symbol for an external reference from the patched
  * object (target symbols get unique names for locals). */
 const char *xb_ext_name(struct xb_result *r, const char *name);
+
+/* ---- link.c, coverage.c: which objects are the target's, and whether
+ * every patched file was recompiled ---- */
+
+struct xb_target;
+/* The objects (canonical paths) linked into the output of the original
+ * build that is the target: by build-id, else by file name. -ENOENT if no
+ * link of the target was captured. *linked: that output. */
+int xb_target_link_set(const struct xb_links *l, const struct xb_target *t, char ***set,
+		       size_t *nset, char **linked);
+
+/* One compile of the original build: its object, source and the tree's
+ * headers it read (canonical paths). */
+struct xb_dep {
+	char *obj, *src;
+	char **headers;
+	size_t nheaders;
+};
+int xb_read_deps(const char *path, struct xb_dep **out, size_t *n, struct xs_err *err);
+void xb_deps_free(struct xb_dep *d, size_t n);
+
+struct xb_coverage_in {
+	const char *tree;
+	const struct xb_patch *patch;
+	const struct xb_dep *deps;  /* original build */
+	size_t ndeps;
+	char *const *recompiled;    /* canonical objects of the patched build */
+	size_t nrecompiled;
+	char *const *linkset;       /* the target's objects, NULL: unknown */
+	size_t nlinkset;
+};
+/* Refuse each patched file that an object of the target was compiled
+ * from or included but that the patched build did not recompile. */
+void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r);
 
 /* ---- writer.c ---- */
 

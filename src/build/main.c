@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct opts {
@@ -49,7 +50,9 @@ static void usage(FILE *f)
 		"  " XB_WRAP_CFLAGS "\n"
 		"then applies the patch, rebuilds, and turns the changed functions into a\n"
 		"payload for BINARY (the running executable or library, built from DIR with\n"
-		"the same flags). Exit: 0 ok, 1 failure, 2 usage, 4 refused (unsafe change).\n");
+		"the same flags). Exit: 0 ok, 1 failure, 2 usage, 3 the patch changes no\n"
+		"function, 4 refused (unsafe change, or a patched file the build did not\n"
+		"recompile).\n");
 }
 
 static char *abspath(const char *p)
@@ -115,6 +118,12 @@ struct build_ctx {
 	struct xb_compile *orig_objs, *patched_objs;
 	size_t norig_objs, npatched_objs;
 	char **snapshots;       /* one per orig_objs entry; NULL: the object was missing */
+	struct xb_links links;  /* what the original build linked and archived */
+	char **linkset;         /* the target's objects (canonical), NULL: link not seen */
+	size_t nlinkset;
+	char *linked_out;       /* the original build's output that is the target */
+	struct xb_dep *deps;    /* original compiles: sources and headers read */
+	size_t ndeps;
 
 	/* The diff and the payload. */
 	struct xb_pair *pairs;  /* one per changed object */
@@ -154,6 +163,10 @@ static void build_ctx_free(struct build_ctx *c)
 	free_strings(c->parts, c->nparts);
 	free_strings(c->snapshots, c->snapshots ? c->norig_objs : 0);
 	xb_free_log(c->orig_objs, c->norig_objs);
+	xb_links_free(&c->links);
+	free_strings(c->linkset, c->nlinkset);
+	free(c->linked_out);
+	xb_deps_free(c->deps, c->ndeps);
 	xb_free_log(c->patched_objs, c->npatched_objs);
 	xb_result_free(&c->res);
 	xb_patch_free(&c->patch);
@@ -398,8 +411,25 @@ static int make_work_dir(struct build_ctx *c)
 	return 0;
 }
 
-/* DIR -> WORK/tree, without objects of an earlier build: they would be
- * neither recompiled with the wrapper's flags nor captured. */
+/* nftw() passes no context: the time sources are set to. */
+static struct timespec touch_now[2];
+
+static int touch_source(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	static const char *const ext[] = { ".c", ".cc", ".cpp", ".cxx", ".c++", ".C", ".S",
+					   ".s", ".h", ".hh", ".hpp", ".hxx", ".inc", NULL };
+	if (flag == FTW_F && S_ISREG(st->st_mode) && xb_has_extension(path, ext))
+		utimensat(AT_FDCWD, path, touch_now, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* DIR -> WORK/tree. An already built DIR keeps its objects, stamps and
+ * libtool files (deleting them breaks build systems that keep stamps or
+ * link prebuilt objects); instead every C/C++ source and header is made
+ * newer than them, so the build recompiles -- and the wrapper captures --
+ * whatever the build system does recompile, and what it does not is
+ * caught by the coverage check after the patched build. */
 static int copy_tree(struct build_ctx *c)
 {
 	xb_info("copying %s", c->srcdir);
@@ -407,8 +437,9 @@ static int copy_tree(struct build_ctx *c)
 	int rc = xb_copy_tree(c->srcdir, c->tree, &c->err);
 	if (rc)
 		return rc;
-	char *argv[] = { "find", c->tree, "-name", "*.o", "-type", "f", "-delete", NULL };
-	xb_run(argv, NULL, NULL, NULL);
+	clock_gettime(CLOCK_REALTIME, &touch_now[0]);
+	touch_now[1] = touch_now[0];
+	nftw(c->tree, touch_source, 16, FTW_PHYS);
 	return 0;
 }
 
@@ -424,8 +455,16 @@ static int build_original(struct build_ctx *c)
 	xb_info("original build: %zu objects in %.1f s", c->norig_objs, seconds_since(start));
 	if (!c->norig_objs)
 		return xs_fail(&c->err, -ENOENT,
-			       "the build compiled nothing through the wrapper (does it call cc/gcc?)");
-	return 0;
+			       "the original build compiled nothing through the wrapper (log %s): "
+			       "the build command must compile the tree with cc/gcc/g++ found in "
+			       "PATH (not an absolute path such as CC=/usr/bin/gcc in a configured "
+			       "tree), and a build system that decides by content hashes instead of "
+			       "file times does not recompile the copy",
+			       c->orig_buildlog);
+	char *deplog = xb_asprintf("%s.deps", c->orig_cclog);
+	rc = xb_read_deps(deplog, &c->deps, &c->ndeps, &c->err);
+	free(deplog);
+	return rc;
 }
 
 /* Copy the original objects to WORK/orig: the patched build overwrites them. */
@@ -452,6 +491,24 @@ static int find_target_symbols(struct build_ctx *c)
 	if (c->target.has_symtab)
 		return 0;
 	return stripped_symbols(&c->target, c->tree, c->work, &c->err);
+}
+
+/* Which of the original build's objects are linked into the target: from
+ * the captured link of the target (none seen: decided per object later). */
+static int find_target_link(struct build_ctx *c)
+{
+	char *linklog = xb_asprintf("%s.links", c->orig_cclog);
+	int rc = xb_read_links(linklog, &c->links, &c->err);
+	free(linklog);
+	if (rc)
+		return rc;
+	if (xb_target_link_set(&c->links, &c->target, &c->linkset, &c->nlinkset, &c->linked_out)) {
+		xb_info("no link of %s seen in the original build: objects are matched to it by "
+			"their symbols", xb_base_name(c->target.path));
+		return 0;
+	}
+	xb_info("target linked as %s from %zu objects", c->linked_out, c->nlinkset);
+	return 0;
 }
 
 /* The patch, then the line-neutral rewrite (#line after each hunk). */
@@ -484,6 +541,40 @@ static int build_patched(struct build_ctx *c)
 	return 0;
 }
 
+/* Every file the patch changes reached the payload's comparison: each
+ * target object compiled from or including it was recompiled. */
+static int check_coverage(struct build_ctx *c)
+{
+	char **rec = xb_calloc(c->npatched_objs + 1, sizeof(*rec));
+	for (size_t i = 0; i < c->npatched_objs; i++)
+		rec[i] = xb_canon_path(c->patched_objs[i].obj);
+	struct xb_coverage_in in = { .tree = c->tree,
+				     .patch = &c->patch,
+				     .deps = c->deps,
+				     .ndeps = c->ndeps,
+				     .recompiled = rec,
+				     .nrecompiled = c->npatched_objs,
+				     .linkset = c->linkset,
+				     .nlinkset = c->nlinkset };
+	char rtree[PATH_MAX];
+	if (realpath(c->tree, rtree))
+		in.tree = rtree;
+	xb_check_coverage(&in, &c->res);
+	free_strings(rec, c->npatched_objs);
+	return 0;
+}
+
+/* Is obj linked into the target? From the captured link when there is one. */
+static bool linked_into_target(struct build_ctx *c, struct xb_pair *p, const char *obj)
+{
+	if (!c->linkset)
+		return xb_obj_in_target(p, &c->target);
+	char *o = xb_canon_path(obj);
+	bool in = xb_set_has(c->linkset, c->nlinkset, o);
+	free(o);
+	return in;
+}
+
 /* Each recompiled object whose bytes differ, against its snapshot. */
 static int compare(struct build_ctx *c)
 {
@@ -499,7 +590,7 @@ static int compare(struct build_ctx *c)
 		int rc = open_pair(p, obj, snapshot, &c->err);
 		if (rc)
 			return rc;
-		if (!xb_obj_in_target(p, &c->target)) {
+		if (!linked_into_target(c, p, obj)) {
 			/* e.g. a client program's object in the same tree */
 			xb_list_add(&c->res.notes, p->patched.file ? p->patched.file : obj, NULL,
 				    "changed, but not linked into the target: skipped");
@@ -535,10 +626,14 @@ static int report(struct build_ctx *c)
 		c->exit_code = XB_EXIT_REFUSED;
 		return -EPERM;
 	}
-	if (!r->nfuncs && !r->added.n)
-		return xs_fail(&c->err, -ENODATA,
-			       "the patch changes no function (%zu objects recompiled)",
-			       c->npatched_objs);
+	if (!r->nfuncs && !r->added.n) {
+		/* An answer, not a failure: its own exit code (docs/build.md). */
+		printf("unchanged: the patch changes no function of %s (%zu object%s recompiled)\n",
+		       xb_base_name(c->target.path), c->npatched_objs,
+		       c->npatched_objs == 1 ? "" : "s");
+		c->exit_code = XB_EXIT_NOCHANGE;
+		return -ENODATA;
+	}
 	return 0;
 }
 
@@ -594,10 +689,11 @@ static int run_phases(struct build_ctx *c)
 	/* The original build, captured by the wrapper; its objects are kept
 	 * aside because the patched build reuses the same tree. */
 	if ((rc = copy_tree(c)) || (rc = build_original(c)) || (rc = snapshot_objects(c)) ||
-	    (rc = find_target_symbols(c)))
+	    (rc = find_target_symbols(c)) || (rc = find_target_link(c)))
 		return rc;
-	/* The patched build: make recompiles only what the patch touched. */
-	if ((rc = apply_patch(c)) || (rc = build_patched(c)))
+	/* The patched build: make recompiles only what the patch touched, and
+	 * must have recompiled everything the patch touched. */
+	if ((rc = apply_patch(c)) || (rc = build_patched(c)) || (rc = check_coverage(c)))
 		return rc;
 	/* The diff: statuses and refusals per object, then the payload's
 	 * contents across objects, reported before anything is written. */
