@@ -310,6 +310,25 @@ struct xb_coverage_in {
  * from or included but that the patched build did not recompile. */
 void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r);
 
+/* ---- cache.c: the original build reused (--cache DIR) ---- */
+
+#define XB_CACHE_KEY_LEN 32
+/* The key of DIR built by build_cmd with this environment and toolchain. */
+void xb_cache_key(const char *srcdir, const char *build_cmd, const char *wrapdir,
+		  char key[XB_CACHE_KEY_LEN + 1]);
+struct xb_cache {
+	char *entry;  /* CACHE/KEY */
+	char *work;   /* CACHE/KEY/work: the work directory, at a fixed path */
+	char *built;  /* CACHE/KEY/built: the tree after the original build */
+	int lockfd;
+	bool hit;     /* built is complete: the original build can be skipped */
+};
+/* Create/lock the entry (waits while another run holds it). */
+int xb_cache_open(struct xb_cache *c, const char *dir, const char *key, struct xs_err *err);
+int xb_cache_restore(struct xb_cache *c, const char *tree, struct xs_err *err);
+int xb_cache_store(struct xb_cache *c, const char *tree, struct xs_err *err);
+void xb_cache_close(struct xb_cache *c);
+
 /* ---- writer.c ---- */
 
 struct xb_payload_opts {

@@ -31,6 +31,7 @@
 
 struct opts {
 	const char *srcdir, *patch, *target, *build_cmd, *name, *depends, *out, *workdir;
+	const char *cache;      /* --cache DIR (or $XSPLICE_BUILD_CACHE): reuse the original build */
 	int jobs;
 	bool keep, no_line_fixup, jobs_given;
 };
@@ -41,6 +42,7 @@ static void usage(FILE *f)
 		"usage: xsplice-build --srcdir DIR --patch FIX.patch --target BINARY\n"
 		"                     [--build-cmd CMD] [--name NAME] [--depends BUILD-ID]\n"
 		"                     [-j N] [--work-dir DIR] [--keep-work] [--no-line-fixup]\n"
+		"                     [--cache DIR]\n"
 		"                     [--verbose] -o OUT.livepatch\n"
 		"       xsplice-build --dump PAYLOAD\n"
 		"       xsplice-build --print-cflags\n"
@@ -107,6 +109,8 @@ struct build_ctx {
 	/* The work directory and what lives in it. */
 	char *work;
 	bool made_work;         /* a fresh temporary one: removed unless --keep-work */
+	struct xb_cache cache;  /* --cache: the work dir is the entry's, at a fixed path */
+	bool cached;            /* the original build comes from the cache */
 	char *bindir;           /* the wrapper's compiler-named symlinks */
 	char *tree;             /* the copy of DIR that is built and patched */
 	char *orig_cclog, *patched_cclog;       /* what the wrapper compiled */
@@ -140,6 +144,7 @@ static void build_ctx_init(struct build_ctx *c, const struct opts *o)
 	c->o = o;
 	c->exit_code = XB_EXIT_FAIL;
 	c->target.fd = c->target.symfd = -1;
+	c->cache.lockfd = -1;
 	c->srcdir = abspath(o->srcdir);
 	c->patch_path = abspath(o->patch);
 	c->target_path = abspath(o->target);
@@ -171,6 +176,7 @@ static void build_ctx_free(struct build_ctx *c)
 	xb_result_free(&c->res);
 	xb_patch_free(&c->patch);
 	xb_target_close(&c->target);
+	xb_cache_close(&c->cache);
 	if (c->work && c->made_work && !c->o->keep)
 		xb_remove_tree(c->work);
 	else if (c->work && c->exit_code != XB_EXIT_OK)
@@ -375,7 +381,23 @@ static int read_inputs(struct build_ctx *c)
 static int make_work_dir(struct build_ctx *c)
 {
 	int rc;
-	if (c->o->workdir) {
+	c->build_cmd = c->o->build_cmd ? xb_strdup(c->o->build_cmd)
+				       : xb_asprintf("make -j%d", c->o->jobs);
+	if (c->o->cache) {
+		char key[XB_CACHE_KEY_LEN + 1];
+		char *cachedir = abspath(c->o->cache);
+		/* -j does not change what is built: the default command's is not
+		 * part of the key. */
+		xb_cache_key(c->srcdir, c->o->build_cmd ? c->o->build_cmd : "make", NULL, key);
+		rc = xb_cache_open(&c->cache, cachedir, key, &c->err);
+		free(cachedir);
+		if (rc)
+			return rc;
+		c->work = xb_strdup(c->cache.work);
+		c->cached = c->cache.hit;
+		xb_info("build cache %s: %s", c->cache.entry,
+			c->cached ? "the original build is reused" : "new entry");
+	} else if (c->o->workdir) {
 		c->work = abspath(c->o->workdir);
 		if ((rc = xb_mkdir_p(c->work, &c->err)))
 			return rc;
@@ -393,10 +415,23 @@ static int make_work_dir(struct build_ctx *c)
 	c->patched_cclog = xb_asprintf("%s/patched.cclog", c->work);
 	c->orig_buildlog = xb_asprintf("%s/build-orig.log", c->work);
 	c->patched_buildlog = xb_asprintf("%s/build-patched.log", c->work);
-	c->build_cmd = c->o->build_cmd ? xb_strdup(c->o->build_cmd)
-				       : xb_asprintf("make -j%d", c->o->jobs);
-	unlink(c->orig_cclog);
+	if (!c->cached) {
+		char *logs[] = { c->orig_cclog, xb_asprintf("%s.deps", c->orig_cclog),
+				 xb_asprintf("%s.links", c->orig_cclog) };
+		for (size_t i = 0; i < 3; i++)
+			unlink(logs[i]);
+		free(logs[1]);
+		free(logs[2]);
+	}
 	unlink(c->patched_cclog);
+	{
+		char *logs[] = { xb_asprintf("%s.deps", c->patched_cclog),
+				 xb_asprintf("%s.links", c->patched_cclog) };
+		unlink(logs[0]);
+		unlink(logs[1]);
+		free(logs[0]);
+		free(logs[1]);
+	}
 	if ((rc = xb_install_wrapper(c->bindir, &c->err)) ||
 	    (rc = setup_env(c->work, c->bindir, c->srcdir))) {
 		if (!c->err.msg[0])
@@ -432,6 +467,10 @@ static int touch_source(const char *path, const struct stat *st, int flag, struc
  * caught by the coverage check after the patched build. */
 static int copy_tree(struct build_ctx *c)
 {
+	if (c->cached) {
+		xb_info("restoring the original build from %s", c->cache.built);
+		return xb_cache_restore(&c->cache, c->tree, &c->err);
+	}
 	xb_info("copying %s", c->srcdir);
 	xb_remove_tree(c->tree);
 	int rc = xb_copy_tree(c->srcdir, c->tree, &c->err);
@@ -446,8 +485,15 @@ static int copy_tree(struct build_ctx *c)
 static int build_original(struct build_ctx *c)
 {
 	uint64_t start = xs_mono_ns();
-	xb_info("building original tree: %s (log %s)", c->build_cmd, c->orig_buildlog);
-	int rc = run_build(c, c->orig_cclog, c->orig_buildlog);
+	int rc = 0;
+	if (c->cached)
+		xb_info("original build: from the cache (log %s)", c->orig_buildlog);
+	else
+		xb_info("building original tree: %s (log %s)", c->build_cmd, c->orig_buildlog);
+	if (!c->cached) {
+		unlink(c->orig_buildlog);
+		rc = run_build(c, c->orig_cclog, c->orig_buildlog);
+	}
 	if (!rc)
 		rc = xb_read_log(c->orig_cclog, &c->orig_objs, &c->norig_objs, &c->err);
 	if (rc)
@@ -477,9 +523,15 @@ static int snapshot_objects(struct build_ctx *c)
 		if (access(c->orig_objs[i].obj, R_OK))
 			continue;
 		c->snapshots[i] = xb_asprintf("%s/%zu.o", c->snapdir, i);
+		if (c->cached && !access(c->snapshots[i], R_OK))
+			continue; /* taken when the entry was made */
 		int rc = xb_copy_file(c->orig_objs[i].obj, c->snapshots[i], &c->err);
 		if (rc)
 			return rc;
+	}
+	if (c->o->cache && !c->cached) {
+		xb_info("saving the original build in %s", c->cache.built);
+		return xb_cache_store(&c->cache, c->tree, &c->err);
 	}
 	return 0;
 }
@@ -751,7 +803,7 @@ static int wrap_exec(char **argv)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_SRCDIR = 256, O_PATCH, O_TARGET, O_BUILDCMD, O_NAME, O_DEPENDS, O_KEEP, O_WORK,
-	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP };
+	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP, O_CACHE, O_NOCACHE };
 	static const struct option lo[] = {
 		{ "srcdir", required_argument, 0, O_SRCDIR },
 		{ "patch", required_argument, 0, O_PATCH },
@@ -767,6 +819,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "dump", required_argument, 0, O_DUMP },
 		{ "print-cflags", no_argument, 0, O_CFLAGS },
 		{ "wrap", no_argument, 0, O_WRAP },
+		{ "cache", required_argument, 0, O_CACHE },
+		{ "no-cache", no_argument, 0, O_NOCACHE },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -794,6 +848,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_KEEP: o->keep = true; break;
 		case O_WORK: o->workdir = optarg; break;
 		case O_NOLINE: o->no_line_fixup = true; break;
+		case O_CACHE: o->cache = optarg; break;
+		case O_NOCACHE: o->cache = ""; break;
 		case O_DUMP: {
 			struct xs_err err = { { 0 } };
 			if (xb_dump(optarg, &err)) {
@@ -815,6 +871,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'h': usage(stdout); return XB_EXIT_OK;
 		default: usage(stderr); return XB_EXIT_USAGE;
 		}
+	}
+	if (!o->cache && getenv("XSPLICE_BUILD_CACHE") && *getenv("XSPLICE_BUILD_CACHE"))
+		o->cache = getenv("XSPLICE_BUILD_CACHE");
+	if (o->cache && !*o->cache)
+		o->cache = NULL; /* --no-cache */
+	if (o->cache && o->workdir) {
+		fprintf(stderr, "xsplice-build: --cache and --work-dir exclude each other "
+				"(a cache entry is its own work dir)\n");
+		return XB_EXIT_USAGE;
 	}
 	if (optind != argc || !o->srcdir || !o->patch || !o->target || !o->out) {
 		if (optind != argc)
