@@ -1,16 +1,18 @@
 #!/bin/sh
 # Install the Debian packages xsplice needs to build and test, if missing.
-# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real]
+# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real|corpus]
 set -eu
-want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
+want="gcc make meson ninja-build pkg-config libelf-dev libdw-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
 # The real daemons of tests/daemons/ and their clients (their services are
 # not started: policy-rc.d / no systemd; the tests use their own loopback
 # ports and configurations). A daemon whose package cannot be installed is
 # skipped by its test.
 daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog lighttpd apache2-utils curl bind9-dnsutils python3-minimal"
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch $daemons" ;;
+  check) want="$want redis-server redis-tools patch dpkg-dev cmake $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
+  # tests/corpus: Debian source packages built as their debian/rules do
+  corpus) want="$want patch dpkg-dev cmake" ;;
 esac
 missing=""
 for p in $want; do

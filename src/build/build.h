@@ -164,6 +164,7 @@ struct xb_sym {
 
 struct xb_obj {
 	char *path;
+	char *disk_path;         /* where it was read from when path names another (a snapshot) */
 	char *file;              /* first STT_FILE name */
 	int fd;
 	Elf *elf;
@@ -328,6 +329,36 @@ int xb_cache_open(struct xb_cache *c, const char *dir, const char *key, struct x
 int xb_cache_restore(struct xb_cache *c, const char *tree, struct xs_err *err);
 int xb_cache_store(struct xb_cache *c, const char *tree, struct xs_err *err);
 void xb_cache_close(struct xb_cache *c);
+
+/* ---- dwarf.c: types and producers from the debug info (libdw) ---- */
+
+struct xb_type {
+	char *name;      /* "struct foo", "union u", a typedef's name */
+	uint64_t size;
+	uint64_t layout; /* signature of the member names, offsets, sizes */
+	char *members;   /* "name@offset+size ..." for messages */
+};
+struct xb_types {
+	struct xb_type *v;
+	size_t n;
+};
+struct xb_producer {
+	char *cu;        /* DW_AT_name of the unit */
+	char *producer;  /* DW_AT_producer */
+};
+struct xb_producers {
+	struct xb_producer *v;
+	size_t n;
+};
+/* Types and/or producers of an object or binary; -ENODATA: no DWARF. */
+int xb_dwarf_read(const char *path, struct xb_types *types, struct xb_producers *prod);
+void xb_types_free(struct xb_types *t);
+void xb_producers_free(struct xb_producers *p);
+/* Refuse the pair's changed struct/union layouts (a note when the patch
+ * brings hooks or shadow data). */
+void xb_check_types(struct xb_pair *p, struct xb_result *r);
+/* The distinct strings of a file's .comment section. */
+int xb_comment_strings(const char *path, char ***out, size_t *n);
 
 /* ---- writer.c ---- */
 

@@ -34,6 +34,7 @@ struct opts {
 	const char *cache;      /* --cache DIR (or $XSPLICE_BUILD_CACHE): reuse the original build */
 	int jobs;
 	bool keep, no_line_fixup, jobs_given;
+	bool allow_compiler_mismatch; /* --allow-compiler-mismatch: a warning, not a refusal */
 };
 
 static void usage(FILE *f)
@@ -42,7 +43,7 @@ static void usage(FILE *f)
 		"usage: xsplice-build --srcdir DIR --patch FIX.patch --target BINARY\n"
 		"                     [--build-cmd CMD] [--name NAME] [--depends BUILD-ID]\n"
 		"                     [-j N] [--work-dir DIR] [--keep-work] [--no-line-fixup]\n"
-		"                     [--cache DIR]\n"
+		"                     [--cache DIR] [--allow-compiler-mismatch]\n"
 		"                     [--verbose] -o OUT.livepatch\n"
 		"       xsplice-build --dump PAYLOAD\n"
 		"       xsplice-build --print-cflags\n"
@@ -343,7 +344,7 @@ static int open_pair(struct xb_pair *p, const char *obj, const char *snapshot, s
 	if ((rc = xb_obj_open(&p->orig, snapshot, err)))
 		return rc;
 	/* Report and look up by the patched object's own file name. */
-	free(p->orig.path);
+	p->orig.disk_path = p->orig.path;
 	p->orig.path = xb_strdup(obj);
 	return 0;
 }
@@ -650,7 +651,119 @@ static int compare(struct build_ctx *c)
 		}
 		xb_debug("diffing %s", obj);
 		xb_diff(p, &c->res);
+		/* A struct or union the patch reshapes is used by live data
+		 * laid out the old way. */
+		xb_check_types(p, &c->res);
 	}
+	return 0;
+}
+
+/* The option list of a DW_AT_producer without what does not change the
+ * code: the prefix maps and the wrapper's section/LTO flags. */
+static char *producer_key(const char *p)
+{
+	static const char *const ignore_prefix[] = { "-ffile-prefix-map=", "-fdebug-prefix-map=",
+						     "-fmacro-prefix-map=", NULL };
+	static const char *const ignore[] = { "-ffunction-sections", "-fdata-sections",
+					      "-fno-common", "-fno-lto", NULL };
+	char *copy = xb_strdup(p), *save = NULL;
+	size_t cap = strlen(p) + 2, len = 0;
+	char *out = xb_calloc(cap, 1);
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		bool skip = false;
+		for (size_t i = 0; ignore_prefix[i]; i++)
+			skip |= !strncmp(t, ignore_prefix[i], strlen(ignore_prefix[i]));
+		for (size_t i = 0; ignore[i]; i++)
+			skip |= !strcmp(t, ignore[i]);
+		if (skip)
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? " " : "", t);
+	}
+	free(copy);
+	return out;
+}
+
+static void compiler_mismatch(struct build_ctx *c, const char *what, const char *file,
+			      const char *why)
+{
+	if (c->o->allow_compiler_mismatch) {
+		char *w = xb_asprintf("WARNING (--allow-compiler-mismatch): %s", why);
+		xb_list_add(&c->res.notes, what, file, w);
+		free(w);
+	} else {
+		char *w = xb_asprintf("%s (another compiler or other -O/-f/-m flags make other "
+				      "inlining and layout decisions; --allow-compiler-mismatch "
+				      "overrides)", why);
+		xb_list_add(&c->res.refused, what, file, w);
+		free(w);
+	}
+}
+
+/* The rebuild must use BINARY's compiler and code-generation flags: its
+ * .comment names the compiler, its DWARF (DW_AT_producer) each unit's
+ * flags. Checked for the objects that contribute to the payload. */
+static int check_compiler(struct build_ctx *c)
+{
+	char **tc = NULL;
+	size_t ntc = 0;
+	xb_comment_strings(c->target.sympath ? c->target.sympath : c->target.path, &tc, &ntc);
+	if (!ntc && c->target.sympath)
+		xb_comment_strings(c->target.path, &tc, &ntc);
+	struct xb_producers tp;
+	bool have_tp = !xb_dwarf_read(c->target.sympath ? c->target.sympath : c->target.path,
+				      NULL, &tp) && tp.n;
+	if (!have_tp)
+		xb_list_add(&c->res.notes, xb_base_name(c->target.path), NULL,
+			    "no DWARF producer in the target (no debug info): its compiler flags "
+			    "are not checked");
+	for (size_t i = 0; i < c->npairs; i++) {
+		struct xb_pair *p = &c->pairs[i];
+		if (!p->any)
+			continue;
+		const char *file = p->patched.file;
+		char **oc = NULL;
+		size_t noc = 0;
+		xb_comment_strings(p->patched.path, &oc, &noc);
+		for (size_t k = 0; k < noc && ntc; k++) {
+			if (strncmp(oc[k], "GCC:", 4) && strncmp(oc[k], "clang", 5) &&
+			    !strstr(oc[k], "clang version"))
+				continue;
+			if (!xb_set_has(tc, ntc, oc[k])) {
+				char *why = xb_asprintf("built by \"%s\", the target by \"%s\"", oc[k],
+							tc[0]);
+				compiler_mismatch(c, "compiler", file, why);
+				free(why);
+			}
+		}
+		free_strings(oc, noc);
+		struct xb_producers op;
+		if (!have_tp || xb_dwarf_read(p->patched.path, NULL, &op))
+			continue;
+		for (size_t k = 0; k < op.n; k++) {
+			const struct xb_producer *t = NULL;
+			for (size_t j = 0; j < tp.n && !t; j++)
+				if (!strcmp(tp.v[j].cu, op.v[k].cu))
+					t = &tp.v[j];
+			for (size_t j = 0; j < tp.n && !t; j++)
+				if (!strcmp(xb_base_name(tp.v[j].cu), xb_base_name(op.v[k].cu)))
+					t = &tp.v[j];
+			if (!t)
+				continue;
+			char *a = producer_key(t->producer), *b = producer_key(op.v[k].producer);
+			if (strcmp(a, b)) {
+				char *why = xb_asprintf("compiled as \"%s\", the target's unit as \"%s\"",
+							b, a);
+				compiler_mismatch(c, "compiler flags", file, why);
+				free(why);
+			}
+			free(a);
+			free(b);
+		}
+		xb_producers_free(&op);
+	}
+	if (have_tp)
+		xb_producers_free(&tp);
+	free_strings(tc, ntc);
 	return 0;
 }
 
@@ -749,7 +862,8 @@ static int run_phases(struct build_ctx *c)
 		return rc;
 	/* The diff: statuses and refusals per object, then the payload's
 	 * contents across objects, reported before anything is written. */
-	if ((rc = compare(c)) || (rc = select_contents(c)) || (rc = report(c)))
+	if ((rc = compare(c)) || (rc = check_compiler(c)) || (rc = select_contents(c)) ||
+	    (rc = report(c)))
 		return rc;
 	/* The payload. */
 	if ((rc = write_parts(c)) || (rc = link_payload(c)))
@@ -803,7 +917,7 @@ static int wrap_exec(char **argv)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_SRCDIR = 256, O_PATCH, O_TARGET, O_BUILDCMD, O_NAME, O_DEPENDS, O_KEEP, O_WORK,
-	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP, O_CACHE, O_NOCACHE };
+	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP, O_CACHE, O_NOCACHE, O_ALLOWCC };
 	static const struct option lo[] = {
 		{ "srcdir", required_argument, 0, O_SRCDIR },
 		{ "patch", required_argument, 0, O_PATCH },
@@ -821,6 +935,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "wrap", no_argument, 0, O_WRAP },
 		{ "cache", required_argument, 0, O_CACHE },
 		{ "no-cache", no_argument, 0, O_NOCACHE },
+		{ "allow-compiler-mismatch", no_argument, 0, O_ALLOWCC },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -850,6 +965,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_NOLINE: o->no_line_fixup = true; break;
 		case O_CACHE: o->cache = optarg; break;
 		case O_NOCACHE: o->cache = ""; break;
+		case O_ALLOWCC: o->allow_compiler_mismatch = true; break;
 		case O_DUMP: {
 			struct xs_err err = { { 0 } };
 			if (xb_dump(optarg, &err)) {
