@@ -6,7 +6,7 @@ BUILD_RELEASE ?= build-release
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause install clean
+.PHONY: all deps build release demo check check-quick stress bench-pause install clean corpus
 
 all: build
 
@@ -41,6 +41,13 @@ check:
 	@$(MAKE) --no-print-directory $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
 	@tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+
+# The corpus of real Debian security fixes (tests/corpus/README.md): long,
+# not part of check (whose short form runs two of its cases).
+corpus:
+	@scripts/install-deps.sh corpus
+	@$(MAKE) --no-print-directory build
+	@tests/corpus/run-corpus.sh $(BUILD)
 
 release: $(BUILD_RELEASE)/build.ninja
 	ninja -C $(BUILD_RELEASE)
