@@ -566,8 +566,11 @@ int xb_wrapper_main(int argc, char **argv)
 		return 127;
 	}
 	size_t nl = strlen(name);
-	if ((nl >= 2 && !strcmp(name + nl - 2, "ar")) || strstr(name, "-ar-"))
-		return ar_main(argc, argv, real);
+	if ((nl >= 2 && !strcmp(name + nl - 2, "ar")) || strstr(name, "-ar-")) {
+		int code = ar_main(argc, argv, real);
+		free(real);
+		return code;
+	}
 	const char *extra[] = { "-ffunction-sections", "-fdata-sections", "-fno-common",
 				"-fno-lto", NULL, NULL };
 	size_t nextra = 4;
