@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 300
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz stress-long
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz stress-long corpus
 
 all: build
 
@@ -43,6 +43,13 @@ check:
 	@$(MAKE) --no-print-directory $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
 	@FUZZ_BUILD=$(BUILD_FUZZ) tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+
+# The corpus of real Debian security fixes (tests/corpus/README.md): long,
+# not part of check (whose short form runs two of its cases).
+corpus:
+	@scripts/install-deps.sh corpus
+	@$(MAKE) --no-print-directory build
+	@tests/corpus/run-corpus.sh $(BUILD)
 
 release: $(BUILD_RELEASE)/build.ninja
 	ninja -C $(BUILD_RELEASE)

@@ -125,9 +125,21 @@ static int prepare_one(const struct xs_loaded *ld, struct xs_object *target, uns
 	const char *symname = NULL;
 	uint64_t symsize = 0, room = 0;
 	rc = xs_object_symbol_extent(target, old_rt - target->bias, &symname, &symsize, &room, err);
+	if (rc == -ENOENT && name[0] && !ld->old_addr_relocated[i] &&
+	    !xs_object_has_full_symtab(target)) {
+		/* A stripped target (no .symtab, no debug file): old_addr and
+		 * old_size are the target's own link-time values, which the
+		 * build tool read from the debug file or the unstripped build,
+		 * and the payload was accepted for this object by its build-id.
+		 * Trust them; no padding past old_size is used. */
+		symname = name;
+		symsize = room = f->old_size;
+		rc = 0;
+	}
 	if (rc)
 		return xs_fail_prefix(err, rc, ".livepatch.funcs entry %u (%s)", i, shown);
-	if (name[0] && symname && !same_symbol(name, symname))
+	if (name[0] && symname && !same_symbol(name, symname) &&
+	    !xs_object_symbol_named_at(target, old_rt - target->bias, name))
 		return xs_fail(err, -EINVAL,
 			       ".livepatch.funcs entry %u: old_addr is the start of %s, but the entry "
 			       "names %s (payload built for another binary?)", i, symname, name);

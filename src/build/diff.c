@@ -379,6 +379,33 @@ refuse(struct xb_result *r, struct xb_obj *o, const char *name, const char *fmt,
 	free(reason);
 }
 
+/* Of the function symbols at one address (GCC's "foo.localalias" of -fPIC
+ * code, other aliases), the one that names the function: a global, else one
+ * that is not a local alias. The entry, the report and the agent's check
+ * all use that name (docs/build.md "Aliases"). */
+static bool is_local_alias(const char *name)
+{
+	size_t n = strlen(name), la = strlen(".localalias");
+	return n > la && !strcmp(name + n - la, ".localalias");
+}
+
+static struct xb_sym *canonical_alias(struct xb_obj *o, struct xb_sym *y)
+{
+	struct xb_sym *best = y;
+	for (size_t j = 1; j < o->nsym; j++) {
+		struct xb_sym *z = &o->sym[j];
+		if (z == y || z->type != STT_FUNC || z->sec != y->sec ||
+		    z->s.st_value != y->s.st_value)
+			continue;
+		bool zg = z->bind != STB_LOCAL, bg = best->bind != STB_LOCAL;
+		if ((zg && !bg) ||
+		    (zg == bg && is_local_alias(best->name) && !is_local_alias(z->name)) ||
+		    (zg == bg && is_local_alias(best->name) == is_local_alias(z->name) && z < best))
+			best = z;
+	}
+	return best;
+}
+
 void xb_diff(struct xb_pair *p, struct xb_result *r)
 {
 	struct xb_obj *a = &p->orig, *b = &p->patched;
@@ -416,12 +443,14 @@ void xb_diff(struct xb_pair *p, struct xb_result *r)
 		struct xb_sym *y = &b->sym[j];
 		if (y->type != STT_FUNC || !y->sec || y->parent)
 			continue;
+		if (y->status != XB_SAME)
+			p->any = true;
+		if (canonical_alias(b, y) != y)
+			continue;
 		if (y->status == XB_CHANGED)
 			xb_list_add(&r->changed, y->twin->name, b->file, NULL);
 		else if (y->status == XB_NEW)
 			xb_list_add(&r->added, y->name, b->file, NULL);
-		if (y->status != XB_SAME)
-			p->any = true;
 	}
 	if (p->is_new_obj)
 		return;
@@ -633,6 +662,8 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 	for (size_t j = 1; j < b->nsym; j++) {
 		struct xb_sym *y = &b->sym[j];
 		if (y->type != STT_FUNC || !y->sec || y->parent || y->status != XB_CHANGED)
+			continue;
+		if (canonical_alias(b, y) != y || !y->twin)
 			continue;
 		bool dup = false;
 		for (size_t i = 0; i < r->nfuncs; i++)

@@ -40,6 +40,10 @@ before=$(sed -n 's/^before //p' "$CASE/expect")
 after=$(sed -n 's/^after //p' "$CASE/expect")
 target=$(sed -n 's/^target //p' "$CASE/expect")
 target=${target:-prog}
+strip=no
+grep -q '^strip$' "$CASE/expect" && strip=yes
+SRCDIR=$CASE/src
+grep -q '^built-srcdir$' "$CASE/expect" && SRCDIR=$T/run
 
 cp -a "$CASE/src" "$T/run"
 "$XB" --wrap -- make -s -C "$T/run" >"$T/build.txt" 2>&1 || { nok "build the program"; diag "$T/build.txt"; finish; }
@@ -52,7 +56,16 @@ if [ ! -f "$PATCH" ]; then
 	(cd "$T/p" && diff -ruN a b >"$T/fix.patch")
 	PATCH=$T/fix.patch
 fi
-if "$XB" --srcdir "$CASE/src" --patch "$PATCH" --target "$T/run/$target" \
+BIN=$T/run/$target
+if [ "$strip" = yes ]; then
+	# Stripped as distributions ship it: the agent must not need its symbols.
+	mkdir -p "$T/bin"
+	cp "$BIN" "$T/bin/$target"
+	strip "$T/bin/$target"
+	BIN=$T/bin/$target
+	[ "$SRCDIR" = "$T/run" ] || rm -f "$T/run/$target"
+fi
+if "$XB" --srcdir "$SRCDIR" --patch "$PATCH" --target "$BIN" \
 	-o "$T/$NAME.livepatch" >"$T/xb.txt" 2>&1; then
 	ok "payload built"
 else
@@ -64,7 +77,7 @@ ASAN_RUNTIME=$(ldd "$AGENT" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }'
 export XSPLICE_SOCKET_DIR=$T/agents
 mkdir -p "$XSPLICE_SOCKET_DIR"
 chmod 700 "$XSPLICE_SOCKET_DIR"
-LD_PRELOAD="${ASAN_RUNTIME:+$ASAN_RUNTIME }$AGENT" "$T/run/$target" >"$T/out.txt" 2>"$T/err.txt" &
+LD_PRELOAD="${ASAN_RUNTIME:+$ASAN_RUNTIME }$AGENT" "$BIN" >"$T/out.txt" 2>"$T/err.txt" &
 PID=$!
 for _ in $(seq 250); do [ -S "$XSPLICE_SOCKET_DIR/$PID.sock" ] && break; sleep 0.02; done
 [ -S "$XSPLICE_SOCKET_DIR/$PID.sock" ] || { nok "agent socket"; diag "$T/err.txt"; finish; }
