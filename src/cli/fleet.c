@@ -174,7 +174,9 @@ static enum result do_one(const struct job *j, struct target *t)
 
 	if (t->p.sock[0])
 		rc = xs_ctl_connect_pid_at(pid, t->p.sock, &ctl, &err);
-	if (rc) {
+	/* No agent mapped: straight to the attach (which says "already" if
+	 * one answers after all), not a scan of net/unix that finds nothing. */
+	if (rc && t->p.agent) {
 		err.msg[0] = '\0';
 		rc = xs_ctl_connect_pid(pid, &ctl, &err);
 	}
