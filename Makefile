@@ -6,7 +6,7 @@ BUILD_RELEASE ?= build-release
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause bench-fleet install clean
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet install clean
 
 all: build
 
@@ -51,6 +51,8 @@ stress: build
 bench-pause: build
 	@$(BUILD)/bench/bench-pause
 
+bench-start: build
+	@bench/start_cost.sh $(BUILD)
 # xsplice load --all over 200 processes, with the agent and by attach
 # (ms per process); BENCH_FLEET_N / BENCH_FLEET_JOBS to vary it.
 bench-fleet: build

@@ -8,8 +8,9 @@ want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-d
 # ports and configurations). A daemon whose package cannot be installed is
 # skipped by its test.
 daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog lighttpd apache2-utils curl bind9-dnsutils python3-minimal"
+# systemd: only systemd-analyze, to verify contrib/systemd/ (nothing is started).
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch $daemons" ;;
+  check) want="$want redis-server redis-tools patch systemd $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
 esac
 missing=""

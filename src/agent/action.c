@@ -155,6 +155,39 @@ int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, s
 	return 0;
 }
 
+int xs_action_run_now(struct xs_payload *p, uint32_t cmd, struct xs_err *err)
+{
+	xs_payloads_lock();
+	if (g_busy[0]) {
+		int rc = xs_fail(err, -EBUSY, "another action is in progress (%s)", g_busy);
+		xs_payloads_unlock();
+		return rc;
+	}
+	int rc = xs_payload_check_action(p, cmd, err);
+	if (rc || cmd == XS_ACTION_UNLOAD) {
+		if (!rc)
+			xs_payload_unload(p);
+		xs_payloads_unlock();
+		return rc;
+	}
+	snprintf(g_busy, sizeof(g_busy), "%s of %s", xs_action_name(cmd), p->name);
+	g_running = p;
+	atomic_store(&g_cancel, false);
+	g_submit_ns = xs_mono_ns();
+	p->rc = -EAGAIN;
+	p->reason[0] = '\0';
+	xs_payloads_unlock();
+	/* The same steps as on the action thread, on this one: the
+	 * rendezvous parks every other thread, whichever thread calls it. */
+	run_job(p, cmd, XS_DEFAULT_TIMEOUT_MS);
+	xs_payloads_lock();
+	rc = p->rc;
+	if (rc)
+		xs_fail(err, rc, "%s", p->reason);
+	xs_payloads_unlock();
+	return rc;
+}
+
 /* The action thread blocks every signal: it is never parked and must not
  * run the program's handlers. */
 int xs_action_init(struct xs_err *err)

@@ -40,6 +40,8 @@ struct ctx {
 	unsigned timeout_ms;
 	bool json;
 	bool no_attach; /* --no-attach: never load the agent into the target */
+	const char *patch_dir; /* --patch-dir DIR, else $XSPLICE_PATCH_DIR or the default */
+	const char *name;      /* --name NAME (install) */
 	struct xs_ctl *ctl;
 	/* host-wide operations (ps.c, fleet.c) */
 	bool all;              /* --all: every matching process (ps: every process) */
@@ -49,7 +51,6 @@ struct ctx {
 	const char *object;    /* --object PATH: its build-id */
 	int tree;              /* --tree PID: only PID and its descendants */
 	const char *comm;      /* --comm NAME: only processes with this command name */
-	const char *patch_dir; /* --patch-dir DIR */
 };
 
 struct command {
@@ -112,6 +113,7 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out);
 /* The JSON members every payload has after its name: state, rc, error, reason. */
 void json_status(uint32_t state, int32_t rc, const char *reason);
 
+
 /* ---- the commands ---- */
 int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_get(struct ctx *c, const struct command *cmd, char **argv, int argc);
@@ -123,6 +125,8 @@ int cmd_info(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_build_id(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_attach(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_install(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_uninstall(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_ps(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_status(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_mark_bad(struct ctx *c, const struct command *cmd, char **argv, int argc);

@@ -69,8 +69,10 @@ static void global_help(FILE *f)
 		"      --build-id ID, --object PATH\n"
 		"                     ps: the processes that map an object with this build-id\n"
 		"      --patch-dir DIR\n"
-		"                     the patch directory (status, mark-bad, watch; default\n"
+		"                     the patch directory (install, uninstall, status,\n"
+		"                     mark-bad, watch; default\n"
 		"                     $XSPLICE_PATCH_DIR, else /var/lib/xsplice)\n"
+		"      --name NAME    install: the payload's name (default: the file's)\n"
 		"  -h, --help         this help; 'xsplice help COMMAND' for one command\n"
 		"  -V, --version      print the version\n"
 		"\n"
@@ -97,7 +99,8 @@ static void command_help(const struct command *c)
 	bool fleet = !strcmp(c->name, "load") || find_action(c->name);
 	printf("Usage: xsplice [-p PID | --socket PATH] [--timeout MS]%s %s%s%s\n",
 	       (!strcmp(c->name, "list") || !strcmp(c->name, "get") || !strcmp(c->name, "info") ||
-		!strcmp(c->name, "attach"))
+		!strcmp(c->name, "attach") || !strcmp(c->name, "install") ||
+		!strcmp(c->name, "uninstall"))
 		       ? " [--json]" : "",
 	       c->name, c->args[0] ? " " : "", c->args);
 	if (fleet)
@@ -155,6 +158,15 @@ static const struct command commands[] = {
 	{ "processes", "", "list the processes whose agent has a socket here", "List the "
 	  "processes with an agent socket in the socket directory (pid and\nsocket path), "
 	  "removing the sockets of processes that died.", 0, 0, false, cmd_processes },
+	{ "install", "FILE [--name NAME]", "install a payload in the patch directory", "Install the payload "
+	  "FILE in the patch directory as NAME.livepatch (NAME: --name,\nelse the file's base "
+	  "name without its extension), atomically. Processes\nstarted afterwards with the agent "
+	  "preloaded get it before main; running ones\nget it with 'xsplice load --all' or "
+	  "'xsplice watch'. A file that is not a\npayload is refused (exit 4).", 1, 1, false,
+	  cmd_install },
+	{ "uninstall", "NAME", "remove a payload from the patch directory", "Remove NAME.livepatch "
+	  "(and its bad mark) from the patch directory: new processes\nno longer get it. "
+	  "Processes that applied it keep it until reverted.", 1, 1, false, cmd_uninstall },
 	{ "ps", "", "list the processes with an agent, or that map an object",
 	  "List the processes with an agent, with their payloads and states.\n"
 	  "  --build-id ID, --object PATH  instead: every process that maps an object with\n"
@@ -227,6 +239,7 @@ int main(int argc, char **argv)
 		{ "tree", required_argument, NULL, 'T' },
 		{ "comm", required_argument, NULL, 'C' },
 		{ "patch-dir", required_argument, NULL, 'D' },
+		{ "name", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { 0 };
@@ -235,7 +248,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	opterr = 0; /* our own messages, with the exit code 2 */
-	while ((opt = getopt_long(argc, argv, ":p:s:t:jhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":p:s:t:jhVa", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -289,6 +302,9 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			c.patch_dir = optarg;
+			break;
+		case 'N':
+			c.name = optarg;
 			break;
 		case 'V':
 			printf("xsplice %s\n", XSPLICE_VERSION);

@@ -27,12 +27,27 @@
 #define MAX_SECTIONS   65536u
 #define MAX_SHSTRTAB   (1u << 20)
 #define MAX_NOTE       4096u
+/* The first bytes of the file are read at once: a hand-written payload
+ * fits whole, and a large one has its ELF header and usually its build-id
+ * note there, so most files cost one read. */
+#define HEAD_SIZE      8192u
 
-static int read_at(int fd, void *buf, uint64_t len, uint64_t off, struct xs_err *err,
+struct src {
+	int fd;
+	uint8_t head[HEAD_SIZE];
+	uint64_t head_len;
+};
+
+static int read_at(struct src *sr, void *buf, uint64_t len, uint64_t off, struct xs_err *err,
 		   const char *what)
 {
 	uint8_t *p = buf;
 	uint64_t done = 0;
+	if (off <= sr->head_len && len <= sr->head_len - off) {
+		memcpy(buf, sr->head + off, len);
+		return 0;
+	}
+	int fd = sr->fd;
 	while (done < len) {
 		ssize_t n = pread(fd, p + done, (size_t)(len - done), (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
@@ -52,7 +67,7 @@ static bool in_file(uint64_t size, uint64_t off, uint64_t len)
 }
 
 /* The build-id note of section sh into out. */
-static int read_note(int fd, uint64_t fsize, const Elf64_Shdr *sh, const char *name,
+static int read_note(struct src *sr, uint64_t fsize, const Elf64_Shdr *sh, const char *name,
 		     uint8_t *out, size_t *n, struct xs_err *err)
 {
 	uint8_t buf[MAX_NOTE];
@@ -65,7 +80,7 @@ static int read_note(int fd, uint64_t fsize, const Elf64_Shdr *sh, const char *n
 			       (unsigned long long)sh->sh_size, MAX_NOTE);
 	if (!in_file(fsize, sh->sh_offset, sh->sh_size))
 		return xs_fail(err, -ENOEXEC, "section %s runs past the end of the file", name);
-	if ((rc = read_at(fd, buf, sh->sh_size, sh->sh_offset, err, name)))
+	if ((rc = read_at(sr, buf, sh->sh_size, sh->sh_offset, err, name)))
 		return rc;
 	/* Notes are 4-byte padded (docs/payload-format.md), as the loader reads them. */
 	rc = xs_notes_build_id(buf, (size_t)sh->sh_size, 4, false, out, XS_BUILD_ID_MAX, n, err);
@@ -74,10 +89,18 @@ static int read_note(int fd, uint64_t fsize, const Elf64_Shdr *sh, const char *n
 	return 0;
 }
 
+/* A refusal once sr is allocated: through the exit that frees it. */
+#define FAIL(...)                              \
+	do {                                   \
+		rc = xs_fail(__VA_ARGS__);     \
+		goto out;                      \
+	} while (0)
+
 int xs_payload_ident_fd(int fd, struct xs_payload_ident *id, struct xs_err *err)
 {
 	Elf64_Ehdr eh;
 	Elf64_Shdr *sh = NULL;
+	struct src *sr = NULL;
 	char *names = NULL;
 	struct stat st;
 	uint64_t fsize, shnum, shstrndx;
@@ -92,40 +115,57 @@ int xs_payload_ident_fd(int fd, struct xs_payload_ident *id, struct xs_err *err)
 	if (fsize < sizeof(eh))
 		return xs_fail(err, -ENOEXEC, "not an ELF file (%llu bytes)",
 			       (unsigned long long)fsize);
-	if ((rc = read_at(fd, &eh, sizeof(eh), 0, err, "ELF header")))
-		return rc;
+	/* Not on the stack: this runs in the agent's constructor too, on
+	 * whatever stack the program has. */
+	if (!(sr = malloc(sizeof(*sr))))
+		return xs_fail(err, -ENOMEM, "out of memory");
+	sr->fd = fd;
+	sr->head_len = 0;
+	for (;;) {
+		ssize_t n = pread(fd, sr->head, fsize < HEAD_SIZE ? (size_t)fsize : HEAD_SIZE, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = xs_fail(err, -errno, "cannot read the ELF header: %s", strerror(errno));
+			goto out;
+		}
+		sr->head_len = (uint64_t)n;
+		break;
+	}
+	if ((rc = read_at(sr, &eh, sizeof(eh), 0, err, "ELF header")))
+		goto out;
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-		return xs_fail(err, -ENOEXEC, "not an ELF file");
+		FAIL(err, -ENOEXEC, "not an ELF file");
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
 	    eh.e_machine != EM_X86_64)
-		return xs_fail(err, -ENOEXEC, "not an x86-64 ELF64 little-endian object");
+		FAIL(err, -ENOEXEC, "not an x86-64 ELF64 little-endian object");
 	if (eh.e_type != ET_REL)
-		return xs_fail(err, -ENOEXEC, "ELF type %u, a payload is a relocatable object (ET_REL)",
-			       eh.e_type);
+		FAIL(err, -ENOEXEC, "ELF type %u, a payload is a relocatable object (ET_REL)",
+		     eh.e_type);
 	if (eh.e_shoff == 0 || eh.e_shentsize != sizeof(Elf64_Shdr))
-		return xs_fail(err, -ENOEXEC, "no usable section header table");
+		FAIL(err, -ENOEXEC, "no usable section header table");
 	if (!in_file(fsize, eh.e_shoff, sizeof(Elf64_Shdr)))
-		return xs_fail(err, -ENOEXEC, "section headers run past the end of the file");
+		FAIL(err, -ENOEXEC, "section headers run past the end of the file");
 
 	/* Extended numbering: counts too large for the header live in section 0. */
 	Elf64_Shdr s0;
-	if ((rc = read_at(fd, &s0, sizeof(s0), eh.e_shoff, err, "section header table")))
-		return rc;
+	if ((rc = read_at(sr, &s0, sizeof(s0), eh.e_shoff, err, "section header table")))
+		goto out;
 	shnum = eh.e_shnum ? eh.e_shnum : s0.sh_size;
 	shstrndx = eh.e_shstrndx == SHN_XINDEX ? s0.sh_link : eh.e_shstrndx;
 	if (shnum == 0 || shnum > MAX_SECTIONS)
-		return xs_fail(err, -ENOEXEC, "%llu sections (1..%u allowed)",
-			       (unsigned long long)shnum, MAX_SECTIONS);
+		FAIL(err, -ENOEXEC, "%llu sections (1..%u allowed)",
+		     (unsigned long long)shnum, MAX_SECTIONS);
 	if (!in_file(fsize, eh.e_shoff, shnum * sizeof(Elf64_Shdr)))
-		return xs_fail(err, -ENOEXEC, "section headers run past the end of the file");
+		FAIL(err, -ENOEXEC, "section headers run past the end of the file");
 	if (shstrndx == SHN_UNDEF || shstrndx >= shnum)
-		return xs_fail(err, -ENOEXEC, "no section name table (index %llu)",
-			       (unsigned long long)shstrndx);
+		FAIL(err, -ENOEXEC, "no section name table (index %llu)",
+		     (unsigned long long)shstrndx);
 	sh = malloc(shnum * sizeof(Elf64_Shdr));
 	if (!sh)
-		return xs_fail(err, -ENOMEM, "out of memory for %llu section headers",
-			       (unsigned long long)shnum);
-	if ((rc = read_at(fd, sh, shnum * sizeof(Elf64_Shdr), eh.e_shoff, err,
+		FAIL(err, -ENOMEM, "out of memory for %llu section headers",
+		     (unsigned long long)shnum);
+	if ((rc = read_at(sr, sh, shnum * sizeof(Elf64_Shdr), eh.e_shoff, err,
 			  "section header table")))
 		goto out;
 
@@ -140,7 +180,7 @@ int xs_payload_ident_fd(int fd, struct xs_payload_ident *id, struct xs_err *err)
 		rc = xs_fail(err, -ENOMEM, "out of memory for the section names");
 		goto out;
 	}
-	if ((rc = read_at(fd, names, ss->sh_size, ss->sh_offset, err, "section name table")))
+	if ((rc = read_at(sr, names, ss->sh_size, ss->sh_offset, err, "section name table")))
 		goto out;
 	names[ss->sh_size] = '\0'; /* a name running off the end stops here */
 
@@ -178,13 +218,14 @@ int xs_payload_ident_fd(int fd, struct xs_payload_ident *id, struct xs_err *err)
 			     LIVEPATCH_DEPENDS_SECTION);
 		goto out;
 	}
-	if ((rc = read_note(fd, fsize, bid, LIVEPATCH_BUILD_ID_SECTION, id->build_id,
+	if ((rc = read_note(sr, fsize, bid, LIVEPATCH_BUILD_ID_SECTION, id->build_id,
 			    &id->build_id_len, err)))
 		goto out;
-	rc = read_note(fd, fsize, dep, LIVEPATCH_DEPENDS_SECTION, id->depends, &id->depends_len,
+	rc = read_note(sr, fsize, dep, LIVEPATCH_DEPENDS_SECTION, id->depends, &id->depends_len,
 		       err);
 out:
 	free(names);
 	free(sh);
+	free(sr);
 	return rc;
 }

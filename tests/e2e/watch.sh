@@ -126,7 +126,7 @@ install_payload "$P_HELLO" hello
 sleep 0.3
 check "reinstalled while marked bad: still not applied anywhere" all_extra "-unstable"
 if $AUTOLOAD; then
-	start_target 2
+	start_target 2; SOCK_OF[$TPID]=$TSOCK
 	check "a target started after mark-bad does not get hello" [ "$(extra_of "$TPID")" = "-unstable" ]
 	xsp list
 	check "  ... and has no payload loaded" bash -c "! grep -q hello <<<\"\$1\"" _ "$OUT"
