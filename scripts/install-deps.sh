@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages xsplice needs to build and test, if missing.
-# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real]
+# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real|bench]
 set -eu
 want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
 # The real daemons of tests/daemons/ and their clients (their services are
@@ -12,6 +12,8 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 case "${1:-build}" in
   check) want="$want redis-server redis-tools patch systemd $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
+  # bench-fleet: /usr/bin/time for the command's own CPU time
+  bench) want="$want time" ;;
 esac
 missing=""
 for p in $want; do
