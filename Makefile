@@ -6,7 +6,7 @@ BUILD_RELEASE ?= build-release
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet install clean
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean
 
 all: build
 
@@ -58,6 +58,13 @@ bench-start: build
 bench-fleet: build
 	@scripts/install-deps.sh bench
 	@bench/fleet.sh $(BUILD) $(or $(BENCH_FLEET_N),200) $(BENCH_FLEET_JOBS)
+
+bench-redis: build
+	@scripts/install-deps.sh bench
+	@bench/bench-redis.sh $(BUILD)
+
+bench-idle: build
+	@bench/bench-idle.sh $(BUILD)
 
 install: build
 	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null

@@ -10,10 +10,10 @@ want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-d
 daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog lighttpd apache2-utils curl bind9-dnsutils python3-minimal"
 # systemd: only systemd-analyze, to verify contrib/systemd/ (nothing is started).
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch systemd $daemons" ;;
+  check) want="$want redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
-  # bench-fleet: /usr/bin/time for the command's own CPU time
-  bench) want="$want time" ;;
+  # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
+  bench) want="$want redis-server redis-tools time" ;;
 esac
 missing=""
 for p in $want; do

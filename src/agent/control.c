@@ -9,7 +9,8 @@
  * $XSPLICE_IDLE_TIMEOUT_MS (30 s). It never touches an fd that is no longer
  * its own (the program may close every fd and reuse the numbers): every fd
  * is checked by inode before it is read, written or closed, and a lost
- * listening socket is re-created (docs/protocol.md, "Connections").
+ * listening socket is re-created when the next client connects
+ * (docs/protocol.md, "Connections"). Idle, it never wakes up on its own.
  *
  * Threading: one control thread. g_ctl_lock guards the socket and the
  * client table; the thread holds it except while in poll(), and the fork
@@ -19,6 +20,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -34,6 +36,7 @@
 #include "action.h"
 #include "common/clock.h"
 #include "info.h"
+#include "common/latency.h"
 #include "payload.h"
 #include "rendezvous.h"
 #include "xsplice/protocol.h"
@@ -445,9 +448,18 @@ static void control_round(struct pollfd *fds, int n, uint64_t now, uint64_t *ret
 		accept_one(now);
 }
 
+/*
+ * The next deadline, or -1 (none): with no client connected and the
+ * socket in place the thread sleeps until something happens, so an idle
+ * agent costs the program no wake-up at all (docs/decisions.md, "Issue
+ * 14"). A listening socket the program closed stays alive while poll()
+ * holds it, so the next client's connect still wakes us; then the fd is
+ * found not ours and a new socket made (that client's connection is reset
+ * unread, and libxsplice-ctl connects again).
+ */
 static int poll_timeout(uint64_t now, uint64_t retry_at)
 {
-	uint64_t t = now + 1000;
+	uint64_t t = UINT64_MAX;
 	for (int i = 0; i < g_nclients; i++) {
 		const struct client *c = &g_clients[i];
 		uint64_t at = c->started_ms ? c->started_ms + XS_REQUEST_IO_MS
@@ -457,7 +469,11 @@ static int poll_timeout(uint64_t now, uint64_t retry_at)
 	}
 	if (g_sock.fd < 0 && retry_at && retry_at < t)
 		t = retry_at;
-	return t <= now ? 0 : (int)(t - now);
+	if (t == UINT64_MAX)
+		return -1;
+	if (t <= now)
+		return 0;
+	return t - now > INT_MAX ? INT_MAX : (int)(t - now);
 }
 
 static void *control_thread(void *arg)
@@ -466,6 +482,7 @@ static void *control_thread(void *arg)
 	struct pollfd fds[1 + XS_MAX_CLIENTS];
 	uint64_t retry_at = 0;
 
+	xs_thread_prefer_latency();
 	if (in_child) {
 		/* A child that execs at once never gets this far: give it a
 		 * moment before making a socket on its behalf. */

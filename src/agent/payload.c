@@ -49,8 +49,26 @@ void xs_payloads_unlock(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* Lent to the stop (xs_payloads_borrow): every other thread is parked. */
+static _Atomic bool g_borrowed;
+
+bool xs_payloads_borrow(void)
+{
+	if (atomic_load(&g_locked))
+		return false;
+	atomic_store(&g_borrowed, true);
+	return true;
+}
+
+void xs_payloads_giveback(void)
+{
+	atomic_store(&g_borrowed, false);
+}
+
 bool xs_payloads_locked_by_me(void)
 {
+	if (atomic_load(&g_borrowed))
+		return true; /* the only thread running is the borrower */
 	return atomic_load(&g_locked) && pthread_equal(atomic_load(&g_owner), pthread_self());
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/latency.h"
 
 #ifndef XSPLICE_VERSION
 #define XSPLICE_VERSION "unknown"
@@ -254,6 +255,10 @@ int main(int argc, char **argv)
 	bool help = false;
 	unsigned long v;
 	int opt;
+
+	/* Each reply wakes us: run soon after, not after the target's busy
+	 * threads have had their slices (docs/performance.md). */
+	xs_thread_prefer_latency();
 
 	opterr = 0; /* our own messages, with the exit code 2 */
 	while ((opt = getopt_long(argc, argv, ":p:s:t:jhVa", longopts, NULL)) != -1) {
