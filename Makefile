@@ -75,6 +75,7 @@ bench-start: build
 # xsplice load --all over 200 processes, with the agent and by attach
 # (ms per process); BENCH_FLEET_N / BENCH_FLEET_JOBS to vary it.
 bench-fleet: build
+	@scripts/install-deps.sh bench
 	@bench/fleet.sh $(BUILD) $(or $(BENCH_FLEET_N),200) $(BENCH_FLEET_JOBS)
 
 bench-redis: build

@@ -15,7 +15,8 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 case "${1:-build}" in
   check) want="$want redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
-  bench) want="$want redis-server redis-tools" ;;
+  # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
+  bench) want="$want redis-server redis-tools time" ;;
   # tests/corpus: Debian source packages built as their debian/rules do
   corpus) want="$want patch dpkg-dev cmake" ;;
 esac
