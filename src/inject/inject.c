@@ -45,7 +45,9 @@ extern const uint8_t xs_inject_blob_start[], xs_inject_blob_end[];
 #define DEFAULT_TIMEOUT_MS 10000u
 #define PROBE_MS 3000u  /* at most this long looking for a thread at a safe point */
 #define STOP_MS 1000u   /* a thread must stop this soon after PTRACE_INTERRUPT */
-#define RUN_MS 2000u    /* the injected pthread_create must return this soon */
+#define RUN_MS 2000u    /* the injected pthread_create must return this soon, or
+			 * by the attach's deadline if that is later: a thread given
+			 * up on dies at the stub's int3 (SIGTRAP, no tracer) */
 #define NAP_NS 100000   /* the loader thread looks for GO every 100 us ... */
 #define NAPS_MAX 100000 /* ... for at most ~10 s (more under load), then ends */
 
@@ -68,6 +70,7 @@ struct target {
 	struct range ld_text[4]; /* those of ld.so alone */
 	int nld;
 	bool dynamic;            /* the executable has a PT_INTERP */
+	uint64_t deadline;       /* xs_mono_ns() by which the attach must be done */
 	dev_t exe_dev;           /* the executable, to tell an exec during the attach */
 	ino_t exe_ino;
 	bool agent_mapped;
@@ -610,7 +613,13 @@ static int inject(struct xs_hijack *h, struct target *t, uint64_t *pages,
 				     strerror(errno));
 	}
 	if (!rc)
-		rc = xs_hijack_run(h, (uint64_t)addr, RUN_MS, err);
+		{
+			/* On a loaded machine the thread may wait long for a core. */
+			uint64_t now = xs_mono_ns();
+			uint64_t left = t->deadline > now ? (t->deadline - now) / 1000000u : 0;
+			rc = xs_hijack_run(h, (uint64_t)addr, left > RUN_MS ? (unsigned)left : RUN_MS,
+					   err);
+		}
 	if (rc == -ETIMEDOUT)
 		return xs_fail_prefix(err, rc, "pthread_create in the target did not return "
 				      "(a lock held elsewhere?); the thread is left running it");
@@ -894,6 +903,7 @@ static int attach(int pid, const char *agent_path, unsigned timeout_ms,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &old);
+	t.deadline = deadline;
 	rc = hijack_one(&t, res, err);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc)
