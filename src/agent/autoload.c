@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "action.h"
 #include "agent.h"
 #include "common/clock.h"
@@ -195,6 +196,13 @@ static void apply_one(struct cand *k)
 	xs_payloads_lock();
 	rc = xs_payload_upload(k->name, img, len, &err);
 	struct xs_payload *p = rc ? NULL : xs_payload_find(k->name);
+	/* The audit trail: the agent itself is the client of an autoload. */
+	struct xs_peer self = { getpid(), geteuid() };
+	struct xs_audit_subject subj;
+	xs_audit_subject_of(p, k->name, &subj);
+	xs_audit_record(&self, "autoload", &subj, rc, err.msg);
+	if (p)
+		xs_audit_set_requester(p, &self);
 	xs_payloads_unlock();
 	free(img);
 	if (rc) {

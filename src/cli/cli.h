@@ -153,5 +153,11 @@ int fleet_act(struct ctx *c, const char *verb, const char *name, const char *lab
 /* The build-id --build-id or --object asks for into id (*n 0 when neither
  * is given): EXIT_OK, or an exit code with the message printed. */
 int wanted_build_id(const struct ctx *c, uint8_t *id, size_t *n);
+/* audit.c: INFO's audit records, as JSON members (",\"audit\":[...]") or text. */
+void audit_json(const struct xs_info *in);
+void audit_text(const struct xs_info *in);
+/* sign.c */
+int cmd_sign(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_verify(struct ctx *c, const struct command *cmd, char **argv, int argc);
 
 #endif

@@ -159,6 +159,14 @@ static const struct command commands[] = {
 	{ "processes", "", "list the processes whose agent has a socket here", "List the "
 	  "processes with an agent socket in the socket directory (pid and\nsocket path), "
 	  "removing the sockets of processes that died.", 0, 0, false, cmd_processes },
+	{ "sign", "--key KEY --cert CERT [--hash ALGO] [-o OUT] FILE", "sign a payload",
+	  "Sign FILE in the Linux module-signature format (as the kernel's sign-file):\n"
+	  "a detached CMS signature by KEY for the certificate CERT, appended to FILE.",
+	  1, 9, false, cmd_sign },
+	{ "verify", "[--trust DIR] [--json] FILE", "check a payload's signature offline",
+	  "Check FILE's module signature as the agent does under enforcement, against the\n"
+	  "certificates in DIR and its 'revoked' list. Exit 6 unsigned, 7 bad, 8 untrusted,\n"
+	  "9 revoked.", 1, 4, false, cmd_verify },
 	{ "install", "FILE [--name NAME]", "install a payload in the patch directory", "Install the payload "
 	  "FILE in the patch directory as NAME.livepatch (NAME: --name,\nelse the file's base "
 	  "name without its extension), atomically. Processes\nstarted afterwards with the agent "
@@ -209,6 +217,36 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* Commands with options of their own after their name (sign.c): the
+ * global options end at the command word, and fn gets every word after it. */
+static bool own_options(const struct command *c)
+{
+	return c->fn == cmd_sign || c->fn == cmd_verify;
+}
+
+/* Where the global options end: after the command word of a command with
+ * options of its own, else at argc. */
+static int own_options_end(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			return argc;
+		if (a[0] == '-') {
+			if (!strcmp(a, "-p") || !strcmp(a, "-s") || !strcmp(a, "-t") ||
+			    !strcmp(a, "--pid") || !strcmp(a, "--socket") || !strcmp(a, "--timeout"))
+				i++;
+			continue;
+		}
+		/* The first word naming a command is the command (any other is an
+		 * option's value). */
+		const struct command *c = find_command(a);
+		if (c)
+			return own_options(c) ? i + 1 : argc;
+	}
+	return argc;
+}
+
 int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -253,7 +291,8 @@ int main(int argc, char **argv)
 	xs_thread_prefer_latency();
 
 	opterr = 0; /* our own messages, with the exit code 2 */
-	while ((opt = getopt_long(argc, argv, ":p:s:t:jhVa", longopts, NULL)) != -1) {
+	int gargc = own_options_end(argc, argv);
+	while ((opt = getopt_long(gargc, argv, ":p:s:t:jhVa", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -349,6 +388,16 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	nargs--, args++;
+	if (own_options(cmd)) {
+		for (int i = 0; i < nargs; i++)
+			if (!strcmp(args[i], "--help") || !strcmp(args[i], "-h")) {
+				command_help(cmd);
+				return EXIT_OK;
+			}
+		if (nargs < cmd->min_args)
+			return usage_error(cmd, "%s: missing arguments", cmd->name);
+		return cmd->fn(&c, cmd, args, nargs);
+	}
 	if (nargs < cmd->min_args || nargs > cmd->max_args)
 		return usage_error(cmd, "%s: %s", cmd->name,
 				   nargs < cmd->min_args ? "missing arguments" : "too many arguments");

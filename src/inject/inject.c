@@ -45,9 +45,15 @@ extern const uint8_t xs_inject_blob_start[], xs_inject_blob_end[];
 #define DEFAULT_TIMEOUT_MS 10000u
 #define PROBE_MS 3000u  /* at most this long looking for a thread at a safe point */
 #define STOP_MS 1000u   /* a thread must stop this soon after PTRACE_INTERRUPT */
-#define RUN_MS 2000u    /* the injected pthread_create must return this soon, or
-			 * by the attach's deadline if that is later: a thread given
-			 * up on dies at the stub's int3 (SIGTRAP, no tracer) */
+/*
+ * How long the injected pthread_create may take. It ends in an int3: a
+ * thread we stopped waiting for and left to reach it untraced would die of
+ * SIGTRAP, killing the program. So the bound is not a quick "is it stuck"
+ * check but far above any real pthread_create (seen: over 2 s on a 2-core
+ * machine at load average 500), and its expiry is the last resort. The
+ * attach's own deadline, if later, is waited for too.
+ */
+#define RUN_MS 30000u
 #define NAP_NS 100000   /* the loader thread looks for GO every 100 us ... */
 #define NAPS_MAX 100000 /* ... for at most ~10 s (more under load), then ends */
 
