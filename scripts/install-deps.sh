@@ -13,7 +13,7 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 # scripts/sign-file, whose signatures the agent must accept), clang and
 # libclang-rt-14-dev (libFuzzer, for the fuzz smoke run).
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake $daemons" ;;
+  check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
   # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
   bench) want="$want redis-server redis-tools time" ;;

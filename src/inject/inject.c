@@ -50,7 +50,8 @@ extern const uint8_t xs_inject_blob_start[], xs_inject_blob_end[];
  * thread we stopped waiting for and left to reach it untraced would die of
  * SIGTRAP, killing the program. So the bound is not a quick "is it stuck"
  * check but far above any real pthread_create (seen: over 2 s on a 2-core
- * machine at load average 500), and its expiry is the last resort.
+ * machine at load average 500), and its expiry is the last resort. The
+ * attach's own deadline, if later, is waited for too.
  */
 #define RUN_MS 30000u
 #define NAP_NS 100000   /* the loader thread looks for GO every 100 us ... */
@@ -75,6 +76,7 @@ struct target {
 	struct range ld_text[4]; /* those of ld.so alone */
 	int nld;
 	bool dynamic;            /* the executable has a PT_INTERP */
+	uint64_t deadline;       /* xs_mono_ns() by which the attach must be done */
 	dev_t exe_dev;           /* the executable, to tell an exec during the attach */
 	ino_t exe_ino;
 	bool agent_mapped;
@@ -617,7 +619,13 @@ static int inject(struct xs_hijack *h, struct target *t, uint64_t *pages,
 				     strerror(errno));
 	}
 	if (!rc)
-		rc = xs_hijack_run(h, (uint64_t)addr, RUN_MS, err);
+		{
+			/* On a loaded machine the thread may wait long for a core. */
+			uint64_t now = xs_mono_ns();
+			uint64_t left = t->deadline > now ? (t->deadline - now) / 1000000u : 0;
+			rc = xs_hijack_run(h, (uint64_t)addr, left > RUN_MS ? (unsigned)left : RUN_MS,
+					   err);
+		}
 	if (rc == -ETIMEDOUT)
 		return xs_fail_prefix(err, rc, "pthread_create in the target did not return "
 				      "(a lock held elsewhere?); the thread is left running it");
@@ -901,6 +909,7 @@ static int attach(int pid, const char *agent_path, unsigned timeout_ms,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &old);
+	t.deadline = deadline;
 	rc = hijack_one(&t, res, err);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc)
