@@ -335,6 +335,23 @@ int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *er
 	return ctl_new(fd, 0, path, out, err);
 }
 
+int xs_ctl_connect_pid_at(int pid, const char *path, struct xs_ctl **out, struct xs_err *err)
+{
+	int fd, rc;
+
+	*out = NULL;
+	if (pid <= 0)
+		return xs_fail(err, -ESRCH, "invalid process id %d", pid);
+	rc = do_connect(path, &fd);
+	if (rc)
+		return xs_fail(err, rc, "connect to %s: %s", path, strerror(-rc));
+	if ((rc = check_peer(fd, pid, path, err))) {
+		close(fd);
+		return rc;
+	}
+	return ctl_new(fd, pid, path, out, err);
+}
+
 int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 {
 	char path[XS_PATH_SIZE], dir[XS_PATH_SIZE];
@@ -733,9 +750,15 @@ int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wai
 
 int xs_ctl_info(struct xs_ctl *ctl, struct xs_info **info, struct xs_err *err)
 {
-	struct xs_request rq = { .op = XS_OP_INFO };
+	struct xs_request rq = { .op = XS_OP_INFO, .info_flags = XS_INFO_METADATA };
 	struct xs_response rs;
 	int rc = roundtrip(ctl, &rq, &rs, err);
+	if (rc == -EBADMSG) {
+		/* An agent from before the metadata flag: ask the old way. */
+		rq.info_flags = 0;
+		xs_response_free(&rs);
+		rc = roundtrip(ctl, &rq, &rs, err);
+	}
 	*info = NULL;
 	if (!rc) {
 		*info = rs.info; /* hand over ownership */
