@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "action.h"
+#include "audit.h"
 #include "common/hex.h"
 #include "payload.h"
 #include "rendezvous.h"
@@ -41,6 +42,10 @@ int xs_info_build(struct xs_info *info, struct xs_err *err)
 		xs_info_release(info);
 		return xs_fail(err, -ENOMEM, "out of memory");
 	}
+	if (xs_audit_snapshot(&info->audit, &info->naudit) != 0) {
+		xs_info_release(info);
+		return xs_fail(err, -ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < nobj; i++) {
 		struct xs_object *o = xs_object_at(i);
 		struct xs_info_object *io = &info->objects[info->nobjects++];
@@ -60,6 +65,8 @@ int xs_info_build(struct xs_info *info, struct xs_err *err)
 			snprintf(ip->target, sizeof(ip->target), "payload %s", p->below->name);
 		else
 			snprintf(ip->target, sizeof(ip->target), "%s", p->target_path);
+		snprintf(ip->description, sizeof(ip->description), "%s", p->md.description);
+		snprintf(ip->version, sizeof(ip->version), "%s", p->md.version);
 		ip->load_addr = (uintptr_t)p->ld.base;
 		ip->load_size = p->ld.size;
 		ip->funcs = calloc(p->nfuncs ? p->nfuncs : 1, sizeof(*ip->funcs));
@@ -89,5 +96,6 @@ void xs_info_release(struct xs_info *info)
 			free(info->payloads[i].funcs);
 	free(info->payloads);
 	free(info->objects);
+	free(info->audit);
 	memset(info, 0, sizeof(*info));
 }

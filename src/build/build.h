@@ -245,6 +245,8 @@ struct xb_func {
 	struct xb_sym *sym;  /* in the patched object */
 	char *name;          /* BINARY's name */
 	uint64_t old_addr, old_size;
+	uint8_t expect[24];  /* first bytes of the old function (extras.c); 0: none */
+	uint8_t expect_len;
 };
 
 struct xb_result {
@@ -276,6 +278,16 @@ int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec 
 /* Name of the payload symbol for an external reference from the patched
  * object (target symbols get unique names for locals). */
 const char *xb_ext_name(struct xb_result *r, const char *name);
+
+/* ---- extras.c: hooks, metadata, expectations ---- */
+
+/* Bytes of the old function an entry expects (<= LIVEPATCH_EXPECT_MAX). */
+#define XB_EXPECT_LEN 16
+/* A section a source patch adds for the agent (.livepatch.hooks.*,
+ * .modinfo): kept in the payload with what it references. */
+bool xb_is_payload_section(const char *name);
+/* Each function entry's expectation from the target binary's bytes. */
+int xb_fill_expectations(struct xb_target *t, struct xb_result *r, struct xs_err *err);
 
 /* ---- link.c, coverage.c: which objects are the target's, and whether
  * every patched file was recompiled ---- */
@@ -366,6 +378,7 @@ struct xb_payload_opts {
 	const uint8_t *depends;
 	size_t depends_len;
 	const char *name; /* payload name for .modinfo, may be NULL */
+	const char *description, *version; /* .modinfo, may be NULL */
 };
 
 int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, struct xs_err *err);

@@ -566,6 +566,21 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 		if (top->status == XB_CHANGED || top->status == XB_NEW)
 			include_sec(y->sec, &work, &nwork);
 	}
+	/* Hooks and metadata the patch adds (extras.c): new sections, kept
+	 * with what they reference. One the original had too is not new. */
+	for (size_t i = 1; i < b->nsec; i++) {
+		struct xb_sec *s = &b->sec[i];
+		if (!xb_is_payload_section(s->name))
+			continue;
+		bool old = false;
+		for (size_t k = 1; !p->is_new_obj && k < p->orig.nsec; k++)
+			old |= !strcmp(p->orig.sec[k].name, s->name) && p->orig.sec[k].size == s->size &&
+			       (!s->data || !memcmp(p->orig.sec[k].data, s->data, s->size));
+		if (!old) {
+			include_sec(s, &work, &nwork);
+			p->any = true;
+		}
+	}
 	for (size_t w = 0; w < nwork; w++) {
 		struct xb_sec *s = work[w];
 		const char *who = s->nents ? s->ents[0]->name : s->name;
@@ -676,6 +691,7 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 			continue;
 		}
 		r->funcs = xb_realloc(r->funcs, r->nfuncs + 1, sizeof(*r->funcs));
+		memset(&r->funcs[r->nfuncs], 0, sizeof(r->funcs[0]));
 		r->funcs[r->nfuncs].obj = b;
 		r->funcs[r->nfuncs].sym = y;
 		r->funcs[r->nfuncs].name = xb_strdup(x->name);

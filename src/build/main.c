@@ -31,9 +31,10 @@
 
 struct opts {
 	const char *srcdir, *patch, *target, *build_cmd, *name, *depends, *out, *workdir;
+	const char *description, *payload_version;
 	const char *cache;      /* --cache DIR (or $XSPLICE_BUILD_CACHE): reuse the original build */
 	int jobs;
-	bool keep, no_line_fixup, jobs_given;
+	bool keep, no_line_fixup, jobs_given, no_expect;
 	bool allow_compiler_mismatch; /* --allow-compiler-mismatch: a warning, not a refusal */
 };
 
@@ -43,6 +44,7 @@ static void usage(FILE *f)
 		"usage: xsplice-build --srcdir DIR --patch FIX.patch --target BINARY\n"
 		"                     [--build-cmd CMD] [--name NAME] [--depends BUILD-ID]\n"
 		"                     [-j N] [--work-dir DIR] [--keep-work] [--no-line-fixup]\n"
+		"                     [--description TEXT] [--payload-version V] [--no-expect]\n"
 		"                     [--cache DIR] [--allow-compiler-mismatch]\n"
 		"                     [--verbose] -o OUT.livepatch\n"
 		"       xsplice-build --dump PAYLOAD\n"
@@ -55,7 +57,11 @@ static void usage(FILE *f)
 		"payload for BINARY (the running executable or library, built from DIR with\n"
 		"the same flags). Exit: 0 ok, 1 failure, 2 usage, 3 the patch changes no\n"
 		"function, 4 refused (unsafe change, or a patched file the build did not\n"
-		"recompile).\n");
+		"recompile).\n"
+		"--description/--payload-version go to the payload's .modinfo (xsplice list).\n"
+		"Each function entry expects the old function's first bytes (the agent refuses\n"
+		"to patch other code); --no-expect leaves them out (a payload stacked on\n"
+		"another, --depends, has none).\n");
 }
 
 static char *abspath(const char *p)
@@ -806,6 +812,12 @@ static int report(struct build_ctx *c)
 static int write_parts(struct build_ctx *c)
 {
 	int rc;
+	/* Expectations, unless asked not to or stacked on another payload
+	 * (whose trampoline is what the function starts with then). */
+	bool stacked = c->depends_len != c->target.build_id_len ||
+		       memcmp(c->depends, c->target.build_id, c->depends_len) != 0;
+	if (!c->o->no_expect && !stacked && (rc = xb_fill_expectations(&c->target, &c->res, &c->err)))
+		return rc;
 	c->partdir = xb_asprintf("%s/parts", c->work);
 	xb_mkdir_p(c->partdir, NULL);
 	for (size_t i = 0; i < c->npairs; i++) {
@@ -817,7 +829,9 @@ static int write_parts(struct build_ctx *c)
 	}
 	struct xb_payload_opts po = { .depends = c->depends,
 				      .depends_len = c->depends_len,
-				      .name = c->o->name };
+				      .name = c->o->name,
+				      .description = c->o->description,
+				      .version = c->o->payload_version };
 	const char *meta = add_part(c, xb_asprintf("%s/meta.o", c->partdir));
 	return xb_write_meta(&c->res, &po, meta, &c->err);
 }
@@ -917,7 +931,8 @@ static int wrap_exec(char **argv)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_SRCDIR = 256, O_PATCH, O_TARGET, O_BUILDCMD, O_NAME, O_DEPENDS, O_KEEP, O_WORK,
-	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP, O_CACHE, O_NOCACHE, O_ALLOWCC };
+	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP, O_DESC, O_PVERSION, O_NOEXPECT, O_CACHE,
+	       O_NOCACHE, O_ALLOWCC };
 	static const struct option lo[] = {
 		{ "srcdir", required_argument, 0, O_SRCDIR },
 		{ "patch", required_argument, 0, O_PATCH },
@@ -933,6 +948,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "dump", required_argument, 0, O_DUMP },
 		{ "print-cflags", no_argument, 0, O_CFLAGS },
 		{ "wrap", no_argument, 0, O_WRAP },
+		{ "description", required_argument, 0, O_DESC },
+		{ "payload-version", required_argument, 0, O_PVERSION },
+		{ "no-expect", no_argument, 0, O_NOEXPECT },
 		{ "cache", required_argument, 0, O_CACHE },
 		{ "no-cache", no_argument, 0, O_NOCACHE },
 		{ "allow-compiler-mismatch", no_argument, 0, O_ALLOWCC },
@@ -963,6 +981,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_KEEP: o->keep = true; break;
 		case O_WORK: o->workdir = optarg; break;
 		case O_NOLINE: o->no_line_fixup = true; break;
+		case O_DESC: o->description = optarg; break;
+		case O_PVERSION: o->payload_version = optarg; break;
+		case O_NOEXPECT: o->no_expect = true; break;
 		case O_CACHE: o->cache = optarg; break;
 		case O_NOCACHE: o->cache = ""; break;
 		case O_ALLOWCC: o->allow_compiler_mismatch = true; break;
@@ -1014,6 +1035,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "xsplice-build: cannot read %s\n",
 			access(o->patch, R_OK) ? o->patch : o->target);
 		return XB_EXIT_USAGE;
+	}
+	/* What the agent accepts (src/agent/metadata.c): printable, bounded. */
+	const char *md[2] = { o->description, o->payload_version };
+	const size_t mdmax[2] = { XS_DESC_SIZE - 1, XS_VERSION_SIZE - 1 };
+	for (int k = 0; k < 2; k++) {
+		if (!md[k])
+			continue;
+		bool ctl = false;
+		for (const char *ch = md[k]; *ch; ch++)
+			ctl |= (unsigned char)*ch < 0x20 || *ch == 0x7f;
+		if (ctl || strlen(md[k]) > mdmax[k]) {
+			fprintf(stderr, "xsplice-build: --%s: at most %zu printable bytes\n",
+				k ? "payload-version" : "description", mdmax[k]);
+			return XB_EXIT_USAGE;
+		}
 	}
 	if (!o->name) {
 		/* Default name: output file name without its extension. */

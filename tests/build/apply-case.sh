@@ -9,6 +9,9 @@ set -u
 BUILD=$(cd "$1" && pwd)
 CASE=$(cd "$2" && pwd)
 NAME=$(basename "$CASE")
+# Patches may include <xsplice/livepatch.h> and <xsplice/shadow.h>: from
+# the source tree when they are not installed.
+export C_INCLUDE_PATH="$(cd "$CASE/../../../.." && pwd)/include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}"
 XB=$BUILD/src/build/xsplice-build
 AGENT=$BUILD/src/agent/libxsplice.so
 XSPLICE=$BUILD/src/cli/xsplice
@@ -27,6 +30,7 @@ cleanup() {
 	if [ -n "$PID" ]; then
 		kill "$PID" 2>/dev/null
 		wait "$PID" 2>/dev/null
+		rm -f "/tmp/perf-$PID.map"
 	fi
 	rm -rf "$T"
 }

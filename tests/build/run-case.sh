@@ -20,6 +20,9 @@ set -eu
 XB=$(readlink -f "$1")
 CASE=$(readlink -f "$2")
 NAME=$(basename "$CASE")
+# Patches may include <xsplice/livepatch.h> and <xsplice/shadow.h>: from
+# the source tree when they are not installed.
+export C_INCLUDE_PATH="$(cd "$CASE/../../../.." && pwd)/include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/xb-test-$NAME.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL $NAME: $*"; echo "--- tool output"; cat "$T/out.txt" 2>/dev/null || true; echo "--- dump"; cat "$T/dump.txt" 2>/dev/null || true; exit 1; }
