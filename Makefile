@@ -6,7 +6,7 @@ BUILD_RELEASE ?= build-release
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause bench-start install clean
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet install clean
 
 all: build
 
@@ -53,6 +53,10 @@ bench-pause: build
 
 bench-start: build
 	@bench/start_cost.sh $(BUILD)
+# xsplice load --all over 200 processes, with the agent and by attach
+# (ms per process); BENCH_FLEET_N / BENCH_FLEET_JOBS to vary it.
+bench-fleet: build
+	@bench/fleet.sh $(BUILD) $(or $(BENCH_FLEET_N),200) $(BENCH_FLEET_JOBS)
 
 install: build
 	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null

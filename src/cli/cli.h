@@ -31,6 +31,8 @@ enum {
 #define WAIT_MARGIN_MS 10000u
 /* What we assume the agent's default bound is at most, when not told. */
 #define AGENT_DEFAULT_GUESS_MS 30000u
+/* --all: processes handled at once unless --jobs says. */
+#define FLEET_DEFAULT_JOBS 4u
 
 struct ctx {
 	int pid;
@@ -41,6 +43,14 @@ struct ctx {
 	const char *patch_dir; /* --patch-dir DIR, else $XSPLICE_PATCH_DIR or the default */
 	const char *name;      /* --name NAME (install) */
 	struct xs_ctl *ctl;
+	/* host-wide operations (ps.c, fleet.c) */
+	bool all;              /* --all: every matching process (ps: every process) */
+	bool dry_run;          /* --dry-run: say what --all would do, change nothing */
+	unsigned jobs;         /* --jobs N: processes handled at once (0: default) */
+	const char *build_id;  /* --build-id HEX */
+	const char *object;    /* --object PATH: its build-id */
+	int tree;              /* --tree PID: only PID and its descendants */
+	const char *comm;      /* --comm NAME: only processes with this command name */
 };
 
 struct command {
@@ -103,10 +113,6 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out);
 /* The JSON members every payload has after its name: state, rc, error, reason. */
 void json_status(uint32_t state, int32_t rc, const char *reason);
 
-/* ---- install.c ---- */
-/* The patch directory: --patch-dir, else $XSPLICE_PATCH_DIR, else
- * /var/lib/xsplice. 0 or -ENAMETOOLONG. */
-int cli_patch_dir(const struct ctx *c, char *buf, size_t len);
 
 /* ---- the commands ---- */
 int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc);
@@ -121,5 +127,31 @@ int cmd_processes(struct ctx *c, const struct command *cmd, char **argv, int arg
 int cmd_attach(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_install(struct ctx *c, const struct command *cmd, char **argv, int argc);
 int cmd_uninstall(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_ps(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_status(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_mark_bad(struct ctx *c, const struct command *cmd, char **argv, int argc);
+int cmd_watch(struct ctx *c, const struct command *cmd, char **argv, int argc);
+
+/* ---- fleet.c ---- */
+/* load --all FILE, apply/revert/replace/unload --all NAME (docs/cli.md). */
+int fleet_run(struct ctx *c, const struct command *cmd, const char *arg);
+/* flags of fleet_load/fleet_act */
+#define FLEET_JSON_NESTED 1u /* --json: no newline after the object (inside another) */
+#define FLEET_QUIET_EMPTY 2u /* no summary and no note when no process is concerned */
+/* load payload NAME (the len bytes at buf) in every process it fits, as
+ * load --all; label: printed before each line (watch). An exit code. */
+int fleet_load(struct ctx *c, const char *name, const uint8_t *buf, size_t len,
+	       const char *label, unsigned flags);
+/* A stacked payload's processes: those whose agent holds the payload with
+ * build-id id (what it depends on), narrowed by --tree/--comm. */
+struct xs_proc;
+int fleet_stacked_targets(const struct ctx *c, const uint8_t *id, size_t idn,
+			  struct xs_proc **out, size_t *n, struct xs_err *err);
+/* apply/revert/replace/unload NAME in every process holding it. */
+int fleet_act(struct ctx *c, const char *verb, const char *name, const char *label,
+	      unsigned flags);
+/* The build-id --build-id or --object asks for into id (*n 0 when neither
+ * is given): EXIT_OK, or an exit code with the message printed. */
+int wanted_build_id(const struct ctx *c, uint8_t *id, size_t *n);
 
 #endif

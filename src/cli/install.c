@@ -15,19 +15,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/installed.h"
 #include "cli/json.h"
 #include "common/hex.h"
 #include "common/patchdir.h"
 #include "common/payload_ident.h"
-
-int cli_patch_dir(const struct ctx *c, char *buf, size_t len)
-{
-	if (c->patch_dir && c->patch_dir[0]) {
-		int n = snprintf(buf, len, "%s", c->patch_dir);
-		return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-	}
-	return xs_patchdir_default(buf, len);
-}
 
 /* Exit codes of a directory change: the file or name is the user's
  * problem, the directory an I/O failure. missing: -ENOENT means that the
@@ -49,8 +41,9 @@ static int change_exit(int rc, bool missing)
 
 static int get_dir(const struct ctx *c, const struct command *cmd, char *dir, size_t len)
 {
-	if (cli_patch_dir(c, dir, len))
-		return usage_error(cmd, "%s: the patch directory path is too long", cmd->name);
+	struct xs_err err = { "" };
+	if (installed_dir(c, dir, len, &err))
+		return usage_error(cmd, "%s: %s", cmd->name, err.msg);
 	return EXIT_OK;
 }
 

@@ -51,17 +51,32 @@ static void global_help(FILE *f)
 		"  -s, --socket PATH  the agent's control socket instead of a PID\n"
 		"  -t, --timeout MS   time bound of an action inside the agent (0 = the\n"
 		"                     agent's default); the client waits that long plus %u ms\n"
-		"  -j, --json         machine-readable output for list, get, info and attach\n"
+		"  -j, --json         machine-readable output for list, get, info, attach, ps\n"
+		"                     and --all\n"
 		"      --no-attach    with -p: if the process has no agent, fail (exit 3)\n"
-		"                     instead of loading the agent into it (see 'attach')\n"
+		"                     instead of loading the agent into it (see 'attach');\n"
+		"                     with --all: skip the processes without an agent\n"
+		"\n"
+		"Every process on the host (load --all FILE; apply, revert, replace,\n"
+		"unload --all NAME; ps):\n"
+		"  -a, --all          load: every process that maps the object FILE depends\n"
+		"                     on, attaching the agent where needed; an action: every\n"
+		"                     process whose agent holds NAME; ps: every process\n"
+		"      --dry-run      with --all: say what would be done, change nothing\n"
+		"      --jobs N       with --all: processes handled at once (default %u)\n"
+		"      --tree PID     only PID and its descendants\n"
+		"      --comm NAME    only the processes whose command name is NAME\n"
+		"      --build-id ID, --object PATH\n"
+		"                     ps: the processes that map an object with this build-id\n"
 		"      --patch-dir DIR\n"
-		"                     the patch directory (install, uninstall; default\n"
+		"                     the patch directory (install, uninstall, status,\n"
+		"                     mark-bad, watch; default\n"
 		"                     $XSPLICE_PATCH_DIR, else /var/lib/xsplice)\n"
 		"      --name NAME    install: the payload's name (default: the file's)\n"
 		"  -h, --help         this help; 'xsplice help COMMAND' for one command\n"
 		"  -V, --version      print the version\n"
 		"\n"
-		"Commands:\n", WAIT_MARGIN_MS);
+		"Commands:\n", WAIT_MARGIN_MS, FLEET_DEFAULT_JOBS);
 	for (const struct command *c = commands; c->name; c++) {
 		char left[64];
 		snprintf(left, sizeof(left), "%s %s", c->name, c->args);
@@ -70,14 +85,32 @@ static void global_help(FILE *f)
 	fprintf(f, "\n%s", exit_codes_help);
 }
 
+static const char fleet_help[] =
+	"With --all (instead of -p): every process it concerns, several at a time\n"
+	"(--jobs N): load FILE in every process that maps the object FILE depends on,\n"
+	"attaching the agent where there is none; an action on every process whose\n"
+	"agent holds NAME. One line per process: PID COMMAND and patched (reverted,\n"
+	"unloaded), already, skipped: REASON, failed: REASON or gone; then\n"
+	"'N patched, N already, N skipped, N failed'. Exit 0 only if none failed.\n"
+	"--dry-run changes nothing; --tree PID and --comm NAME narrow the processes.\n";
+
 static void command_help(const struct command *c)
 {
-	printf("Usage: xsplice [-p PID | --socket PATH] [--timeout MS]%s %s%s%s\n\n%s\n\n%s",
+	bool fleet = !strcmp(c->name, "load") || find_action(c->name);
+	printf("Usage: xsplice [-p PID | --socket PATH] [--timeout MS]%s %s%s%s\n",
 	       (!strcmp(c->name, "list") || !strcmp(c->name, "get") || !strcmp(c->name, "info") ||
 		!strcmp(c->name, "attach") || !strcmp(c->name, "install") ||
 		!strcmp(c->name, "uninstall"))
 		       ? " [--json]" : "",
-	       c->name, c->args[0] ? " " : "", c->args, c->help, exit_codes_help);
+	       c->name, c->args[0] ? " " : "", c->args);
+	if (fleet)
+		printf("       xsplice --all [--dry-run] [--jobs N] [--tree PID] [--comm NAME] "
+		       "[--json] %s %s\n", c->name, c->args);
+	if (!strcmp(c->name, "ps"))
+		printf("       xsplice ps [--build-id ID | --object PATH | --all] [--tree PID] "
+		       "[--comm NAME] [--json]\n");
+	printf("\n%s\n\n%s%s", c->help, fleet ? fleet_help : "", fleet ? "\n" : "");
+	printf("%s", exit_codes_help);
 }
 
 static const struct command commands[] = {
@@ -134,6 +167,36 @@ static const struct command commands[] = {
 	{ "uninstall", "NAME", "remove a payload from the patch directory", "Remove NAME.livepatch "
 	  "(and its bad mark) from the patch directory: new processes\nno longer get it. "
 	  "Processes that applied it keep it until reverted.", 1, 1, false, cmd_uninstall },
+	{ "ps", "", "list the processes with an agent, or that map an object",
+	  "List the processes with an agent, with their payloads and states.\n"
+	  "  --build-id ID, --object PATH  instead: every process that maps an object with\n"
+	  "                that build-id (read through /proc/PID/map_files), agent or not\n"
+	  "  --all         every process of the host\n"
+	  "  --tree PID    only PID and its descendants; --comm NAME: only that command\n"
+	  "A process that cannot be patched says why: a kernel thread, a zombie, stopped,\n"
+	  "traced, statically linked, not x86-64, another user's (when not root).", 0, 0,
+	  false, cmd_ps },
+	{ "status", "", "what is installed, and what is applied where", "Show the payloads "
+	  "installed in the patch directory (--patch-dir DIR, else\n$XSPLICE_PATCH_DIR, else "
+	  "/var/lib/xsplice), whether each is marked bad, and\nfor every running process it "
+	  "concerns (that maps the object it depends on)\nwhether it is applied there, or why "
+	  "not: no agent, not loaded, loaded but\nnot applied with the last error, marked bad, "
+	  "cannot be patched.\n--tree PID and --comm NAME narrow the processes.", 0, 0, false,
+	  cmd_status },
+	{ "mark-bad", "NAME [REASON]", "never apply NAME again, and remove it everywhere",
+	  "Mark payload NAME bad in the patch directory (NAME.bad, with REASON), so\nno process "
+	  "applies it again (neither at start nor through watch), then\nrevert it and unload it "
+	  "in every running process that holds it (as\n'revert --all NAME' and 'unload --all "
+	  "NAME'). Exit 0 only if nothing failed.\n--tree PID and --comm NAME narrow the "
+	  "processes.", 1, 2, false, cmd_mark_bad },
+	{ "watch", "", "service: apply newly installed payloads to running processes",
+	  "Run until SIGTERM: apply every payload installed in the patch directory\n"
+	  "(and not marked bad) to every running process it fits, as 'load --all'\n"
+	  "(attaching the agent where needed, unless --no-attach), then again each\n"
+	  "time a payload is installed (inotify). One line per action on stdout.\n"
+	  "SIGHUP: the whole pass again. contrib/systemd/xsplice-watch.service runs it.\n"
+	  "--tree PID, --comm NAME narrow the processes; --jobs N as for --all.", 0, 0, false,
+	  cmd_watch },
 	{ NULL, NULL, NULL, NULL, 0, 0, false, NULL },
 };
 
@@ -168,6 +231,13 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "no-attach", no_argument, NULL, 'A' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "jobs", required_argument, NULL, 'J' },
+		{ "build-id", required_argument, NULL, 'B' },
+		{ "object", required_argument, NULL, 'O' },
+		{ "tree", required_argument, NULL, 'T' },
+		{ "comm", required_argument, NULL, 'C' },
 		{ "patch-dir", required_argument, NULL, 'D' },
 		{ "name", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
@@ -178,7 +248,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	opterr = 0; /* our own messages, with the exit code 2 */
-	while ((opt = getopt_long(argc, argv, ":p:s:t:jhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":p:s:t:jhVa", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -203,6 +273,32 @@ int main(int argc, char **argv)
 			break;
 		case 'A':
 			c.no_attach = true;
+			break;
+		case 'a':
+			c.all = true;
+			break;
+		case 'n':
+			c.dry_run = true;
+			break;
+		case 'J':
+			if (parse_uint(optarg, 64, &v) || v == 0)
+				return usage_error(NULL, "--jobs: '%s' is not a number from 1 to 64",
+						   optarg);
+			c.jobs = (unsigned)v;
+			break;
+		case 'B':
+			c.build_id = optarg;
+			break;
+		case 'O':
+			c.object = optarg;
+			break;
+		case 'T':
+			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
+				return usage_error(NULL, "--tree: '%s' is not a process id", optarg);
+			c.tree = (int)v;
+			break;
+		case 'C':
+			c.comm = optarg;
 			break;
 		case 'D':
 			c.patch_dir = optarg;
@@ -253,6 +349,23 @@ int main(int argc, char **argv)
 				   nargs < cmd->min_args ? "missing arguments" : "too many arguments");
 	if (c.pid && c.socket)
 		return usage_error(cmd, "give either -p PID or --socket PATH, not both");
+	bool fleet_cmd = cmd->fn == cmd_load || cmd->fn == cmd_action;
+	if (c.all && !fleet_cmd && cmd->fn != cmd_ps)
+		return usage_error(cmd, "%s does not take --all", cmd->name);
+	if (c.dry_run && !(c.all && fleet_cmd))
+		return usage_error(cmd, "--dry-run goes with --all (load, apply, revert, replace, "
+				   "unload)");
+	bool host_cmd = cmd->fn == cmd_ps || cmd->fn == cmd_status || cmd->fn == cmd_mark_bad ||
+			cmd->fn == cmd_watch;
+	if (c.jobs && !(c.all && fleet_cmd) && cmd->fn != cmd_mark_bad && cmd->fn != cmd_watch)
+		return usage_error(cmd, "--jobs goes with --all, mark-bad and watch");
+	if ((c.tree || c.comm) && !c.all && !host_cmd)
+		return usage_error(cmd, "--tree and --comm narrow --all, ps, status, mark-bad and "
+				   "watch");
+	if ((c.build_id || c.object) && cmd->fn != cmd_ps)
+		return usage_error(cmd, "--build-id and --object go with ps");
+	if (c.all && fleet_cmd)
+		return fleet_run(&c, cmd, args[0]);
 	if (cmd->needs_target) {
 		if (!c.pid && !c.socket)
 			return usage_error(cmd, "%s needs a target: -p PID or --socket PATH",

@@ -330,6 +330,23 @@ int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *er
 	return ctl_new(fd, 0, path, out, err);
 }
 
+int xs_ctl_connect_pid_at(int pid, const char *path, struct xs_ctl **out, struct xs_err *err)
+{
+	int fd, rc;
+
+	*out = NULL;
+	if (pid <= 0)
+		return xs_fail(err, -ESRCH, "invalid process id %d", pid);
+	rc = do_connect(path, &fd);
+	if (rc)
+		return xs_fail(err, rc, "connect to %s: %s", path, strerror(-rc));
+	if ((rc = check_peer(fd, pid, path, err))) {
+		close(fd);
+		return rc;
+	}
+	return ctl_new(fd, pid, path, out, err);
+}
+
 int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 {
 	char path[XS_PATH_SIZE], dir[XS_PATH_SIZE];
