@@ -3,10 +3,12 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_RELEASE ?= build-release
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 300
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause install clean
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz
 
 all: build
 
@@ -40,10 +42,16 @@ check:
 	@$(MAKE) --no-print-directory release
 	@$(MAKE) --no-print-directory $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
-	@tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+	@FUZZ_BUILD=$(BUILD_FUZZ) tests/run-all.sh $(BUILD) $(BUILD_ASAN)
 
 release: $(BUILD_RELEASE)/build.ninja
 	ninja -C $(BUILD_RELEASE)
+
+# The libFuzzer harnesses (clang), FUZZ_SECONDS each, in parallel, from the
+# seed corpora in tests/fuzz/seeds/ (make check runs them for 60 s).
+fuzz:
+	@scripts/install-deps.sh check
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD_FUZZ)
 
 stress: build
 	@XSPLICE_STRESS_CYCLES=10000 tests/stress/run-stress.sh $(BUILD)
@@ -51,9 +59,23 @@ stress: build
 bench-pause: build
 	@$(BUILD)/bench/bench-pause
 
+bench-start: build
+	@bench/start_cost.sh $(BUILD)
+# xsplice load --all over 200 processes, with the agent and by attach
+# (ms per process); BENCH_FLEET_N / BENCH_FLEET_JOBS to vary it.
+bench-fleet: build
+	@bench/fleet.sh $(BUILD) $(or $(BENCH_FLEET_N),200) $(BENCH_FLEET_JOBS)
+
+bench-redis: build
+	@scripts/install-deps.sh bench
+	@bench/bench-redis.sh $(BUILD)
+
+bench-idle: build
+	@bench/bench-idle.sh $(BUILD)
+
 install: build
 	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null
 	meson install -C $(BUILD) --quiet
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_RELEASE)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_RELEASE) $(BUILD_FUZZ)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages xsplice needs to build and test, if missing.
-# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real]
+# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real|bench]
 set -eu
 want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
 # The real daemons of tests/daemons/ and their clients (their services are
@@ -8,9 +8,14 @@ want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-d
 # ports and configurations). A daemon whose package cannot be installed is
 # skipped by its test.
 daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog lighttpd apache2-utils curl bind9-dnsutils python3-minimal"
+# systemd: only systemd-analyze, to verify contrib/systemd/ (nothing is started).
+# openssl (test keys and certificates), linux-kbuild-6.1 (the kernel's
+# scripts/sign-file, whose signatures the agent must accept), clang and
+# libclang-rt-14-dev (libFuzzer, for the fuzz smoke run).
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch gdb linux-perf g++ $daemons" ;;
+  check) want="$want redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
+  bench) want="$want redis-server redis-tools" ;;
 esac
 missing=""
 for p in $want; do

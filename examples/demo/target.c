@@ -8,6 +8,13 @@
  *
  *   xsplice-demo-target serve SOCKET [THREADS]
  *   xsplice-demo-target query SOCKET [REQUEST]      (prints the answer)
+ *   xsplice-demo-target version                     (prints extra_version() and exits)
+ *   xsplice-demo-target respawn N                   (prints it, then N times: fork, the
+ *                                                    child prints it and execs itself)
+ *
+ * version and respawn call extra_version() first thing in main: with the
+ * agent preloaded and a payload installed, they show whether the payload
+ * was applied before main (docs/user-guide.md, "The patch directory").
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,12 +142,47 @@ static int query(const char *path, const char *req)
 	return 0;
 }
 
+/* A daemon that re-executes itself: the fork child runs the parent's
+ * (patched) code, the exec'd program starts afresh with the agent. */
+static int respawn(int n)
+{
+	printf("pid %d: xen_extra : %s\n", (int)getpid(), extra_version());
+	fflush(stdout);
+	if (n <= 0)
+		return 0;
+	pid_t child = fork();
+	if (child < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (child == 0) {
+		printf("pid %d (fork child): xen_extra : %s\n", (int)getpid(), extra_version());
+		fflush(stdout);
+		char count[16];
+		snprintf(count, sizeof(count), "%d", n - 1);
+		execl("/proc/self/exe", "xsplice-demo-target", "respawn", count, (char *)NULL);
+		perror("exec");
+		_exit(127);
+	}
+	int st;
+	if (waitpid(child, &st, 0) < 0)
+		return 1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "version") == 0) {
+		printf("xen_extra : %s\n", extra_version());
+		return 0;
+	}
+	if (argc >= 3 && strcmp(argv[1], "respawn") == 0)
+		return respawn(atoi(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "serve") == 0)
 		return serve(argv[2], argc > 3 ? atoi(argv[3]) : 4);
 	if (argc >= 3 && strcmp(argv[1], "query") == 0)
 		return query(argv[2], argc > 3 ? argv[3] : "info");
-	fprintf(stderr, "usage: %s serve SOCKET [THREADS] | query SOCKET [REQUEST]\n", argv[0]);
+	fprintf(stderr, "usage: %s serve SOCKET [THREADS] | query SOCKET [REQUEST] | version | "
+		"respawn N\n", argv[0]);
 	return 2;
 }

@@ -36,10 +36,6 @@
 #define XS_DESC_SIZE      256              /* payload .modinfo description, with NUL */
 #define XS_VERSION_SIZE   64               /* payload .modinfo version, with NUL */
 
-/* INFO request flags (optional u32 body; docs/protocol.md, "Metadata"). */
-#define XS_INFO_METADATA  0x1u             /* append each payload's description/version */
-#define XS_INFO_FLAGS_KNOWN XS_INFO_METADATA
-
 enum xs_op {
 	XS_OP_UPLOAD = 0,
 	XS_OP_GET = 1,
@@ -88,8 +84,6 @@ struct xs_request {
 	/* ACTION */
 	uint32_t cmd;              /* enum xs_action */
 	uint32_t timeout_ms;       /* 0 = agent default */
-	/* INFO: XS_INFO_* (0: the original empty body is sent) */
-	uint32_t info_flags;
 };
 
 /* ---- replies ---- */
@@ -130,9 +124,26 @@ struct xs_info_payload {
 	uint64_t load_size;
 	uint32_t nfuncs;
 	struct xs_info_func *funcs;
-	/* With XS_INFO_METADATA (else ""): from the payload's .modinfo. */
+	/* INFO section 2 (else ""): from the payload's .modinfo. */
 	char description[XS_DESC_SIZE];
 	char version[XS_VERSION_SIZE];
+};
+
+/* One audit record (docs/security.md, "Audit"); INFO's section 1. */
+#define XS_AUDIT_MAX 64
+#define XS_INFO_SECTION_AUDIT 1
+/* INFO's section 2: each payload's description and version. */
+#define XS_INFO_SECTION_METADATA 2
+struct xs_info_audit {
+	uint64_t time_ns;          /* CLOCK_REALTIME */
+	uint32_t pid;              /* the client's (SO_PEERCRED) */
+	uint32_t uid;
+	char op[16];               /* "upload", "apply", ..., "apply-done", ... */
+	char name[XS_NAME_SIZE];   /* payload name ("" if none) */
+	char build_id[2 * XS_BUILD_ID_MAX + 1];
+	char signer[256];          /* certificate subject, "unsigned", "unverified: ..." */
+	int32_t result;            /* 0 or -errno */
+	char reason[XS_REASON_SIZE];
 };
 
 struct xs_info {
@@ -149,9 +160,10 @@ struct xs_info {
 	struct xs_info_object *objects;
 	uint32_t npayloads;
 	struct xs_info_payload *payloads;
-	/* Encode: append the metadata trailer (the request asked for it).
-	 * Decode: the reply carried one. */
-	bool metadata;
+	/* Section 1 (after the payloads; absent when naudit is 0): the last
+	 * XS_AUDIT_MAX audit records, oldest first. */
+	uint32_t naudit;
+	struct xs_info_audit *audit;
 };
 
 struct xs_response {

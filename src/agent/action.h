@@ -14,7 +14,6 @@
 
 #define XS_DEFAULT_TIMEOUT_MS 1000
 #define XS_MAX_TIMEOUT_MS 60000 /* a stop is retried at most this long */
-#define XS_MAX_TIMEOUT_MS 60000 /* a stop is retried at most this long */
 
 /* Start the action thread. */
 int xs_action_init(struct xs_err *err);
@@ -25,6 +24,14 @@ int xs_action_init(struct xs_err *err);
  * to the action thread (p->rc is -EAGAIN until it is done).
  */
 int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, struct xs_err *err);
+/*
+ * Run cmd on p to its end on the calling thread, without the action thread
+ * (table NOT locked on entry): the same checks, plan, rendezvous and commit
+ * as xs_action_request + the action thread, with the default timeout. For
+ * the agent's start (autoload.c), before the action thread exists. 0 or
+ * p's rc with its reason.
+ */
+int xs_action_run_now(struct xs_payload *p, uint32_t cmd, struct xs_err *err);
 /* fork handlers (table locked): prepare waits while code is written but
  * not yet recorded; child cancels the parent's action (rc -ECANCELED). */
 void xs_action_fork_prepare(void);

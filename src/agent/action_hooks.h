@@ -36,5 +36,7 @@ int xs_hook_steps_pre(struct xs_hook_steps *s, struct xs_err *err);
  * done; else the undo hooks of the steps that passed. */
 void xs_hook_steps_post(struct xs_hook_steps *s, bool ok);
 void xs_hook_steps_free(struct xs_hook_steps *s);
+/* Does a step have post hooks to run when the action succeeds? */
+bool xs_hook_steps_have_post(const struct xs_hook_steps *s);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libxsplice.so start-up: the constructor initialises the rendezvous and
- * the action thread, then starts the control thread (control.c) with its
+ * libxsplice.so start-up: the constructor initialises the rendezvous,
+ * applies the installed payloads when preloaded (autoload.c), starts the
+ * action thread, then starts the control thread (control.c) with its
  * socket (socket.c); fork handlers restart the agent in a fork child
  * (docs/decisions.md, "Process life cycle"); the destructor removes the
  * socket. It never writes to stdout and never exits the process; start-up
@@ -20,6 +21,10 @@
 
 #include "action.h"
 #include "agent.h"
+#include "audit.h"
+#include "quota.h"
+#include "trust.h"
+#include "autoload.h"
 #include "rendezvous.h"
 #include "shadow.h"
 
@@ -34,7 +39,18 @@ __attribute__((constructor)) static void xs_agent_init(void)
 	if (off && *off && strcmp(off, "0") != 0)
 		return;
 	struct xs_err err = { "" };
+	/* Configuration a client cannot change: read once, now. */
+	xs_quota_init();
+	xs_audit_init();
+	if (xs_trust_init(&err) != 0 && xs_trust_enforcing())
+		xs_agent_log("xsplice: agent in pid %d: signature enforcement is on but %s; every "
+			     "upload will be refused\n", (int)getpid(), err.msg);
 	int rc = xs_rendezvous_init(&err);
+	/* Installed payloads first, before main and before the agent's own
+	 * threads: the program never runs a function they replace unpatched
+	 * (autoload.c). Whatever fails there is logged and the start goes on. */
+	if (!rc && xs_autoload_wanted())
+		xs_autoload_run();
 	if (!rc)
 		rc = xs_action_init(&err);
 	if (!rc)

@@ -9,7 +9,8 @@
  * $XSPLICE_IDLE_TIMEOUT_MS (30 s). It never touches an fd that is no longer
  * its own (the program may close every fd and reuse the numbers): every fd
  * is checked by inode before it is read, written or closed, and a lost
- * listening socket is re-created (docs/protocol.md, "Connections").
+ * listening socket is re-created when the next client connects
+ * (docs/protocol.md, "Connections"). Idle, it never wakes up on its own.
  *
  * Threading: one control thread. g_ctl_lock guards the socket and the
  * client table; the thread holds it except while in poll(), and the fork
@@ -19,6 +20,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -32,9 +34,12 @@
 #include <unistd.h>
 
 #include "action.h"
+#include "audit.h"
 #include "common/clock.h"
 #include "info.h"
+#include "common/latency.h"
 #include "payload.h"
+#include "quota.h"
 #include "rendezvous.h"
 #include "xsplice/protocol.h"
 
@@ -58,12 +63,15 @@ struct client {
 	struct xs_frame_header h;
 	uint8_t *body;
 	size_t body_got;
+	size_t body_held;    /* bytes of body counted in g_inflight */
 	uint64_t started_ms; /* when the current frame began; 0 = between frames */
 	uint8_t *out;        /* queued reply */
 	size_t out_len, out_off;
 	uint64_t out_since;
 	bool close_after;    /* end once the reply is out (the stream is out of step) */
 	uint64_t last_ms;    /* last sign of life, for the idle timeout */
+	struct xs_peer peer; /* SO_PEERCRED at accept, for the audit trail */
+	struct xs_rate rate; /* requests per second (quota.c) */
 };
 
 static pthread_mutex_t g_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -73,6 +81,7 @@ static int g_nclients;
 static pid_t g_owner_pid;
 static unsigned g_idle_ms = XS_IDLE_DEFAULT_MS;
 static bool g_started;
+static uint64_t g_inflight; /* request body bytes held by all clients (quota.c) */
 
 static uint64_t now_ms(void)
 {
@@ -117,15 +126,19 @@ static void do_action(const struct xs_request *rq, struct xs_response *rs, struc
 	rs->ret = xs_action_request(p, rq->cmd, rq->timeout_ms, err);
 }
 
-static void dispatch(const struct xs_request *rq, struct xs_response *rs, struct xs_info *info)
+static void dispatch(const struct xs_request *rq, struct xs_response *rs, struct xs_info *info,
+		     const struct xs_peer *peer)
 {
 	struct xs_err err = { "" };
+	struct xs_audit_subject subj;
 	memset(rs, 0, sizeof(*rs));
 	rs->op = rq->op;
 	xs_payloads_lock();
 	switch (rq->op) {
 	case XS_OP_UPLOAD:
 		rs->ret = xs_payload_upload(rq->name, rq->payload, rq->payload_size, &err);
+		xs_audit_subject_of(rs->ret ? NULL : xs_payload_find(rq->name), rq->name, &subj);
+		xs_audit_record(peer, "upload", &subj, rs->ret, err.msg);
 		break;
 	case XS_OP_GET: {
 		struct xs_payload *p = xs_payload_find(rq->name);
@@ -141,12 +154,19 @@ static void dispatch(const struct xs_request *rq, struct xs_response *rs, struct
 	case XS_OP_LIST:
 		do_list(rq, rs);
 		break;
-	case XS_OP_ACTION:
+	case XS_OP_ACTION: {
+		/* Who and what before the action: UNLOAD frees the payload. */
+		struct xs_payload *p = xs_payload_find(rq->name);
+		xs_audit_subject_of(p, rq->name, &subj);
+		if (p && rq->cmd != XS_ACTION_CANCEL && rq->cmd != XS_ACTION_UNLOAD)
+			xs_audit_set_requester(p, peer);
 		do_action(rq, rs, &err);
+		const char *an = xs_action_name(rq->cmd);
+		xs_audit_record(peer, an ? an : "action", &subj, rs->ret, err.msg);
 		break;
+	}
 	case XS_OP_INFO:
 		rs->ret = xs_info_build(info, &err);
-		info->metadata = (rq->info_flags & XS_INFO_METADATA) != 0;
 		if (!rs->ret)
 			rs->info = info;
 		break;
@@ -238,6 +258,8 @@ static void say_once(int fd, uint16_t op, int ret, const char *reason)
 
 static void client_reset(struct client *c)
 {
+	g_inflight -= c->body_held;
+	c->body_held = 0;
 	free(c->body);
 	c->body = NULL;
 	c->head_got = 0;
@@ -249,7 +271,9 @@ static void serve_frame(struct client *c)
 {
 	struct xs_err err = { "" };
 	struct xs_request rq;
-	int rc = xs_decode_request(c->h.op, c->body, c->h.length, &rq, &err);
+	int rc = xs_quota_rate(&c->rate, c->h.op, now_ms(), &err);
+	if (!rc)
+		rc = xs_decode_request(c->h.op, c->body, c->h.length, &rq, &err);
 	if (rc) {
 		queue_error(c, c->h.op, rc, err.msg);
 		return;
@@ -257,7 +281,7 @@ static void serve_frame(struct client *c)
 	struct xs_response rs;
 	struct xs_info info;
 	memset(&info, 0, sizeof(info));
-	dispatch(&rq, &rs, &info);
+	dispatch(&rq, &rs, &info, &c->peer);
 	queue_response(c, &rs);
 	xs_info_release(&info);
 }
@@ -291,12 +315,23 @@ static int client_readable(struct client *c)
 				client_reset(c);
 				return 0;
 			}
+			/* Bounded before anything is allocated: the stream is
+			 * then out of step, so the connection ends. */
+			rc = xs_quota_check_frame(c->h.op, c->h.length, g_inflight, &err);
+			if (rc) {
+				queue_error(c, c->h.op, rc, err.msg);
+				c->close_after = true;
+				client_reset(c);
+				return 0;
+			}
 			if (c->h.length && !(c->body = malloc(c->h.length))) {
 				queue_error(c, c->h.op, -ENOMEM, "out of memory for the request");
 				c->close_after = true;
 				client_reset(c);
 				return 0;
 			}
+			c->body_held = c->h.length;
+			g_inflight += c->body_held;
 		} else {
 			c->body_got += (size_t)n;
 		}
@@ -308,12 +343,14 @@ static int client_readable(struct client *c)
 	return 0;
 }
 
-static bool peer_allowed(int fd)
+static bool peer_allowed(int fd, struct xs_peer *peer)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return false;
+	peer->pid = cred.pid;
+	peer->uid = cred.uid;
 	return cred.uid == 0 || cred.uid == geteuid();
 }
 
@@ -351,7 +388,8 @@ static void accept_one(uint64_t now)
 	if (fd < 0)
 		return;
 	/* Refused before a byte is read. */
-	if (!peer_allowed(fd)) {
+	struct xs_peer peer;
+	if (!peer_allowed(fd, &peer)) {
 		close(fd);
 		return;
 	}
@@ -375,6 +413,7 @@ static void accept_one(uint64_t now)
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 	c->last_ms = now;
+	c->peer = peer;
 }
 
 /* Is the listening socket still ours? If not, forget it (never close a
@@ -446,9 +485,18 @@ static void control_round(struct pollfd *fds, int n, uint64_t now, uint64_t *ret
 		accept_one(now);
 }
 
+/*
+ * The next deadline, or -1 (none): with no client connected and the
+ * socket in place the thread sleeps until something happens, so an idle
+ * agent costs the program no wake-up at all (docs/decisions.md, "Issue
+ * 14"). A listening socket the program closed stays alive while poll()
+ * holds it, so the next client's connect still wakes us; then the fd is
+ * found not ours and a new socket made (that client's connection is reset
+ * unread, and libxsplice-ctl connects again).
+ */
 static int poll_timeout(uint64_t now, uint64_t retry_at)
 {
-	uint64_t t = now + 1000;
+	uint64_t t = UINT64_MAX;
 	for (int i = 0; i < g_nclients; i++) {
 		const struct client *c = &g_clients[i];
 		uint64_t at = c->started_ms ? c->started_ms + XS_REQUEST_IO_MS
@@ -458,7 +506,11 @@ static int poll_timeout(uint64_t now, uint64_t retry_at)
 	}
 	if (g_sock.fd < 0 && retry_at && retry_at < t)
 		t = retry_at;
-	return t <= now ? 0 : (int)(t - now);
+	if (t == UINT64_MAX)
+		return -1;
+	if (t <= now)
+		return 0;
+	return t - now > INT_MAX ? INT_MAX : (int)(t - now);
 }
 
 static void *control_thread(void *arg)
@@ -467,6 +519,7 @@ static void *control_thread(void *arg)
 	struct pollfd fds[1 + XS_MAX_CLIENTS];
 	uint64_t retry_at = 0;
 
+	xs_thread_prefer_latency();
 	if (in_child) {
 		/* A child that execs at once never gets this far: give it a
 		 * moment before making a socket on its behalf. */
@@ -568,6 +621,7 @@ void xs_control_fork_child(void)
 	}
 	memset(g_clients, 0, sizeof(g_clients));
 	g_nclients = 0;
+	g_inflight = 0;
 	if (xs_sock_is_ours(&g_sock))
 		close(g_sock.fd);
 	g_sock.fd = -1;

@@ -9,6 +9,8 @@
 #include "elf.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +113,81 @@ static int parse_symtab(struct xs_elf *elf, unsigned idx, enum xs_elf_kind kind,
 				       sym->st_name, elf->strtab_size);
 	}
 	return 0;
+}
+
+/* A byte range of the file: a section's data, the ELF header or the
+ * section header table (index ~0u and ~1u). */
+struct span {
+	uint64_t off, end;
+	unsigned idx;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off ? 1 : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static const char *span_name(const struct xs_elf *elf, unsigned idx, char *buf, size_t n)
+{
+	if (idx == ~0u)
+		return "the ELF header";
+	if (idx == ~1u)
+		return "the section header table";
+	snprintf(buf, n, "section %u (%s)", idx, elf->secs[idx].name);
+	return buf;
+}
+
+/* The sections the loader looks up by name: one of each. */
+static bool unique_name(const char *name)
+{
+	return strncmp(name, ".livepatch.", 11) == 0 || strcmp(name, ".note.gnu.build-id") == 0;
+}
+
+/*
+ * A payload's file layout: no two sections' data (nor the ELF header or
+ * the section header table) share bytes, and no section the loader finds
+ * by name appears twice (which one would it take?). Names are resolved
+ * and every range is inside the file when this runs.
+ */
+static int check_payload_layout(const struct xs_elf *elf, size_t size, struct xs_err *err)
+{
+	(void)size;
+	for (unsigned i = 1; i < elf->nsecs; i++) {
+		if (!unique_name(elf->secs[i].name))
+			continue;
+		for (unsigned j = i + 1; j < elf->nsecs; j++)
+			if (strcmp(elf->secs[i].name, elf->secs[j].name) == 0)
+				return xs_fail(err, -EINVAL, "two sections named %s (%u and %u)",
+					       elf->secs[i].name, i, j);
+	}
+	struct span *sp = calloc((size_t)elf->nsecs + 2, sizeof(*sp));
+	if (!sp)
+		return xs_fail(err, -ENOMEM, "out of memory for %u sections", elf->nsecs);
+	unsigned n = 0;
+	sp[n++] = (struct span){ 0, sizeof(Elf64_Ehdr), ~0u };
+	sp[n++] = (struct span){ elf->ehdr->e_shoff,
+				 elf->ehdr->e_shoff + (uint64_t)elf->nsecs * sizeof(Elf64_Shdr), ~1u };
+	for (unsigned i = 1; i < elf->nsecs; i++) {
+		const Elf64_Shdr *sh = elf->secs[i].sh;
+		if (sh->sh_type == SHT_NOBITS || sh->sh_type == SHT_NULL || !sh->sh_size)
+			continue;
+		sp[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size, i };
+	}
+	qsort(sp, n, sizeof(*sp), cmp_span);
+	int rc = 0;
+	for (unsigned k = 1; k < n && !rc; k++)
+		if (sp[k].off < sp[k - 1].end) {
+			char a[160], b[160];
+			rc = xs_fail(err, -EINVAL, "%s and %s overlap in the file (bytes %llu..%llu)",
+				     span_name(elf, sp[k - 1].idx, a, sizeof(a)),
+				     span_name(elf, sp[k].idx, b, sizeof(b)),
+				     (unsigned long long)sp[k].off,
+				     (unsigned long long)(sp[k].end < sp[k - 1].end ? sp[k].end
+										 : sp[k - 1].end) - 1);
+		}
+	free(sp);
+	return rc;
 }
 
 int xs_elf_parse(struct xs_elf *elf, const void *image, size_t size, enum xs_elf_kind kind,
@@ -227,6 +304,12 @@ int xs_elf_parse(struct xs_elf *elf, const void *image, size_t size, enum xs_elf
 			goto fail;
 		}
 		elf->secs[i].name = (const char *)shstr->data + off;
+	}
+
+	if (kind == XS_ELF_PAYLOAD) {
+		rc = check_payload_layout(elf, size, err);
+		if (rc)
+			goto fail;
 	}
 
 	/* The symbol table: .symtab, else .dynsym. */

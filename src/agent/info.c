@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "action.h"
+#include "audit.h"
 #include "common/hex.h"
 #include "payload.h"
 #include "rendezvous.h"
@@ -38,6 +39,10 @@ int xs_info_build(struct xs_info *info, struct xs_err *err)
 	unsigned np = xs_payloads_count();
 	info->payloads = calloc(np ? np : 1, sizeof(*info->payloads));
 	if (!info->objects || !info->payloads) {
+		xs_info_release(info);
+		return xs_fail(err, -ENOMEM, "out of memory");
+	}
+	if (xs_audit_snapshot(&info->audit, &info->naudit) != 0) {
 		xs_info_release(info);
 		return xs_fail(err, -ENOMEM, "out of memory");
 	}
@@ -91,5 +96,6 @@ void xs_info_release(struct xs_info *info)
 			free(info->payloads[i].funcs);
 	free(info->payloads);
 	free(info->objects);
+	free(info->audit);
 	memset(info, 0, sizeof(*info));
 }

@@ -23,6 +23,8 @@
 #include "elf.h"
 #include "shadow.h"
 #include "visibility.h"
+#include "quota.h"
+#include "trust.h"
 #include "symbols.h"
 
 /* The table lock: guards g_head, every payload's state/rc/reason and
@@ -51,8 +53,26 @@ void xs_payloads_unlock(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* Lent to the stop (xs_payloads_borrow): every other thread is parked. */
+static _Atomic bool g_borrowed;
+
+bool xs_payloads_borrow(void)
+{
+	if (atomic_load(&g_locked))
+		return false;
+	atomic_store(&g_borrowed, true);
+	return true;
+}
+
+void xs_payloads_giveback(void)
+{
+	atomic_store(&g_borrowed, false);
+}
+
 bool xs_payloads_locked_by_me(void)
 {
+	if (atomic_load(&g_borrowed))
+		return true; /* the only thread running is the borrower */
 	return atomic_load(&g_locked) && pthread_equal(atomic_load(&g_owner), pthread_self());
 }
 
@@ -192,6 +212,19 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 		return xs_fail(err, -EEXIST, "a payload named '%s' is already loaded", name);
 	if (size == 0)
 		return xs_fail(err, -EINVAL, "payload '%s' is empty", name);
+	int lrc = xs_quota_check_upload(size, xs_payloads_count(), err);
+	if (lrc)
+		return lrc;
+	/* The signature first: under enforcement nothing else of an
+	 * unverified payload is parsed (trust.c). */
+	char signer[XS_SIGNER_SIZE];
+	size_t content_len;
+	int trc = xs_trust_check(image, size, &content_len, signer, sizeof(signer), err);
+	if (trc)
+		return trc;
+	size = content_len;
+	if (size == 0)
+		return xs_fail(err, -EINVAL, "payload '%s' is empty (only a signature)", name);
 
 	/* Our own copy: the peer's buffer is gone after the request. */
 	uint8_t *copy = malloc(size);
@@ -255,6 +288,7 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 	xs_perfmap_add(&p->ld, p->name);
 	p->eh_frame = xs_ehframe_register(&p->ld, p->name);
 	xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_LOAD, err);
+	snprintf(p->signer, sizeof(p->signer), "%s", signer);
 	snprintf(p->target_path, sizeof(p->target_path), "%s", target->path);
 	p->target_bias = target->bias;
 	memcpy(p->target_build_id, target->build_id, target->build_id_len);

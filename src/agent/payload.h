@@ -39,6 +39,8 @@ struct xs_payload {
 	struct xs_metadata md;        /* .modinfo description/version */
 	void *jit_entry;              /* gdb JIT entry (visibility.h) */
 	void *eh_frame;               /* registered .eh_frame, NULL if none */
+	char signer[256];             /* trust.c: certificate subject, "unsigned", "unverified: ..." */
+	uint32_t audit_pid, audit_uid; /* audit.c: who asked for the running action */
 };
 
 void xs_payloads_lock(void);
@@ -46,6 +48,15 @@ void xs_payloads_unlock(void);
 /* pthread_cond_wait on the table lock (held on entry and on return). */
 void xs_payloads_wait(pthread_cond_t *cond);
 /* Does the calling thread hold the table lock? (for assertions) */
+/*
+ * Inside the stop only (every other thread parked): use the table without
+ * its mutex when nobody holds it, i.e. no thread was parked between taking
+ * and dropping it (one parked inside pthread_mutex_lock has not read
+ * anything yet). No libc: the mutex is not touched. False when it is held;
+ * then the caller does its work after the release, under the lock.
+ */
+bool xs_payloads_borrow(void);
+void xs_payloads_giveback(void);
 bool xs_payloads_locked_by_me(void);
 #define XS_ASSERT_TABLE_LOCKED() assert(xs_payloads_locked_by_me())
 

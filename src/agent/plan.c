@@ -372,8 +372,9 @@ void xs_plan_commit(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd)
 {
 	for (unsigned k = 0; k < pl->nops; k++) {
 		struct xs_plan_op *op = &pl->ops[k];
+		/* Our own copy loop: this may run inside the stop (action.c). */
 		if (!op->revert)
-			memcpy(op->f->saved, op->before, op->f->patch_len);
+			xs_bytes_copy(op->f->saved, op->before, op->f->patch_len);
 		op->f->applied = !op->revert;
 	}
 	for (unsigned k = 0; k < pl->nops; k++) {

@@ -716,6 +716,13 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 			/* The pause ends when the release is issued; how soon each
 			 * thread then gets a CPU is up to the scheduler. */
 			uint64_t t_release = now_ns();
+			/* Success only, written while every reader is parked. */
+			if (r == 0 && stats) {
+				stats->pause_ns = t_release - a.t_first_signal;
+				stats->park_ns = a.t_arrived - a.t_first_signal;
+				stats->threads = n;
+				stats->attempts = attempts;
+			}
 			fresh = !release_all(&a);
 			g_snapshot_in_use = fresh;
 			if (!fresh)
@@ -729,12 +736,6 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 					"process's maps; refusing rather than risk a thread in patched code",
 					(int)why_tid);
 			if (r != -EAGAIN) {
-				if (stats) {
-					stats->pause_ns = t_release - a.t_first_signal;
-					stats->park_ns = a.t_arrived - a.t_first_signal;
-					stats->threads = n;
-					stats->attempts = attempts;
-				}
 				if (r < 0 && err)
 					*err = werr;
 				return r;
@@ -776,15 +777,11 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 			}
 		}
 		if (rc != -EBUSY || now_ns() >= deadline) {
-			if (stats)
-				stats->attempts = attempts;
 			if (err)
 				xs_fail(err, rc, "%s", conflict.msg);
 			return rc;
 		}
 		if (cancel && atomic_load(cancel)) {
-			if (stats)
-				stats->attempts = attempts;
 			return xs_fail(err, -ECANCELED, "cancelled by a client after %u attempt%s; "
 				       "nothing changed (last obstacle: %s)", attempts,
 				       attempts == 1 ? "" : "s", conflict.msg[0] ? conflict.msg :
@@ -797,8 +794,6 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		struct timespec ts = { 0, (long)(pause_ns < left ? pause_ns : left) };
 		nanosleep(&ts, NULL);
 		if (now_ns() >= deadline) {
-			if (stats)
-				stats->attempts = attempts;
 			if (err)
 				xs_fail(err, -EBUSY, "%s", conflict.msg);
 			return -EBUSY;

@@ -66,6 +66,8 @@ bool xs_rendezvous_in_handler(void);
  * On running out of time: -EBUSY with the reason of the last conflict, or
  * naming a thread that never arrived. Also unblocks nothing: threads that
  * block the signal simply never arrive.
+ * *stats is written only when fn returned 0, before the release (while
+ * every thread that might read it is parked); otherwise left alone.
  */
 int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		      const _Atomic bool *cancel, struct xs_rendezvous_stats *stats,

@@ -134,7 +134,10 @@ static int collect_cb(struct dl_phdr_info *info, size_t sz, void *data)
 		if (info->dlpi_phdr[i].p_type == PT_NOTE)
 			object_scan_notes(o, &info->dlpi_phdr[i]);
 	uintptr_t self = (uintptr_t)&xs_objects_refresh;
-	o->is_agent = o->lo <= self && self < o->hi;
+	/* The agent, and its signature verifier (signature.c), are never patched. */
+	const char *base = strrchr(o->path, '/');
+	o->is_agent = (o->lo <= self && self < o->hi) ||
+		      (base && strcmp(base, "/libxsplice-verify.so") == 0);
 	uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
 	o->is_vdso = vdso && o->lo <= vdso && vdso < o->hi;
 	if (o->is_vdso && !o->path[0])

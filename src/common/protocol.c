@@ -179,12 +179,6 @@ int xs_encode_request(const struct xs_request *rq, uint8_t **frame, size_t *fram
 		wb_u32(&w, rq->timeout_ms);
 		break;
 	case XS_OP_INFO:
-		/* The original INFO request is empty: flags only when set, so
-		 * an agent that predates them still understands the request. */
-		if (rq->info_flags & ~XS_INFO_FLAGS_KNOWN)
-			w.rc = xs_fail(err, -EINVAL, "info flags: unknown %#x", rq->info_flags);
-		if (rq->info_flags)
-			wb_u32(&w, rq->info_flags);
 		break;
 	default:
 		w.rc = xs_fail(err, -EINVAL, "op: unknown operation %u", rq->op);
@@ -239,15 +233,53 @@ static void enc_info(struct wbuf *w, const struct xs_info *in)
 			wb_u32(w, f->flags);
 		}
 	}
-	/* Metadata trailer: only when asked for (an old client's decoder
-	 * refuses trailing bytes). */
-	if (in->metadata && !w->rc) {
+	/* Sections after the payloads: u16 tag, u32 length, body; in
+	 * ascending tag order, each present only when non-empty (so the
+	 * encoding stays canonical). Section 1: the audit ring. */
+	if (in->naudit && !in->audit)
+		w->rc = w->rc ? w->rc : xs_fail(w->err, -EINVAL, "audit: missing");
+	if (in->naudit > XS_AUDIT_MAX)
+		w->rc = w->rc ? w->rc : xs_fail(w->err, -E2BIG, "audit: %u records, at most %u",
+						in->naudit, XS_AUDIT_MAX);
+	if (in->naudit && !w->rc) {
+		wb_u16(w, XS_INFO_SECTION_AUDIT);
+		size_t lenpos = w->len;
+		wb_u32(w, 0);
+		size_t start = w->len;
+		wb_u32(w, in->naudit);
+		for (uint32_t i = 0; i < in->naudit && !w->rc; i++) {
+			const struct xs_info_audit *a = &in->audit[i];
+			wb_u64(w, a->time_ns);
+			wb_u32(w, a->pid);
+			wb_u32(w, a->uid);
+			wb_str(w, "audit op", a->op, sizeof(a->op), 1);
+			wb_str(w, "audit name", a->name, sizeof(a->name), 0);
+			wb_str(w, "audit build_id", a->build_id, sizeof(a->build_id), 0);
+			wb_str(w, "audit signer", a->signer, sizeof(a->signer), 0);
+			wb_u32(w, (uint32_t)a->result);
+			wb_reason(w, a->reason);
+		}
+		if (!w->rc)
+			xs_le_put32(w->p + lenpos, (uint32_t)(w->len - start));
+	}
+	/* Section 2: the payloads' metadata (.modinfo description and
+	 * version), one record per payload in order; only when one has some. */
+	bool any_md = false;
+	for (uint32_t i = 0; i < in->npayloads && in->payloads; i++)
+		any_md |= in->payloads[i].description[0] || in->payloads[i].version[0];
+	if (any_md && !w->rc) {
+		wb_u16(w, XS_INFO_SECTION_METADATA);
+		size_t lenpos = w->len;
+		wb_u32(w, 0);
+		size_t start = w->len;
 		wb_u32(w, in->npayloads);
 		for (uint32_t i = 0; i < in->npayloads && !w->rc; i++) {
 			const struct xs_info_payload *p = &in->payloads[i];
 			wb_str(w, "payload description", p->description, sizeof(p->description), 0);
 			wb_str(w, "payload version", p->version, sizeof(p->version), 0);
 		}
+		if (!w->rc)
+			xs_le_put32(w->p + lenpos, (uint32_t)(w->len - start));
 	}
 }
 
@@ -333,6 +365,15 @@ static int rb_u32(struct rbuf *r, uint32_t *v, const char *field, struct xs_err 
 	if (rc)
 		return rc;
 	*v = xs_le_get32(rb_take(r, 4));
+	return 0;
+}
+
+static int rb_u16(struct rbuf *r, uint16_t *v, const char *field, struct xs_err *err)
+{
+	int rc = rb_need(r, 2, field, err);
+	if (rc)
+		return rc;
+	*v = xs_le_get16(rb_take(r, 2));
 	return 0;
 }
 
@@ -461,17 +502,6 @@ int xs_decode_request(uint16_t op, const uint8_t *body, size_t len, struct xs_re
 			return xs_fail(err, -EINVAL, "cmd: unknown action %u", rq->cmd);
 		break;
 	case XS_OP_INFO:
-		/* Optional flags; fewer than 4 bytes are trailing bytes. */
-		if (r.left >= 4) {
-			if ((rc = rb_u32(&r, &rq->info_flags, "info flags", err)))
-				return rc;
-			if (rq->info_flags == 0)
-				return xs_fail(err, -EINVAL,
-					       "info flags: 0 is sent as an empty body, not as a field");
-			if (rq->info_flags & ~XS_INFO_FLAGS_KNOWN)
-				return xs_fail(err, -EINVAL, "info flags: unknown %#x",
-					       rq->info_flags & ~XS_INFO_FLAGS_KNOWN);
-		}
 		break;
 	default:
 		return xs_fail(err, -EPROTO, "op: unknown operation %u", op);
@@ -497,6 +527,101 @@ static int rb_count(struct rbuf *r, uint32_t *n, size_t min_rec, const char *fie
 	if (*n > r->left / min_rec)
 		return xs_fail(err, -EBADMSG, "%s: %u records cannot fit in the %zu bytes left",
 			       field, *n, r->left);
+	return 0;
+}
+
+#define MIN_AUDIT (8 + 4 + 4 + 2 + 1 + 2 + 2 + 2 + 4 + 2)
+
+static int dec_audit(struct rbuf *r, struct xs_info *in, struct xs_err *err)
+{
+	uint32_t n;
+	int rc = rb_count(r, &n, MIN_AUDIT, "audit count", err);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return xs_fail(err, -EBADMSG, "audit section: no records (an empty section is "
+			       "left out)");
+	if (n > XS_AUDIT_MAX)
+		return xs_fail(err, -E2BIG, "audit section: %u records, at most %u", n,
+			       XS_AUDIT_MAX);
+	in->audit = calloc(n, sizeof(*in->audit));
+	if (!in->audit)
+		return xs_fail(err, -ENOMEM, "out of memory decoding INFO");
+	in->naudit = n;
+	for (uint32_t i = 0; i < n; i++) {
+		struct xs_info_audit *a = &in->audit[i];
+		if ((rc = rb_u64(r, &a->time_ns, "audit time", err)) ||
+		    (rc = rb_u32(r, &a->pid, "audit pid", err)) ||
+		    (rc = rb_u32(r, &a->uid, "audit uid", err)) ||
+		    (rc = rb_str(r, a->op, sizeof(a->op), 1, "audit op", err)) ||
+		    (rc = rb_str(r, a->name, sizeof(a->name), 0, "audit name", err)) ||
+		    (rc = rb_hex(r, a->build_id, sizeof(a->build_id), "audit build_id", err)) ||
+		    (rc = rb_str(r, a->signer, sizeof(a->signer), 0, "audit signer", err)) ||
+		    (rc = rb_i32(r, &a->result, "audit result", err)) ||
+		    (rc = rb_str(r, a->reason, sizeof(a->reason), 0, "audit reason", err)))
+			return xs_fail_prefix(err, rc, "audit record %u", i);
+	}
+	return rb_end(r, err);
+}
+
+static int dec_metadata(struct rbuf *r, struct xs_info *in, struct xs_err *err)
+{
+	uint32_t n;
+	int rc = rb_u32(r, &n, "metadata count", err);
+	if (rc)
+		return rc;
+	if (n != in->npayloads)
+		return xs_fail(err, -EBADMSG, "metadata section: %u records, but %u payloads", n,
+			       in->npayloads);
+	bool any = false;
+	for (uint32_t i = 0; i < n; i++) {
+		struct xs_info_payload *p = &in->payloads[i];
+		if ((rc = rb_str(r, p->description, sizeof(p->description), 0, "payload description",
+				 err)) ||
+		    (rc = rb_str(r, p->version, sizeof(p->version), 0, "payload version", err)))
+			return xs_fail_prefix(err, rc, "metadata record %u", i);
+		any |= p->description[0] || p->version[0];
+	}
+	if (!any)
+		return xs_fail(err, -EBADMSG, "metadata section: all empty (an empty section is "
+			       "left out)");
+	return rb_end(r, err);
+}
+
+/* The sections after the payloads (see enc_info): known tags only, in
+ * ascending order, each once. */
+static int dec_info_sections(struct rbuf *r, struct xs_info *in, struct xs_err *err)
+{
+	unsigned last = 0;
+	while (r->left) {
+		int rc;
+		uint16_t tag;
+		uint32_t len;
+		if (r->left < 6) /* not even a section header */
+			return rb_end(r, err);
+		if ((rc = rb_u16(r, &tag, "section tag", err)) ||
+		    (rc = rb_u32(r, &len, "section length", err)) ||
+		    (rc = rb_need(r, len, "section body", err)))
+			return rc;
+		if (tag <= last)
+			return xs_fail(err, -EBADMSG, "INFO section %u after section %u (ascending, "
+				       "each once)", tag, last);
+		last = tag;
+		struct rbuf sub = { .p = r->p, .left = len, .off = r->off };
+		rb_take(r, len);
+		switch (tag) {
+		case XS_INFO_SECTION_AUDIT:
+			rc = dec_audit(&sub, in, err);
+			break;
+		case XS_INFO_SECTION_METADATA:
+			rc = dec_metadata(&sub, in, err);
+			break;
+		default:
+			rc = xs_fail(err, -EBADMSG, "INFO section %u: unknown", tag);
+		}
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -574,24 +699,7 @@ static int dec_info(struct rbuf *r, struct xs_info **out, struct xs_err *err)
 				return xs_fail_prefix(err, rc, "payload %u func %u", i, j);
 		}
 	}
-	/* Optional metadata trailer; fewer than 4 bytes are trailing bytes. */
-	if (r->left >= 4) {
-		uint32_t nm;
-		if ((rc = rb_u32(r, &nm, "metadata count", err)))
-			return rc;
-		if (nm != in->npayloads)
-			return xs_fail(err, -EBADMSG, "metadata count %u, but %u payloads", nm,
-				       in->npayloads);
-		for (uint32_t i = 0; i < nm; i++) {
-			struct xs_info_payload *p = &in->payloads[i];
-			if ((rc = rb_str(r, p->description, sizeof(p->description), 0,
-					 "payload description", err)) ||
-			    (rc = rb_str(r, p->version, sizeof(p->version), 0, "payload version", err)))
-				return xs_fail_prefix(err, rc, "payload %u", i);
-		}
-		in->metadata = true;
-	}
-	return 0;
+	return dec_info_sections(r, in, err);
 }
 
 static void info_free(struct xs_info *in)
@@ -602,6 +710,7 @@ static void info_free(struct xs_info *in)
 		free(in->payloads[i].funcs);
 	free(in->payloads);
 	free(in->objects);
+	free(in->audit);
 	free(in);
 }
 

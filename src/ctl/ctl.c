@@ -35,7 +35,11 @@
 #include "common/socket_path.h"
 
 #define DEFAULT_IO_TIMEOUT_MS 10000u
-#define WAIT_POLL_MS 10
+/* xs_ctl_wait polls GET after 100 us, then backs off (x2) to 10 ms: an
+ * action usually ends within a millisecond, a long one costs one GET per
+ * 10 ms (docs/performance.md, "The whole command"). */
+#define WAIT_POLL_FIRST_US 100
+#define WAIT_POLL_MAX_US 10000
 /* Pages of LIST restarted at most this often when the set keeps changing. */
 #define LIST_RESTARTS 100
 
@@ -43,6 +47,7 @@ struct xs_ctl {
 	int fd;
 	int pid; /* 0 when connected by path */
 	unsigned io_timeout_ms;
+	bool answered; /* a reply came on this connection */
 	char path[XS_PATH_SIZE];
 };
 
@@ -330,6 +335,23 @@ int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *er
 	return ctl_new(fd, 0, path, out, err);
 }
 
+int xs_ctl_connect_pid_at(int pid, const char *path, struct xs_ctl **out, struct xs_err *err)
+{
+	int fd, rc;
+
+	*out = NULL;
+	if (pid <= 0)
+		return xs_fail(err, -ESRCH, "invalid process id %d", pid);
+	rc = do_connect(path, &fd);
+	if (rc)
+		return xs_fail(err, rc, "connect to %s: %s", path, strerror(-rc));
+	if ((rc = check_peer(fd, pid, path, err))) {
+		close(fd);
+		return rc;
+	}
+	return ctl_new(fd, pid, path, out, err);
+}
+
 int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 {
 	char path[XS_PATH_SIZE], dir[XS_PATH_SIZE];
@@ -444,8 +466,8 @@ static int agent_refusal(const struct xs_frame_header *h, const uint8_t *body,
  * error, else the agent's ret (with its reason in err). rs must be freed
  * with xs_response_free by the caller whatever the result.
  */
-static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_response *rs,
-		     struct xs_err *err)
+static int roundtrip_once(struct xs_ctl *ctl, const struct xs_request *rq,
+			  struct xs_response *rs, bool *unread, struct xs_err *err)
 {
 	uint8_t *frame, *body;
 	size_t len;
@@ -468,13 +490,19 @@ static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_
 			if (refused)
 				return refused;
 		}
+		*unread = true;
 		return explain_close(ctl, rc, err);
 	}
 	if (rc)
 		return xs_fail_prefix(err, rc, "sending the request");
 	rc = xs_read_frame(ctl->fd, &h, &body, 1, ctl->io_timeout_ms, err);
+	/* A reset (not an orderly close) means the request was never read:
+	 * data left unread, or a connection never accepted. */
+	if (rc == -ECONNRESET)
+		*unread = true;
 	if (rc == -ENOTCONN || rc == -ECONNRESET)
 		return explain_close(ctl, rc, err);
+	ctl->answered = true;
 	if (rc == -ETIMEDOUT)
 		return xs_fail_prefix(err, rc, "waiting for the agent");
 	if (rc)
@@ -498,6 +526,50 @@ static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_
 		return rs->ret;
 	}
 	return 0;
+}
+
+/*
+ * A program that closes every fd closes the agent's listening socket; the
+ * agent notices when the next client connects (its control thread sleeps
+ * without a timeout when no client is connected: no periodic wake-ups,
+ * docs/decisions.md, "Issue 14"), makes a new socket and that first
+ * connection is reset unread. Connect again, for a while, to the new one.
+ */
+static int reconnect(struct xs_ctl *ctl)
+{
+	for (int i = 0; i < 100; i++) {
+		struct xs_ctl *n = NULL;
+		struct xs_err e = { "" };
+		int rc = ctl->pid ? xs_ctl_connect_pid(ctl->pid, &n, &e)
+				  : xs_ctl_connect_path(ctl->path, &n, &e);
+		if (rc == 0) {
+			close(ctl->fd);
+			ctl->fd = n->fd;
+			snprintf(ctl->path, sizeof(ctl->path), "%s", n->path);
+			free(n);
+			xs_ctl_set_io_timeout(ctl, ctl->io_timeout_ms);
+			return 0;
+		}
+		if (rc != -ENOENT && rc != -ECONNREFUSED)
+			return rc;
+		struct timespec ts = { 0, 5 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_response *rs,
+		     struct xs_err *err)
+{
+	bool unread = false;
+	int rc = roundtrip_once(ctl, rq, rs, &unread, err);
+	/* Only before the first reply: later, a reset is a real error. */
+	if (!unread || ctl->answered || reconnect(ctl) != 0)
+		return rc;
+	xs_response_free(rs);
+	if (err)
+		err->msg[0] = '\0';
+	return roundtrip_once(ctl, rq, rs, &unread, err);
 }
 
 static int set_name(struct xs_request *rq, const char *name, struct xs_err *err)
@@ -647,6 +719,7 @@ int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wai
 {
 	uint64_t deadline = wait_ms ? xs_mono_ms() + wait_ms : 0;
 	char reason[XS_REASON_SIZE];
+	long poll_us = WAIT_POLL_FIRST_US;
 
 	for (;;) {
 		uint32_t state;
@@ -667,23 +740,19 @@ int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wai
 			return xs_fail(err, -ETIMEDOUT, "%s of %s still running after %u ms",
 				       xs_action_name(cmd) ? xs_action_name(cmd) : "action", name,
 				       wait_ms);
-		struct timespec ts = { 0, WAIT_POLL_MS * 1000000L };
+		struct timespec ts = { 0, poll_us * 1000L };
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
+		if ((poll_us *= 2) > WAIT_POLL_MAX_US)
+			poll_us = WAIT_POLL_MAX_US;
 	}
 }
 
 int xs_ctl_info(struct xs_ctl *ctl, struct xs_info **info, struct xs_err *err)
 {
-	struct xs_request rq = { .op = XS_OP_INFO, .info_flags = XS_INFO_METADATA };
+	struct xs_request rq = { .op = XS_OP_INFO };
 	struct xs_response rs;
 	int rc = roundtrip(ctl, &rq, &rs, err);
-	if (rc == -EBADMSG) {
-		/* An agent from before the metadata flag: ask the old way. */
-		rq.info_flags = 0;
-		xs_response_free(&rs);
-		rc = roundtrip(ctl, &rq, &rs, err);
-	}
 	*info = NULL;
 	if (!rc) {
 		*info = rs.info; /* hand over ownership */

@@ -40,6 +40,10 @@ int xs_ctl_remove_if_stale(const char *path, int pid);
 /* Both connects check the agent's SO_PEERCRED: pid must be the one asked
  * for, uid root or the target's. */
 int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *err);
+/* Connect to process pid's agent at a socket path already known (e.g. from
+ * one read of /proc/net/unix for many processes), with the same peer check
+ * as xs_ctl_connect_pid: the socket must be served by pid. */
+int xs_ctl_connect_pid_at(int pid, const char *path, struct xs_ctl **out, struct xs_err *err);
 void xs_ctl_close(struct xs_ctl *ctl);
 /* Per-request I/O bound (ms), default 10000. */
 void xs_ctl_set_io_timeout(struct xs_ctl *ctl, unsigned ms);

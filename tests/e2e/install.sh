@@ -23,6 +23,13 @@ for f in bin/xsplice lib/libxsplice.so lib/libxsplice-ctl.so include/xsplice/xsp
 	include/xsplice/protocol.h include/xsplice/livepatch.h lib/pkgconfig/xsplice.pc; do
 	check "installed $f" [ -e "$ROOT/$f" ]
 done
+COLL=$ROOT/share/ansible/collections
+check "installed the Ansible collection under share/ansible/collections" \
+	[ -f "$COLL/ansible_collections/xsplice/livepatch/plugins/modules/payload.py" ]
+if command -v ansible-doc >/dev/null; then
+	check "ANSIBLE_COLLECTIONS_PATH=PREFIX/share/ansible/collections finds it" \
+		bash -c "ANSIBLE_HOME=$WORK/ah ANSIBLE_COLLECTIONS_PATH=$COLL ansible-doc -l xsplice.livepatch 2>/dev/null | grep -q xsplice.livepatch.payload"
+fi
 check "the installed xsplice does not point into the build directory" \
 	eval '! readelf -d "$ROOT/bin/xsplice" | grep -q "$BUILD"'
 check "the installed xsplice finds the installed libxsplice-ctl" \

@@ -92,6 +92,88 @@ expect_rc 0 "uid 65534 lists its own target"
 expect_out "hello" "and sees the payload root loaded"
 stop_pid "$NBPID"
 
+# 4. A real user account (created here, as CI runs as root): it controls
+# its own target, is refused by root's agent before a byte is read, cannot
+# attach to root's processes, and another uid cannot control its target.
+TUSER=xsplice-e2e
+if ! id -u "$TUSER" >/dev/null 2>&1; then
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$TUSER" 2>"$WORK/useradd.log" ||
+		diag "useradd: $(cat "$WORK/useradd.log")"
+fi
+if TUID=$(id -u "$TUSER" 2>/dev/null); then
+	TGID=$(id -g "$TUSER")
+	AS_T=(setpriv --reuid="$TUID" --regid="$TGID" --clear-groups)
+	as_tuser() {
+		LAST_CMD="(uid $TUID) xsplice $*"
+		timeout -k 5 "$XS_TIMEOUT" "${AS_T[@]}" env XSPLICE_SOCKET_DIR="${SD:-$TDIR/agents}" \
+			"$XSPLICE" "$@" >"$WORK/out" 2>"$WORK/err"
+		RC=$?
+		OUT=$(cat "$WORK/out")
+		ERR=$(cat "$WORK/err")
+	}
+	TDIR=$WORK/tuser
+	mkdir -m 0755 "$TDIR"
+	chown "$TUID:$TGID" "$TDIR"
+	cp "$P_HELLO" "$TDIR/hello.livepatch"
+	chmod 0644 "$TDIR/hello.livepatch"
+	XSPLICE_SOCKET_DIR=$TDIR/agents spawn "${AS_T[@]}" \
+		env LD_PRELOAD="$AGENT_PRELOAD" "$TARGET" serve "$TDIR/demo.sock" 2 2>"$WORK/tuser.log"
+	TUPID=$LAST_PID
+	check "a target as user $TUSER (uid $TUID) starts its agent" \
+		wait_for 10 sock_ready "$TDIR/agents/$TUPID.sock"
+	wait_for 10 sock_ready "$TDIR/demo.sock"
+	check "its socket directory is $TUSER's and private" \
+		[ "$(stat -c '%u %a' "$TDIR/agents")" = "$TUID 700" ]
+	check "its socket is $TUSER's, mode 0600" [ "$(stat -c '%u %a' "$TDIR/agents/$TUPID.sock")" = "$TUID 600" ]
+	as_tuser -p "$TUPID" load "$TDIR/hello.livepatch"
+	expect_rc 0 "$TUSER loads a payload into its own target"
+	check "which runs it" [ "$(query info "$TDIR/demo.sock" | sed -n 's/^xen_extra *: //p')" = "Hello World" ]
+	# Another uid (nobody), with the path made reachable: the agent refuses.
+	chmod 0711 "$TDIR/agents"
+	chmod 0666 "$TDIR/agents/$TUPID.sock"
+	XSPLICE_SOCKET_DIR=$TDIR/agents as_nobody -p "$TUPID" revert hello
+	expect_rc 4 "uid 65534 cannot revert $TUSER's payload"
+	if timeout 20 "${NOBODY[@]}" "$PYTHON" "$E2E_SRC/badproto.py" "$TDIR/agents/$TUPID.sock" \
+		valid-get >"$WORK/raw" 2>&1 && grep -qx closed "$WORK/raw"; then
+		pass "uid 65534 at $TUSER's agent: closed before any request is read"
+	else
+		fail "uid 65534 at $TUSER's agent: closed before any request is read"
+		diag "$(cat "$WORK/raw")"
+	fi
+	chmod 0700 "$TDIR/agents"
+	# The user against root's target: socket reachable, agent refuses.
+	chmod 0711 "$WORK" "$XSPLICE_SOCKET_DIR"
+	chmod 0666 "$ASOCK"
+	SD=$XSPLICE_SOCKET_DIR as_tuser -p "$OWNER_TARGET" list
+	expect_rc 4 "$TUSER cannot control root's target (exit 4)"
+	expect_err "only root or uid 0" "the message says who may control it"
+	if timeout 20 "${AS_T[@]}" "$PYTHON" "$E2E_SRC/badproto.py" "$ASOCK" valid-get \
+		>"$WORK/raw" 2>&1 && grep -qx closed "$WORK/raw"; then
+		pass "$TUSER at root's agent: closed before any request is read"
+	else
+		fail "$TUSER at root's agent: closed before any request is read"
+		diag "$(cat "$WORK/raw")"
+	fi
+	chmod 0700 "$WORK" "$XSPLICE_SOCKET_DIR"
+	chmod 0600 "$ASOCK"
+	# Nor attach the agent to a process of root's (ptrace is refused).
+	spawn "$TARGET" serve "$WORK/plain.sock" 1 2>"$WORK/plain.log"
+	PLAIN=$LAST_PID
+	wait_for 10 sock_ready "$WORK/plain.sock"
+	as_tuser attach "$PLAIN"
+	check "$TUSER cannot attach the agent to root's process (exit 4, not 0)" [ "$RC" = 4 ]
+	diag "$ERR"
+	check "which has no agent afterwards" bash -c "! grep -q libxsplice.so /proc/$PLAIN/maps"
+	# Root can: it controls the user's target (already shown for nobody) and
+	# reverts the user's payload.
+	xs -p "$TUPID" revert hello
+	expect_rc 0 "root reverts $TUSER's payload"
+	stop_pid "$PLAIN"
+	stop_pid "$TUPID"
+else
+	fail "a test user $TUSER could be created"
+fi
+
 TPID=$OWNER_TARGET
 expect_alive
 done_testing

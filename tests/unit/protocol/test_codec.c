@@ -765,6 +765,98 @@ static void mutate(uint8_t *b, size_t *n, size_t cap)
  * encoding is canonical, so the decoder cannot have skipped or invented
  * anything.
  */
+/* INFO's audit section (tag 1): round trip, and what decoders refuse. */
+static void test_info_audit(void **state)
+{
+	(void)state;
+	init_info();
+	struct xs_info_audit recs[2];
+	memset(recs, 0, sizeof(recs));
+	recs[0].time_ns = 1700000000123456789ull;
+	recs[0].pid = 4321;
+	recs[0].uid = 1000;
+	strcpy(recs[0].op, "upload");
+	strcpy(recs[0].name, "hello");
+	strcpy(recs[0].build_id, "00112233");
+	strcpy(recs[0].signer, "/CN=xsplice test signer");
+	recs[1] = recs[0];
+	strcpy(recs[1].op, "apply-done");
+	recs[1].result = -EBUSY;
+	strcpy(recs[1].reason, "threads busy");
+	struct xs_info in = sample_info;
+	in.naudit = 2;
+	in.audit = recs;
+	struct xs_response rs = { .op = XS_OP_INFO, .info = &in };
+	uint8_t *f;
+	size_t n;
+	enc_rs(&rs, &f, &n);
+	struct xs_response out;
+	struct xs_err err = { "" };
+	assert_int_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &out, &err), 0);
+	check_info_equal(out.info, &in);
+	assert_int_equal(out.info->naudit, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct xs_info_audit *a = &out.info->audit[i], *b = &recs[i];
+		assert_true(a->time_ns == b->time_ns);
+		assert_int_equal(a->pid, b->pid);
+		assert_int_equal(a->uid, b->uid);
+		assert_string_equal(a->op, b->op);
+		assert_string_equal(a->name, b->name);
+		assert_string_equal(a->build_id, b->build_id);
+		assert_string_equal(a->signer, b->signer);
+		assert_int_equal(a->result, b->result);
+		assert_string_equal(a->reason, b->reason);
+	}
+	xs_response_free(&out);
+
+	/* Without records there is no section: the body is the one of an
+	 * agent that has none (old bodies stay valid). */
+	in.naudit = 0;
+	uint8_t *f0;
+	size_t n0;
+	enc_rs(&rs, &f0, &n0);
+	size_t sec = n - n0; /* the section: tag, length, body */
+	assert_true(sec > 6);
+	assert_memory_equal(f0 + HDR, f + HDR, n0 - HDR);
+
+	uint8_t b[4096];
+	assert_true(n <= sizeof(b));
+	/* An unknown tag. */
+	memcpy(b, f + HDR, n - HDR);
+	b[n0 - HDR] = 7;
+	expect_rs_fail(XS_OP_INFO, b, n - HDR, -EBADMSG, "INFO section 7: unknown");
+	/* The section twice. */
+	memcpy(b, f + HDR, n - HDR);
+	memcpy(b + (n - HDR), f + n0, sec);
+	expect_rs_fail(XS_OP_INFO, b, n - HDR + sec, -EBADMSG, "after section 1");
+	/* A length past the body. */
+	memcpy(b, f + HDR, n - HDR);
+	b[n0 - HDR + 2] = (uint8_t)(b[n0 - HDR + 2] + 1);
+	expect_rs_fail(XS_OP_INFO, b, n - HDR, -EBADMSG, "section body: truncated");
+	/* Count 0, and count 65. */
+	memcpy(b, f0 + HDR, n0 - HDR);
+	const uint8_t empty[] = { 1, 0, 4, 0, 0, 0, 0, 0, 0, 0 };
+	memcpy(b + (n0 - HDR), empty, sizeof(empty));
+	expect_rs_fail(XS_OP_INFO, b, n0 - HDR + sizeof(empty), -EBADMSG, "no records");
+	/* 65 records do not fit in a 4-byte body: the count check says so first. */
+	const uint8_t many[] = { 1, 0, 4, 0, 0, 0, 65, 0, 0, 0 };
+	memcpy(b + (n0 - HDR), many, sizeof(many));
+	expect_rs_fail(XS_OP_INFO, b, n0 - HDR + sizeof(many), -EBADMSG, "audit count");
+	/* The encoder refuses more than 64. */
+	struct xs_info_audit *lots = calloc(65, sizeof(*lots));
+	assert_non_null(lots);
+	for (int i = 0; i < 65; i++)
+		strcpy(lots[i].op, "upload");
+	in.naudit = 65;
+	in.audit = lots;
+	uint8_t *fx = NULL;
+	size_t nx;
+	assert_int_equal(xs_encode_response(&rs, &fx, &nx, &err), -E2BIG);
+	free(lots);
+	free(f0);
+	free(f);
+}
+
 static void test_mutations(void **state)
 {
 	(void)state;
@@ -861,51 +953,49 @@ static void test_mutations(void **state)
 	print_message("mutations: 50000, accepted and re-encoded identically: %u\n", accepted);
 }
 
-/* INFO metadata (docs/protocol.md, "Metadata"): the flag in the request,
- * the trailer in the reply only when asked; both directions decode the old
- * forms (an old agent's reply, an old client's empty request). */
+/* INFO section 2, metadata (docs/protocol.md): present only when a payload
+ * has some, one record per payload; refused when its count differs or it
+ * is all empty (not canonical). */
 static void test_info_metadata(void **state)
 {
 	(void)state;
 	struct xs_err err = { "" };
-	struct xs_request rq = { .op = XS_OP_INFO, .info_flags = XS_INFO_METADATA }, out;
 	uint8_t *f;
 	size_t n;
-	enc_rq(&rq, &f, &n);
-	assert_int_equal(n - HDR, 4);
-	assert_int_equal(xs_decode_request(XS_OP_INFO, f + HDR, n - HDR, &out, &err), 0);
-	assert_int_equal(out.info_flags, XS_INFO_METADATA);
-	free(f);
-	assert_int_equal(xs_decode_request(XS_OP_INFO, NULL, 0, &out, &err), 0);
-	assert_int_equal(out.info_flags, 0);
-	const uint8_t zero[4] = { 0 }, unknown[4] = { 2, 0, 0, 0 };
-	expect_rq_fail(XS_OP_INFO, zero, 4, -EINVAL, "info flags");
-	expect_rq_fail(XS_OP_INFO, unknown, 4, -EINVAL, "unknown");
-
 	init_info();
+	struct xs_response rs = { .op = XS_OP_INFO, .info = &sample_info }, back;
+	enc_rs(&rs, &f, &n);
+	size_t plain = n;
+	free(f);
 	strcpy(sample_payloads[0].description, "fix CVE-2026-0001: bounds check in parse()");
 	strcpy(sample_payloads[0].version, "1.2");
-	for (int with = 0; with < 2; with++) {
-		sample_info.metadata = with;
-		struct xs_response rs = { .op = XS_OP_INFO, .info = &sample_info }, back;
-		enc_rs(&rs, &f, &n);
-		assert_int_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &back, &err), 0);
-		assert_int_equal(back.info->metadata, with);
-		assert_string_equal(back.info->payloads[0].description,
-				    with ? sample_payloads[0].description : "");
-		assert_string_equal(back.info->payloads[0].version, with ? "1.2" : "");
-		assert_string_equal(back.info->payloads[1].description, "");
-		xs_response_free(&back);
-		if (with) {
-			/* a trailer whose count is not npayloads */
-			/* u32 count, then u16-length strings: 2 + desc, 2 + "1.2", 2, 2 */
-			f[n - (4 + 2 + strlen(sample_payloads[0].description) + 2 + 3 + 2 + 2)] ^= 1;
-			assert_int_not_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &back,
-								&err), 0);
-		}
-		free(f);
-	}
-	sample_info.metadata = false;
+	enc_rs(&rs, &f, &n);
+	/* tag, length, count, then u16-length strings: desc, "1.2", "", "" */
+	size_t body = 4 + 2 + strlen(sample_payloads[0].description) + 2 + 3 + 2 + 2;
+	assert_int_equal(n, plain + 2 + 4 + body);
+	assert_int_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &back, &err), 0);
+	assert_string_equal(back.info->payloads[0].description, sample_payloads[0].description);
+	assert_string_equal(back.info->payloads[0].version, "1.2");
+	assert_string_equal(back.info->payloads[1].description, "");
+	xs_response_free(&back);
+	/* a count that is not npayloads */
+	f[plain + 2 + 4] ^= 1;
+	expect_rs_fail(XS_OP_INFO, f + HDR, n - HDR, -EBADMSG, "metadata");
+	f[plain + 2 + 4] ^= 1;
+	/* all-empty records: not canonical */
+	size_t dl = strlen(sample_payloads[0].description);
+	uint8_t *g = malloc(n);
+	memcpy(g, f, plain);
+	g[plain] = XS_INFO_SECTION_METADATA; /* the tag (u16 LE) */
+	g[plain + 1] = 0;
+	size_t k = plain + 2;
+	/* section length 12: count 2, then 4 empty strings */
+	const uint8_t empty[] = { 12, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	memcpy(g + k, empty, sizeof(empty));
+	expect_rs_fail(XS_OP_INFO, g + HDR, k + sizeof(empty) - HDR, -EBADMSG, "all empty");
+	(void)dl;
+	free(g);
+	free(f);
 	init_info();
 }
 
@@ -923,6 +1013,7 @@ int main(void)
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_info_audit),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_info_metadata),
 	};

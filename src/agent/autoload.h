@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Installed payloads applied at the agent's start (docs/user-guide.md,
+ * "The patch directory"; docs/decisions.md, "Issue 9: the operator
+ * workflow").
+ */
+#ifndef XS_AGENT_AUTOLOAD_H
+#define XS_AGENT_AUTOLOAD_H
+
+#include <stdbool.h>
+
+/*
+ * Should this start apply the installed payloads? Yes when the agent was
+ * preloaded (or dlopened by the program itself): its constructor runs on
+ * the main thread (tid == pid). No when it is attached at run time: then
+ * it is loaded by the injector's loader thread, and the CLI applies what
+ * is installed (load --all / watch). $XSPLICE_AUTOLOAD=0 turns it off;
+ * =verbose also logs what is skipped as not for this process, and a summary.
+ */
+bool xs_autoload_wanted(void);
+
+/*
+ * Apply every installed, not-bad payload of the patch directory whose
+ * depends chain ends at an object of this process, in dependency order,
+ * on the calling thread (the agent's constructor, before the action and
+ * control threads exist: xs_action_run_now). Payloads for other objects
+ * are skipped silently; each one applied and each failure (with its
+ * reason) is one line of the agent's log (stderr). Never fails the
+ * process: whatever goes wrong is logged and skipped.
+ */
+void xs_autoload_run(void);
+
+#endif
