@@ -24,9 +24,9 @@
 #include <unistd.h>
 #include <time.h>
 
-#include "action_hooks.h"
 #include "arch/syscall.h"
 #include "audit.h"
+#include "action_hooks.h"
 #include "codewrite.h"
 #include "common/latency.h"
 #include "common/clock.h"
@@ -64,8 +64,8 @@ struct job {
 	struct xs_plan pl;
 	struct xs_payload *p;
 	uint32_t cmd;
-	bool committed; /* the new state was recorded inside the stop */
-	bool defer_commit; /* post hooks to run: commit after the stop */
+	bool commit_in_stop; /* no post hooks: the stop may record the outcome */
+	bool committed;      /* the new state was recorded inside the stop */
 };
 
 static uint64_t raw_mono_ns(void)
@@ -87,7 +87,7 @@ static int job_critical(void *ctx, const struct xs_thread_stack *const *threads,
 {
 	struct job *j = ctx;
 	int rc = xs_plan_critical(&j->pl, threads, n);
-	if (rc != 0 || j->defer_commit || !xs_payloads_borrow())
+	if (rc != 0 || !j->commit_in_stop || !xs_payloads_borrow())
 		return rc;
 	xs_plan_commit(&j->pl, j->p, j->cmd);
 	g_action_ns = raw_mono_ns() - g_submit_ns;
@@ -108,11 +108,13 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 	xs_plan_init(pl);
 	struct xs_err err = { "" };
 	struct xs_hook_steps hooks;
+	struct xs_audit_done audit;
 
 	/* Pre hooks first, outside the stop and without the table lock
 	 * (action_hooks.h): a veto leaves everything as it was. */
 	xs_payloads_lock();
 	int rc = xs_hook_steps_plan(&hooks, p, cmd);
+	xs_audit_done_prepare(p, cmd, &audit);
 	xs_payloads_unlock();
 	if (rc)
 		xs_fail(&err, rc, "out of memory planning the hooks");
@@ -122,9 +124,9 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 		xs_payloads_lock();
 		goto finish;
 	}
-	/* Post hooks run after the commit, while the action is still busy:
-	 * then the commit cannot be the stop's own (which ends "busy"). */
-	j.defer_commit = xs_hook_steps_have_post(&hooks);
+	/* Post hooks run on this thread after the commit: with any, the
+	 * outcome is not recorded inside the stop. */
+	j.commit_in_stop = !xs_hook_steps_have_post(&hooks);
 
 	xs_payloads_lock();
 	rc = build_plan(pl, p, cmd);
@@ -147,8 +149,9 @@ done:
 	xs_code_close(pl->memfd);
 	if (j.committed) {
 		/* Done inside the stop; the table may already serve the next
-		 * action, so nothing of it is touched here (no post hooks: the
-		 * commit is deferred when there are). */
+		 * action, so nothing of it is touched here (the audit record
+		 * was captured before). */
+		xs_audit_done_record(&audit, 0, "");
 		xs_hook_steps_free(&hooks);
 		xs_plan_free(pl);
 		return;

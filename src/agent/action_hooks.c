@@ -77,16 +77,16 @@ void xs_hook_steps_post(struct xs_hook_steps *s, bool ok)
 	s->ran = 0;
 }
 
-void xs_hook_steps_free(struct xs_hook_steps *s)
-{
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
 bool xs_hook_steps_have_post(const struct xs_hook_steps *s)
 {
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->v[i].p->hooks.n[s->v[i].revert ? XS_HOOK_POSTREVERT : XS_HOOK_POSTAPPLY])
 			return true;
 	return false;
+}
+
+void xs_hook_steps_free(struct xs_hook_steps *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
 }

@@ -35,8 +35,8 @@ int xs_hook_steps_pre(struct xs_hook_steps *s, struct xs_err *err);
 /* Post hooks after the outcome (table NOT locked): ok = the action was
  * done; else the undo hooks of the steps that passed. */
 void xs_hook_steps_post(struct xs_hook_steps *s, bool ok);
-void xs_hook_steps_free(struct xs_hook_steps *s);
-/* Does a step have post hooks to run when the action succeeds? */
+/* Whether any step has post hooks for a successful action. */
 bool xs_hook_steps_have_post(const struct xs_hook_steps *s);
+void xs_hook_steps_free(struct xs_hook_steps *s);
 
 #endif

@@ -116,15 +116,25 @@ void xs_audit_set_requester(struct xs_payload *p, const struct xs_peer *peer)
 	p->audit_uid = peer ? (uint32_t)peer->uid : 0;
 }
 
+void xs_audit_done_prepare(const struct xs_payload *p, uint32_t cmd, struct xs_audit_done *d)
+{
+	xs_audit_subject_of(p, NULL, &d->subject);
+	const char *an = xs_action_name(cmd);
+	snprintf(d->op, sizeof(d->op), "%s-done", an ? an : "action");
+	d->who.pid = (pid_t)p->audit_pid;
+	d->who.uid = (uid_t)p->audit_uid;
+}
+
+void xs_audit_done_record(const struct xs_audit_done *d, int rc, const char *reason)
+{
+	xs_audit_record(&d->who, d->op, &d->subject, rc, reason);
+}
+
 void xs_audit_action_done(const struct xs_payload *p, uint32_t cmd, int rc, const char *reason)
 {
-	struct xs_audit_subject s;
-	xs_audit_subject_of(p, NULL, &s);
-	char op[16];
-	const char *an = xs_action_name(cmd);
-	snprintf(op, sizeof(op), "%s-done", an ? an : "action");
-	struct xs_peer who = { (pid_t)p->audit_pid, (uid_t)p->audit_uid };
-	xs_audit_record(&who, op, &s, rc, reason);
+	struct xs_audit_done d;
+	xs_audit_done_prepare(p, cmd, &d);
+	xs_audit_done_record(&d, rc, reason);
 }
 
 int xs_audit_snapshot(struct xs_info_audit **out, uint32_t *n)

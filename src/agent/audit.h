@@ -39,6 +39,15 @@ void xs_audit_record(const struct xs_peer *peer, const char *op, const struct xs
  * requester recorded in p by xs_audit_set_requester. */
 void xs_audit_set_requester(struct xs_payload *p, const struct xs_peer *peer);
 void xs_audit_action_done(const struct xs_payload *p, uint32_t cmd, int rc, const char *reason);
+/* The same in two steps, for an outcome recorded inside the stop, after
+ * which p may already be gone: capture (table locked), then record. */
+struct xs_audit_done {
+	struct xs_peer who;
+	char op[16];
+	struct xs_audit_subject subject;
+};
+void xs_audit_done_prepare(const struct xs_payload *p, uint32_t cmd, struct xs_audit_done *d);
+void xs_audit_done_record(const struct xs_audit_done *d, int rc, const char *reason);
 
 /* Copy the ring, oldest first, into a malloc'd array for INFO. */
 int xs_audit_snapshot(struct xs_info_audit **out, uint32_t *n);

@@ -21,10 +21,10 @@
 
 #include "common/hex.h"
 #include "elf.h"
-#include "shadow.h"
-#include "visibility.h"
 #include "quota.h"
 #include "trust.h"
+#include "shadow.h"
+#include "visibility.h"
 #include "symbols.h"
 
 /* The table lock: guards g_head, every payload's state/rc/reason and
@@ -275,6 +275,7 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 		goto out;
 	}
 	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->signer, sizeof(p->signer), "%s", signer);
 	if ((rc = xs_metadata_parse(&elf, &p->md, err)) ||
 	    (rc = xs_hooks_find(&p->ld, p->name, &p->hooks, err))) {
 		free(p->funcs);
@@ -288,7 +289,6 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 	xs_perfmap_add(&p->ld, p->name);
 	p->eh_frame = xs_ehframe_register(&p->ld, p->name);
 	xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_LOAD, err);
-	snprintf(p->signer, sizeof(p->signer), "%s", signer);
 	snprintf(p->target_path, sizeof(p->target_path), "%s", target->path);
 	p->target_bias = target->bias;
 	memcpy(p->target_build_id, target->build_id, target->build_id_len);

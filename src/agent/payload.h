@@ -35,12 +35,12 @@ struct xs_payload {
 	struct xs_func *funcs;
 	unsigned nfuncs;
 	uint64_t applied_seq;         /* order of application; 0 when not applied */
+	char signer[256];             /* trust.c: certificate subject, "unsigned", "unverified: ..." */
+	uint32_t audit_pid, audit_uid; /* audit.c: who asked for the running action */
 	struct xs_hooks hooks;        /* .livepatch.hooks.* (hooks.c) */
 	struct xs_metadata md;        /* .modinfo description/version */
 	void *jit_entry;              /* gdb JIT entry (visibility.h) */
 	void *eh_frame;               /* registered .eh_frame, NULL if none */
-	char signer[256];             /* trust.c: certificate subject, "unsigned", "unverified: ..." */
-	uint32_t audit_pid, audit_uid; /* audit.c: who asked for the running action */
 };
 
 void xs_payloads_lock(void);

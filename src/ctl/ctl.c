@@ -750,9 +750,15 @@ int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wai
 
 int xs_ctl_info(struct xs_ctl *ctl, struct xs_info **info, struct xs_err *err)
 {
-	struct xs_request rq = { .op = XS_OP_INFO };
+	struct xs_request rq = { .op = XS_OP_INFO, .info_flags = XS_INFO_METADATA };
 	struct xs_response rs;
 	int rc = roundtrip(ctl, &rq, &rs, err);
+	if (rc == -EBADMSG) {
+		/* An agent from before the metadata flag: ask the old way. */
+		rq.info_flags = 0;
+		xs_response_free(&rs);
+		rc = roundtrip(ctl, &rq, &rs, err);
+	}
 	*info = NULL;
 	if (!rc) {
 		*info = rs.info; /* hand over ownership */

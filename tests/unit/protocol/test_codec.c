@@ -953,49 +953,51 @@ static void test_mutations(void **state)
 	print_message("mutations: 50000, accepted and re-encoded identically: %u\n", accepted);
 }
 
-/* INFO section 2, metadata (docs/protocol.md): present only when a payload
- * has some, one record per payload; refused when its count differs or it
- * is all empty (not canonical). */
+/* INFO metadata (docs/protocol.md, "Metadata"): the flag in the request,
+ * the trailer in the reply only when asked; both directions decode the old
+ * forms (an old agent's reply, an old client's empty request). */
 static void test_info_metadata(void **state)
 {
 	(void)state;
 	struct xs_err err = { "" };
+	struct xs_request rq = { .op = XS_OP_INFO, .info_flags = XS_INFO_METADATA }, out;
 	uint8_t *f;
 	size_t n;
-	init_info();
-	struct xs_response rs = { .op = XS_OP_INFO, .info = &sample_info }, back;
-	enc_rs(&rs, &f, &n);
-	size_t plain = n;
+	enc_rq(&rq, &f, &n);
+	assert_int_equal(n - HDR, 4);
+	assert_int_equal(xs_decode_request(XS_OP_INFO, f + HDR, n - HDR, &out, &err), 0);
+	assert_int_equal(out.info_flags, XS_INFO_METADATA);
 	free(f);
+	assert_int_equal(xs_decode_request(XS_OP_INFO, NULL, 0, &out, &err), 0);
+	assert_int_equal(out.info_flags, 0);
+	const uint8_t zero[4] = { 0 }, unknown[4] = { 2, 0, 0, 0 };
+	expect_rq_fail(XS_OP_INFO, zero, 4, -EINVAL, "info flags");
+	expect_rq_fail(XS_OP_INFO, unknown, 4, -EINVAL, "unknown");
+
+	init_info();
 	strcpy(sample_payloads[0].description, "fix CVE-2026-0001: bounds check in parse()");
 	strcpy(sample_payloads[0].version, "1.2");
-	enc_rs(&rs, &f, &n);
-	/* tag, length, count, then u16-length strings: desc, "1.2", "", "" */
-	size_t body = 4 + 2 + strlen(sample_payloads[0].description) + 2 + 3 + 2 + 2;
-	assert_int_equal(n, plain + 2 + 4 + body);
-	assert_int_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &back, &err), 0);
-	assert_string_equal(back.info->payloads[0].description, sample_payloads[0].description);
-	assert_string_equal(back.info->payloads[0].version, "1.2");
-	assert_string_equal(back.info->payloads[1].description, "");
-	xs_response_free(&back);
-	/* a count that is not npayloads */
-	f[plain + 2 + 4] ^= 1;
-	expect_rs_fail(XS_OP_INFO, f + HDR, n - HDR, -EBADMSG, "metadata");
-	f[plain + 2 + 4] ^= 1;
-	/* all-empty records: not canonical */
-	size_t dl = strlen(sample_payloads[0].description);
-	uint8_t *g = malloc(n);
-	memcpy(g, f, plain);
-	g[plain] = XS_INFO_SECTION_METADATA; /* the tag (u16 LE) */
-	g[plain + 1] = 0;
-	size_t k = plain + 2;
-	/* section length 12: count 2, then 4 empty strings */
-	const uint8_t empty[] = { 12, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
-	memcpy(g + k, empty, sizeof(empty));
-	expect_rs_fail(XS_OP_INFO, g + HDR, k + sizeof(empty) - HDR, -EBADMSG, "all empty");
-	(void)dl;
-	free(g);
-	free(f);
+	for (int with = 0; with < 2; with++) {
+		sample_info.metadata = with;
+		struct xs_response rs = { .op = XS_OP_INFO, .info = &sample_info }, back;
+		enc_rs(&rs, &f, &n);
+		assert_int_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &back, &err), 0);
+		assert_int_equal(back.info->metadata, with);
+		assert_string_equal(back.info->payloads[0].description,
+				    with ? sample_payloads[0].description : "");
+		assert_string_equal(back.info->payloads[0].version, with ? "1.2" : "");
+		assert_string_equal(back.info->payloads[1].description, "");
+		xs_response_free(&back);
+		if (with) {
+			/* a trailer whose count is not npayloads */
+			/* u32 count, then u16-length strings: 2 + desc, 2 + "1.2", 2, 2 */
+			f[n - (4 + 2 + strlen(sample_payloads[0].description) + 2 + 3 + 2 + 2)] ^= 1;
+			assert_int_not_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &back,
+								&err), 0);
+		}
+		free(f);
+	}
+	sample_info.metadata = false;
 	init_info();
 }
 
