@@ -31,16 +31,8 @@ int xs_hook_steps_plan(struct xs_hook_steps *s, struct xs_payload *p, uint32_t c
 		return push(s, p, true);
 	if (cmd != XS_ACTION_REPLACE)
 		return 0;
-	uint64_t below = UINT64_MAX;
-	for (;;) {
-		struct xs_payload *newest = NULL;
-		for (struct xs_payload *q = xs_payload_first(); q; q = q->next)
-			if (q->state == XS_STATE_APPLIED && q->applied_seq < below &&
-			    (!newest || q->applied_seq > newest->applied_seq))
-				newest = q;
-		if (!newest)
-			break;
-		below = newest->applied_seq;
+	for (struct xs_payload *newest = xs_payload_applied_before(UINT64_MAX); newest;
+	     newest = xs_payload_applied_before(newest->applied_seq)) {
 		int rc = push(s, newest, true);
 		if (rc)
 			return rc;

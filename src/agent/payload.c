@@ -91,6 +91,16 @@ struct xs_payload *xs_payload_first(void)
 	return g_head;
 }
 
+struct xs_payload *xs_payload_applied_before(uint64_t below)
+{
+	struct xs_payload *newest = NULL;
+	for (struct xs_payload *q = xs_payload_first(); q; q = q->next)
+		if (q->state == XS_STATE_APPLIED && q->applied_seq < below &&
+		    (!newest || q->applied_seq > newest->applied_seq))
+			newest = q;
+	return newest;
+}
+
 uint32_t xs_payloads_version(void)
 {
 	XS_ASSERT_TABLE_LOCKED();

@@ -62,6 +62,9 @@ bool xs_payloads_locked_by_me(void);
 
 struct xs_payload *xs_payload_find(const char *name);
 struct xs_payload *xs_payload_first(void);
+/* The newest APPLIED payload applied before sequence number below (table
+ * locked): walking down from UINT64_MAX gives REPLACE's revert order. */
+struct xs_payload *xs_payload_applied_before(uint64_t below);
 uint32_t xs_payloads_version(void);
 void xs_payloads_bump_version(void);
 unsigned xs_payloads_count(void);

@@ -107,16 +107,8 @@ int xs_plan_build(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd)
 		return plan_revert(pl, p);
 	/* REPLACE: every applied payload, newest first (applied_seq is unique
 	 * and strictly decreasing here), then p. */
-	uint64_t below = UINT64_MAX;
-	for (;;) {
-		struct xs_payload *newest = NULL;
-		for (struct xs_payload *q = xs_payload_first(); q; q = q->next)
-			if (q->state == XS_STATE_APPLIED && q->applied_seq < below &&
-			    (!newest || q->applied_seq > newest->applied_seq))
-				newest = q;
-		if (!newest)
-			break;
-		below = newest->applied_seq;
+	for (struct xs_payload *newest = xs_payload_applied_before(UINT64_MAX); newest;
+	     newest = xs_payload_applied_before(newest->applied_seq)) {
 		int rc = plan_revert(pl, newest);
 		if (rc)
 			return rc;
