@@ -107,6 +107,8 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 	struct xs_err err = { "" };
 
 	xs_payloads_lock();
+	struct xs_audit_pending audit;
+	xs_audit_action_begin(p, cmd, &audit);
 	int rc = build_plan(pl, p, cmd);
 	if (rc)
 		xs_fail(&err, rc, "out of memory planning the action");
@@ -129,6 +131,7 @@ done:
 		/* Done inside the stop; the table may already serve the next
 		 * action, so nothing of it is touched here. */
 		xs_plan_free(pl);
+		xs_audit_action_end(&audit, 0, "");
 		return;
 	}
 	xs_payloads_lock();
@@ -144,7 +147,7 @@ done:
 	}
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
-	xs_audit_action_done(p, cmd, rc, p->reason);
+	xs_audit_action_end(&audit, rc, p->reason);
 	g_busy[0] = '\0';
 	g_running = NULL;
 	atomic_store(&g_unrecorded, false);

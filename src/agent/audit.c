@@ -116,15 +116,18 @@ void xs_audit_set_requester(struct xs_payload *p, const struct xs_peer *peer)
 	p->audit_uid = peer ? (uint32_t)peer->uid : 0;
 }
 
-void xs_audit_action_done(const struct xs_payload *p, uint32_t cmd, int rc, const char *reason)
+void xs_audit_action_begin(const struct xs_payload *p, uint32_t cmd, struct xs_audit_pending *a)
 {
-	struct xs_audit_subject s;
-	xs_audit_subject_of(p, NULL, &s);
-	char op[16];
+	xs_audit_subject_of(p, NULL, &a->s);
 	const char *an = xs_action_name(cmd);
-	snprintf(op, sizeof(op), "%s-done", an ? an : "action");
-	struct xs_peer who = { (pid_t)p->audit_pid, (uid_t)p->audit_uid };
-	xs_audit_record(&who, op, &s, rc, reason);
+	snprintf(a->op, sizeof(a->op), "%s-done", an ? an : "action");
+	a->who.pid = (pid_t)p->audit_pid;
+	a->who.uid = (uid_t)p->audit_uid;
+}
+
+void xs_audit_action_end(const struct xs_audit_pending *a, int rc, const char *reason)
+{
+	xs_audit_record(&a->who, a->op, &a->s, rc, reason);
 }
 
 int xs_audit_snapshot(struct xs_info_audit **out, uint32_t *n)
