@@ -46,7 +46,8 @@ void xs_audit_init(void)
 void xs_audit_subject_of(const struct xs_payload *p, const char *name, struct xs_audit_subject *s)
 {
 	memset(s, 0, sizeof(*s));
-	snprintf(s->name, sizeof(s->name), "%s", p ? p->name : name);
+	const char *n = p ? p->name : name;
+	snprintf(s->name, sizeof(s->name), "%s", n ? n : "");
 	if (p) {
 		xs_hex_encode(p->ld.build_id, p->ld.build_id_len, s->build_id);
 		snprintf(s->signer, sizeof(s->signer), "%s", p->signer);
@@ -118,7 +119,7 @@ void xs_audit_set_requester(struct xs_payload *p, const struct xs_peer *peer)
 
 void xs_audit_action_begin(const struct xs_payload *p, uint32_t cmd, struct xs_audit_pending *a)
 {
-	xs_audit_subject_of(p, NULL, &a->s);
+	xs_audit_subject_of(p, "", &a->s);
 	const char *an = xs_action_name(cmd);
 	snprintf(a->op, sizeof(a->op), "%s-done", an ? an : "action");
 	a->who.pid = (pid_t)p->audit_pid;
