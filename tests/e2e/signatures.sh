@@ -170,6 +170,22 @@ check "but the audit says unverified, and why" grep -q '"signer":"unverified: si
 xsp upload broken "$S/tamper-magic.livepatch"
 expect_rc 4 "a damaged trailer is refused even without enforcement"
 
+# ---- an agent attached at run time enforces too ----
+# (loaded from a memfd: the verifier is found in the build tree's agent
+# directory, as it would be in the installed library directory)
+XSPLICE_ENFORCE=1 XSPLICE_TRUST_DIR=$WORK/trust spawn "$TARGET" serve "$WORK/plain.sock" 2 \
+	2>"$WORK/plain.log"
+TPID=$LAST_PID
+wait_for 10 sock_ready "$WORK/plain.sock"
+xsp upload unsigned "$P_HELLO"
+expect_rc 4 "attached (by the first command): an unsigned payload is refused"
+expect_err "(ENODATA)" "ENODATA"
+diag "$(cat "$WORK/plain.log")"
+xsp load "$S/kernel.livepatch"
+expect_rc 0 "attached: the sign-file signed payload loads"
+check "and runs" [ "$(query info "$WORK/plain.sock" | sed -n 's/^xen_extra *: //p')" = "Hello World" ]
+stop_pid "$TPID"
+
 # ---- fail closed: a trust setup that cannot be used refuses everything ----
 mkdir -p "$WORK/trust-bad"
 cp "$K/good.pem" "$WORK/trust-bad/"
