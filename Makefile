@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 300
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz stress-long corpus
 
 all: build
 
@@ -44,6 +44,13 @@ check:
 	ninja -C $(BUILD_ASAN)
 	@FUZZ_BUILD=$(BUILD_FUZZ) tests/run-all.sh $(BUILD) $(BUILD_ASAN)
 
+# The corpus of real Debian security fixes (tests/corpus/README.md): long,
+# not part of check (whose short form runs two of its cases).
+corpus:
+	@scripts/install-deps.sh corpus
+	@$(MAKE) --no-print-directory build
+	@tests/corpus/run-corpus.sh $(BUILD)
+
 release: $(BUILD_RELEASE)/build.ninja
 	ninja -C $(BUILD_RELEASE)
 
@@ -56,6 +63,10 @@ fuzz:
 stress: build
 	@XSPLICE_STRESS_CYCLES=10000 tests/stress/run-stress.sh $(BUILD)
 
+# The long tests make check leaves out (1,000 attaches, ...).
+stress-long: build
+	meson test -C $(BUILD) --suite stress-long --print-errorlogs
+
 bench-pause: build
 	@$(BUILD)/bench/bench-pause
 
@@ -64,6 +75,7 @@ bench-start: build
 # xsplice load --all over 200 processes, with the agent and by attach
 # (ms per process); BENCH_FLEET_N / BENCH_FLEET_JOBS to vary it.
 bench-fleet: build
+	@scripts/install-deps.sh bench
 	@bench/fleet.sh $(BUILD) $(or $(BENCH_FLEET_N),200) $(BENCH_FLEET_JOBS)
 
 bench-redis: build

@@ -17,7 +17,7 @@ XSPLICE=$BUILD/src/cli/xsplice
 AGENT=$BUILD/src/agent/libxsplice.so
 TARGET=$BUILD/examples/demo/xsplice-demo-target
 PAYLOAD=$BUILD/examples/demo/hello.livepatch
-for f in "$XSPLICE" "$AGENT" "$TARGET" "$PAYLOAD"; do
+for f in "$XSPLICE" "$AGENT" "$TARGET" "$PAYLOAD" /usr/bin/time; do
 	[ -e "$f" ] || { echo "bench-fleet: missing $f (build first)" >&2; exit 1; }
 done
 if ldd "$AGENT" | grep -q libasan; then
@@ -73,9 +73,13 @@ stop() {
 run() {
 	local mode=$1 jobs=$2 t0 t1 out
 	t0=$(date +%s%N)
-	out=$("$XSPLICE" load --all --tree $$ ${jobs:+--jobs "$jobs"} "$PAYLOAD")
+	# shellcheck disable=SC2086
+	out=$(/usr/bin/time -f "cpu %U %S" -o "$WORK/cpu" "$XSPLICE" load --all --tree $$ \
+		${jobs:+--jobs "$jobs"} "$PAYLOAD")
 	local rc=$?
 	t1=$(date +%s%N)
+	local cpu
+	cpu=$(awk '/^cpu/ { printf "%.3f", ($2 + $3) * 1000 }' "$WORK/cpu")
 	local summary timing
 	summary=$(grep -E '^[0-9]+ patched,' <<<"$out")
 	timing=$(grep -E ' ms per process ' <<<"$out")
@@ -84,10 +88,11 @@ run() {
 		grep -vE ' patched' <<<"$out" | head -n 5 >&2
 		exit 1
 	fi
-	awk -v m="$mode" -v n="$N" -v a="$t0" -v b="$t1" -v j="${jobs:-default}" -v t="$timing" 'BEGIN {
+	awk -v m="$mode" -v n="$N" -v a="$t0" -v b="$t1" -v j="${jobs:-default}" -v t="$timing" \
+		-v c="$cpu" 'BEGIN {
 		ms = (b - a) / 1e6
-		printf "%-10s %4d processes, --jobs %-7s %8.1f ms wall  %6.3f ms/process  (xsplice: %s)\n",
-			m, n, j, ms, ms / n, t }'
+		printf "%-10s %4d processes, --jobs %-7s %8.1f ms wall  %6.3f ms/process  " \
+			"(xsplice CPU %.3f ms/process; xsplice: %s)\n", m, n, j, ms, ms / n, c / n, t }'
 	"$XSPLICE" revert --all --tree $$ hello >/dev/null &&
 		"$XSPLICE" unload --all --tree $$ hello >/dev/null ||
 		{ echo "bench-fleet: revert/unload --all failed" >&2; exit 1; }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install the Debian packages xsplice needs to build and test, if missing.
-# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real|bench]
+# Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real|bench|corpus]
 set -eu
-want="gcc make meson ninja-build pkg-config libelf-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
+want="gcc make meson ninja-build pkg-config libelf-dev libdw-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
 # The real daemons of tests/daemons/ and their clients (their services are
 # not started: policy-rc.d / no systemd; the tests use their own loopback
 # ports and configurations). A daemon whose package cannot be installed is
@@ -13,9 +13,12 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 # scripts/sign-file, whose signatures the agent must accept), clang and
 # libclang-rt-14-dev (libFuzzer, for the fuzz smoke run).
 case "${1:-build}" in
-  check) want="$want redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev $daemons" ;;
+  check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
-  bench) want="$want redis-server redis-tools" ;;
+  # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
+  bench) want="$want redis-server redis-tools time" ;;
+  # tests/corpus: Debian source packages built as their debian/rules do
+  corpus) want="$want patch dpkg-dev cmake" ;;
 esac
 missing=""
 for p in $want; do

@@ -8,11 +8,11 @@ asan=${2:-build-asan}
 status=0
 
 echo "== tests (normal build: $build)"
-meson test -C "$build" --no-rebuild --print-errorlogs || status=1
+meson test -C "$build" --no-rebuild --print-errorlogs --no-suite stress-long || status=1
 echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer ($asan)"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-meson test -C "$asan" --no-rebuild --print-errorlogs --no-suite real --no-suite stress-long --no-suite daemons --no-suite ansible || status=1
+meson test -C "$asan" --no-rebuild --print-errorlogs --no-suite real --no-suite stress-long --no-suite daemons --no-suite ansible --no-suite corpus || status=1
 
 # The fuzz smoke run: each libFuzzer harness for 60 s from its seed corpus,
 # both at once (scripts/fuzz.sh; a clang build in $FUZZ_BUILD).

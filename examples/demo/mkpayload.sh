@@ -36,6 +36,18 @@ for sym in $(grep -o 'OLD_\(ADDR\|SIZE\)_[A-Za-z0-9_]*' "$src" | sed 's/OLD_\(AD
   set -- $line
   defs="$defs -DOLD_ADDR_$sym=0x$1 -DOLD_SIZE_$sym=0x$2"
 done
+# EXPECT_<sym>: the first bytes of sym in the target file (for
+# expectations), as a C initializer list; EXPECT_LEN_<sym> how many (<= 16).
+text=$(objdump -h "$target" | awk '$2 == ".text" { print $4, $6; exit }')
+for sym in $(grep -o '\bEXPECT_[A-Za-z0-9_]*' "$src" | grep -v '^EXPECT_LEN_' | sed 's/EXPECT_//' | sort -u); do
+  line=$(nm -S --defined-only "$target" | awk -v s="$sym" '$4 == s && ($3 == "T" || $3 == "t") { print; exit }')
+  [ -n "$line" ] || { echo "mkpayload.sh: $sym not found in $target" >&2; exit 1; }
+  set -- $line $text
+  n=$(( 0x$2 < 16 ? 0x$2 : 16 ))
+  off=$(( 0x$1 - 0x$5 + 0x$6 ))
+  bytes=$(od -An -tx1 -v -j "$off" -N "$n" "$target" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//; s/\([0-9a-f][0-9a-f]\)/0x\1/g; s/ /,/g')
+  defs="$defs -DEXPECT_$sym=$bytes -DEXPECT_LEN_$sym=$n"
+done
 # First compile: sizes of our own replacement functions.
 nsizes=""
 for fn in $(grep -o 'NEW_SIZE_[A-Za-z0-9_]*' "$src" | sed 's/NEW_SIZE_//' | sort -u); do

@@ -73,4 +73,59 @@ _Static_assert(sizeof(struct livepatch_symbol) == 16, "livepatch_symbol is 16 by
 /* Helper for hand-written payloads. */
 #define LIVEPATCH_FUNC_ATTR __attribute__((__section__(LIVEPATCH_FUNCS_SECTION), __used__))
 
+/* ---- hooks (later Xen's conventions, xen/include/xen/livepatch_payload.h) ----
+ *
+ * Each section is an array of function pointers (8 bytes each, relocated),
+ * run in array order; every pointer must point into the payload's code.
+ *   .livepatch.hooks.load / .unload: void (*)(void), run when the payload
+ *     is uploaded (after linking) and when it is unloaded (before unmapping).
+ *   .livepatch.hooks.preapply / .prerevert: int (*)(livepatch_payload_t *),
+ *     run before the action, outside the stop; non-zero vetoes it (nothing
+ *     is written, the state is unchanged, the reason names the hook).
+ *   .livepatch.hooks.postapply / .postrevert: void (*)(livepatch_payload_t *),
+ *     run after the action, outside the stop.
+ * Xen allows one pre/post hook per payload; xsplice accepts several. A hook
+ * declared without the argument works too (x86-64 ignores it).
+ * See docs/hooks-and-shadow.md. */
+#define LIVEPATCH_HOOKS_LOAD_SECTION       ".livepatch.hooks.load"
+#define LIVEPATCH_HOOKS_UNLOAD_SECTION     ".livepatch.hooks.unload"
+#define LIVEPATCH_HOOKS_PREAPPLY_SECTION   ".livepatch.hooks.preapply"
+#define LIVEPATCH_HOOKS_POSTAPPLY_SECTION  ".livepatch.hooks.postapply"
+#define LIVEPATCH_HOOKS_PREREVERT_SECTION  ".livepatch.hooks.prerevert"
+#define LIVEPATCH_HOOKS_POSTREVERT_SECTION ".livepatch.hooks.postrevert"
+/* Metadata: NUL-separated key=value strings (description=, version=, name=). */
+#define LIVEPATCH_MODINFO_SECTION          ".modinfo"
+
+/* What a pre/post hook is told: the payload it belongs to (agent memory,
+ * read-only to the hook, valid during the call). */
+struct livepatch_payload {
+	const char *name;                    /* the payload's name in the agent */
+	const struct livepatch_func *funcs;  /* its .livepatch.funcs */
+	unsigned int nfuncs;
+};
+typedef struct livepatch_payload livepatch_payload_t;
+
+typedef void livepatch_loadcall_t(void);
+typedef void livepatch_unloadcall_t(void);
+typedef int livepatch_precall_t(livepatch_payload_t *payload);
+typedef void livepatch_postcall_t(livepatch_payload_t *payload);
+
+#define LIVEPATCH_HOOK_(type, kind, fn)                                               \
+	type *__attribute__((weak, used, __section__(".livepatch.hooks." #kind)))      \
+		const livepatch_##kind##_data_##fn = fn
+#define LIVEPATCH_LOAD_HOOK(fn)       LIVEPATCH_HOOK_(livepatch_loadcall_t, load, fn)
+#define LIVEPATCH_UNLOAD_HOOK(fn)     LIVEPATCH_HOOK_(livepatch_unloadcall_t, unload, fn)
+#define LIVEPATCH_PREAPPLY_HOOK(fn)   LIVEPATCH_HOOK_(livepatch_precall_t, preapply, fn)
+#define LIVEPATCH_POSTAPPLY_HOOK(fn)  LIVEPATCH_HOOK_(livepatch_postcall_t, postapply, fn)
+#define LIVEPATCH_PREREVERT_HOOK(fn)  LIVEPATCH_HOOK_(livepatch_precall_t, prerevert, fn)
+#define LIVEPATCH_POSTREVERT_HOOK(fn) LIVEPATCH_HOOK_(livepatch_postcall_t, postrevert, fn)
+
+/* One line of metadata: LIVEPATCH_MODINFO(description, "fix CVE-...") */
+#define LIVEPATCH_MODINFO_CAT_(a, b) a##b
+#define LIVEPATCH_MODINFO_ID_(line) LIVEPATCH_MODINFO_CAT_(livepatch_modinfo_, line)
+#define LIVEPATCH_MODINFO(key, value)                                                  \
+	static const char LIVEPATCH_MODINFO_ID_(__LINE__)[]                            \
+		__attribute__((used, __section__(LIVEPATCH_MODINFO_SECTION), aligned(1))) = \
+			#key "=" value
+
 #endif

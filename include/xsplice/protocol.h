@@ -18,6 +18,7 @@
 #ifndef XS_PROTOCOL_H
 #define XS_PROTOCOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,12 @@
 #define XS_LIST_MAX       64               /* most entries per LIST reply */
 #define XS_BUILD_ID_MAX   64               /* bytes */
 #define XS_PATH_SIZE      512
+#define XS_DESC_SIZE      256              /* payload .modinfo description, with NUL */
+#define XS_VERSION_SIZE   64               /* payload .modinfo version, with NUL */
+
+/* INFO request flags (optional u32 body; docs/protocol.md, "Metadata"). */
+#define XS_INFO_METADATA  0x1u             /* append each payload's description/version */
+#define XS_INFO_FLAGS_KNOWN XS_INFO_METADATA
 
 enum xs_op {
 	XS_OP_UPLOAD = 0,
@@ -81,6 +88,8 @@ struct xs_request {
 	/* ACTION */
 	uint32_t cmd;              /* enum xs_action */
 	uint32_t timeout_ms;       /* 0 = agent default */
+	/* INFO: XS_INFO_* (0: the original empty body is sent) */
+	uint32_t info_flags;
 };
 
 /* ---- replies ---- */
@@ -121,11 +130,15 @@ struct xs_info_payload {
 	uint64_t load_size;
 	uint32_t nfuncs;
 	struct xs_info_func *funcs;
+	/* With XS_INFO_METADATA (else ""): from the payload's .modinfo. */
+	char description[XS_DESC_SIZE];
+	char version[XS_VERSION_SIZE];
 };
 
 /* One audit record (docs/security.md, "Audit"); INFO's section 1. */
 #define XS_AUDIT_MAX 64
 #define XS_INFO_SECTION_AUDIT 1
+#define XS_INFO_SECTION_METADATA 2
 struct xs_info_audit {
 	uint64_t time_ns;          /* CLOCK_REALTIME */
 	uint32_t pid;              /* the client's (SO_PEERCRED) */
@@ -156,6 +169,10 @@ struct xs_info {
 	 * XS_AUDIT_MAX audit records, oldest first. */
 	uint32_t naudit;
 	struct xs_info_audit *audit;
+	/* Section 2, XS_INFO_SECTION_METADATA (encode: the request asked for
+	 * it with XS_INFO_METADATA; decode: the reply carried it): each
+	 * payload's description and version. */
+	bool metadata;
 };
 
 struct xs_response {

@@ -26,6 +26,7 @@
 
 #include "arch/syscall.h"
 #include "audit.h"
+#include "action_hooks.h"
 #include "codewrite.h"
 #include "common/latency.h"
 #include "common/clock.h"
@@ -63,7 +64,8 @@ struct job {
 	struct xs_plan pl;
 	struct xs_payload *p;
 	uint32_t cmd;
-	bool committed; /* the new state was recorded inside the stop */
+	bool commit_in_stop; /* no post hooks: the stop may record the outcome */
+	bool committed;      /* the new state was recorded inside the stop */
 };
 
 static uint64_t raw_mono_ns(void)
@@ -85,7 +87,7 @@ static int job_critical(void *ctx, const struct xs_thread_stack *const *threads,
 {
 	struct job *j = ctx;
 	int rc = xs_plan_critical(&j->pl, threads, n);
-	if (rc != 0 || !xs_payloads_borrow())
+	if (rc != 0 || !j->commit_in_stop || !xs_payloads_borrow())
 		return rc;
 	xs_plan_commit(&j->pl, j->p, j->cmd);
 	g_action_ns = raw_mono_ns() - g_submit_ns;
@@ -105,11 +107,29 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 	struct xs_plan *pl = &j.pl;
 	xs_plan_init(pl);
 	struct xs_err err = { "" };
+	struct xs_hook_steps hooks;
+	struct xs_audit_done audit;
+
+	/* Pre hooks first, outside the stop and without the table lock
+	 * (action_hooks.h): a veto leaves everything as it was. */
+	xs_payloads_lock();
+	int rc = xs_hook_steps_plan(&hooks, p, cmd);
+	xs_audit_done_prepare(p, cmd, &audit);
+	xs_payloads_unlock();
+	if (rc)
+		xs_fail(&err, rc, "out of memory planning the hooks");
+	else
+		rc = xs_hook_steps_pre(&hooks, &err);
+	if (rc) {
+		xs_payloads_lock();
+		goto finish;
+	}
+	/* Post hooks run on this thread after the commit: with any, the
+	 * outcome is not recorded inside the stop. */
+	j.commit_in_stop = !xs_hook_steps_have_post(&hooks);
 
 	xs_payloads_lock();
-	struct xs_audit_pending audit;
-	xs_audit_action_begin(p, cmd, &audit);
-	int rc = build_plan(pl, p, cmd);
+	rc = build_plan(pl, p, cmd);
 	if (rc)
 		xs_fail(&err, rc, "out of memory planning the action");
 	else
@@ -129,9 +149,11 @@ done:
 	xs_code_close(pl->memfd);
 	if (j.committed) {
 		/* Done inside the stop; the table may already serve the next
-		 * action, so nothing of it is touched here. */
+		 * action, so nothing of it is touched here (the audit record
+		 * was captured before). */
+		xs_audit_done_record(&audit, 0, "");
+		xs_hook_steps_free(&hooks);
 		xs_plan_free(pl);
-		xs_audit_action_end(&audit, 0, "");
 		return;
 	}
 	xs_payloads_lock();
@@ -145,9 +167,17 @@ done:
 	} else {
 		xs_plan_settle(pl, &err);
 	}
+	atomic_store(&g_unrecorded, false);
+	/* Post hooks after the state is recorded, table unlocked; the action
+	 * stays busy meanwhile (nothing can be unloaded or started). */
+	xs_payloads_unlock();
+	xs_hook_steps_post(&hooks, rc == 0);
+	xs_payloads_lock();
+finish:
+	xs_hook_steps_free(&hooks);
 	p->rc = rc;
 	snprintf(p->reason, sizeof(p->reason), "%s", rc ? err.msg : "");
-	xs_audit_action_end(&audit, rc, p->reason);
+	xs_audit_action_done(p, cmd, rc, p->reason);
 	g_busy[0] = '\0';
 	g_running = NULL;
 	atomic_store(&g_unrecorded, false);

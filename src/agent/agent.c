@@ -26,22 +26,7 @@
 #include "trust.h"
 #include "autoload.h"
 #include "rendezvous.h"
-
-void xs_agent_log(const char *fmt, ...)
-{
-	char buf[XS_REASON_SIZE + 64];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	/* stderr only, one write, never stdout. */
-	ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
-	(void)w;
-}
+#include "shadow.h"
 
 __attribute__((destructor)) static void xs_agent_fini(void)
 {
@@ -74,5 +59,8 @@ __attribute__((constructor)) static void xs_agent_init(void)
 		xs_agent_log("xsplice: agent not started in pid %d: %s\n", (int)getpid(), err.msg);
 		return;
 	}
+	/* Registered first so its prepare runs after the table lock's (the
+	 * lock order: table, then shadow). */
+	pthread_atfork(xs_shadow_fork_prepare, xs_shadow_fork_release, xs_shadow_fork_release);
 	pthread_atfork(xs_control_fork_prepare, xs_control_fork_parent, xs_control_fork_child);
 }

@@ -46,8 +46,9 @@ void xs_audit_init(void)
 void xs_audit_subject_of(const struct xs_payload *p, const char *name, struct xs_audit_subject *s)
 {
 	memset(s, 0, sizeof(*s));
-	const char *n = p ? p->name : name;
-	snprintf(s->name, sizeof(s->name), "%s", n ? n : "");
+	/* name ? name : "": -O3 (the release build) otherwise sees a null
+	 * %s through an inlined caller and -Werror=format-truncation stops. */
+	snprintf(s->name, sizeof(s->name), "%s", p ? p->name : name ? name : "");
 	if (p) {
 		xs_hex_encode(p->ld.build_id, p->ld.build_id_len, s->build_id);
 		snprintf(s->signer, sizeof(s->signer), "%s", p->signer);
@@ -117,18 +118,25 @@ void xs_audit_set_requester(struct xs_payload *p, const struct xs_peer *peer)
 	p->audit_uid = peer ? (uint32_t)peer->uid : 0;
 }
 
-void xs_audit_action_begin(const struct xs_payload *p, uint32_t cmd, struct xs_audit_pending *a)
+void xs_audit_done_prepare(const struct xs_payload *p, uint32_t cmd, struct xs_audit_done *d)
 {
-	xs_audit_subject_of(p, "", &a->s);
+	xs_audit_subject_of(p, NULL, &d->subject);
 	const char *an = xs_action_name(cmd);
-	snprintf(a->op, sizeof(a->op), "%s-done", an ? an : "action");
-	a->who.pid = (pid_t)p->audit_pid;
-	a->who.uid = (uid_t)p->audit_uid;
+	snprintf(d->op, sizeof(d->op), "%s-done", an ? an : "action");
+	d->who.pid = (pid_t)p->audit_pid;
+	d->who.uid = (uid_t)p->audit_uid;
 }
 
-void xs_audit_action_end(const struct xs_audit_pending *a, int rc, const char *reason)
+void xs_audit_done_record(const struct xs_audit_done *d, int rc, const char *reason)
 {
-	xs_audit_record(&a->who, a->op, &a->s, rc, reason);
+	xs_audit_record(&d->who, d->op, &d->subject, rc, reason);
+}
+
+void xs_audit_action_done(const struct xs_payload *p, uint32_t cmd, int rc, const char *reason)
+{
+	struct xs_audit_done d;
+	xs_audit_done_prepare(p, cmd, &d);
+	xs_audit_done_record(&d, rc, reason);
 }
 
 int xs_audit_snapshot(struct xs_info_audit **out, uint32_t *n)

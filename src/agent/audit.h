@@ -35,19 +35,19 @@ void xs_audit_subject_of(const struct xs_payload *p, const char *name, struct xs
 void xs_audit_record(const struct xs_peer *peer, const char *op, const struct xs_audit_subject *s,
 		     int result, const char *reason);
 
-/* The end of an action on p: the requester recorded in p by
- * xs_audit_set_requester. xs_audit_action_begin (action thread, table
- * locked) takes what the record needs before the stop, since after a
- * commit inside the stop p may already be someone else's to change or
- * free; xs_audit_action_end records it (no lock needed). */
+/* The end of an action on p (the action thread, table locked): the
+ * requester recorded in p by xs_audit_set_requester. */
 void xs_audit_set_requester(struct xs_payload *p, const struct xs_peer *peer);
-struct xs_audit_pending {
-	struct xs_audit_subject s;
+void xs_audit_action_done(const struct xs_payload *p, uint32_t cmd, int rc, const char *reason);
+/* The same in two steps, for an outcome recorded inside the stop, after
+ * which p may already be gone: capture (table locked), then record. */
+struct xs_audit_done {
 	struct xs_peer who;
 	char op[16];
+	struct xs_audit_subject subject;
 };
-void xs_audit_action_begin(const struct xs_payload *p, uint32_t cmd, struct xs_audit_pending *a);
-void xs_audit_action_end(const struct xs_audit_pending *a, int rc, const char *reason);
+void xs_audit_done_prepare(const struct xs_payload *p, uint32_t cmd, struct xs_audit_done *d);
+void xs_audit_done_record(const struct xs_audit_done *d, int rc, const char *reason);
 
 /* Copy the ring, oldest first, into a malloc'd array for INFO. */
 int xs_audit_snapshot(struct xs_info_audit **out, uint32_t *n);

@@ -167,6 +167,7 @@ static void dispatch(const struct xs_request *rq, struct xs_response *rs, struct
 	}
 	case XS_OP_INFO:
 		rs->ret = xs_info_build(info, &err);
+		info->metadata = (rq->info_flags & XS_INFO_METADATA) != 0;
 		if (!rs->ret)
 			rs->info = info;
 		break;

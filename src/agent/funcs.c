@@ -125,9 +125,21 @@ static int prepare_one(const struct xs_loaded *ld, struct xs_object *target, uns
 	const char *symname = NULL;
 	uint64_t symsize = 0, room = 0;
 	rc = xs_object_symbol_extent(target, old_rt - target->bias, &symname, &symsize, &room, err);
+	if (rc == -ENOENT && name[0] && !ld->old_addr_relocated[i] &&
+	    !xs_object_has_full_symtab(target)) {
+		/* A stripped target (no .symtab, no debug file): old_addr and
+		 * old_size are the target's own link-time values, which the
+		 * build tool read from the debug file or the unstripped build,
+		 * and the payload was accepted for this object by its build-id.
+		 * Trust them; no padding past old_size is used. */
+		symname = name;
+		symsize = room = f->old_size;
+		rc = 0;
+	}
 	if (rc)
 		return xs_fail_prefix(err, rc, ".livepatch.funcs entry %u (%s)", i, shown);
-	if (name[0] && symname && !same_symbol(name, symname))
+	if (name[0] && symname && !same_symbol(name, symname) &&
+	    !xs_object_symbol_named_at(target, old_rt - target->bias, name))
 		return xs_fail(err, -EINVAL,
 			       ".livepatch.funcs entry %u: old_addr is the start of %s, but the entry "
 			       "names %s (payload built for another binary?)", i, symname, name);
@@ -165,14 +177,20 @@ static int prepare_one(const struct xs_loaded *ld, struct xs_object *target, uns
 			       ".livepatch.funcs entry %u (%s): NOP-out of %u bytes; at most %d", i,
 			       shown, f->new_size, XS_ARCH_PATCH_MAX);
 
+	/* A function that starts with endbr64 (-fcf-protection) keeps it: the
+	 * trampoline goes after it, so an indirect call into the old address
+	 * still lands on an endbr64 (IBT) and the jump is the next
+	 * instruction. Only when the rest has room for a jump. */
+	size_t off = new_rt ? xs_arch_endbr_skip(old_rt, f->old_size) : 0;
 	size_t len = 0;
-	rc = xs_arch_trampoline(old_rt, new_rt, new_rt ? f->old_size : f->new_size, out->patch, &len,
-				err);
+	rc = xs_arch_trampoline(old_rt + off, new_rt, new_rt ? f->old_size - off : f->new_size,
+				out->patch, &len, err);
 	if (rc)
 		return xs_fail_prefix(err, rc, ".livepatch.funcs entry %u (%s)", i, shown);
-	if (len > XS_ARCH_PATCH_MAX || len > f->old_size)
+	if (len > XS_ARCH_PATCH_MAX || len + off > f->old_size)
 		return xs_fail(err, -ERANGE, ".livepatch.funcs entry %u (%s): trampoline too long", i,
 			       shown);
+	out->patch_off = (uint8_t)off;
 	out->patch_len = (uint8_t)len;
 	out->old_addr = old_rt;
 	out->new_addr = new_rt;
@@ -195,8 +213,8 @@ int xs_funcs_prepare(const struct xs_loaded *ld, struct xs_object *target, struc
 		}
 		/* Two entries patching the same function would fight. */
 		for (unsigned j = 0; j < i; j++)
-			if (fs[j].old_addr < fs[i].old_addr + fs[i].patch_len &&
-			    fs[i].old_addr < fs[j].old_addr + fs[j].patch_len) {
+			if (xs_func_patch_addr(&fs[j]) < xs_func_patch_addr(&fs[i]) + fs[i].patch_len &&
+			    xs_func_patch_addr(&fs[i]) < xs_func_patch_addr(&fs[j]) + fs[j].patch_len) {
 				int r = xs_fail(err, -EINVAL,
 						".livepatch.funcs entries %u (%s) and %u (%s) overlap", j,
 						fs[j].name, i, fs[i].name);

@@ -25,11 +25,18 @@ struct xs_func {
 	uint8_t flags;       /* LIVEPATCH_FUNC_* */
 	uint8_t expect_len;
 	uint8_t expect[LIVEPATCH_EXPECT_MAX];
+	uint8_t patch_off;   /* trampoline at old_addr + patch_off: 4 after an endbr64 */
 	uint8_t patch_len;   /* bytes the trampoline writes */
 	uint8_t patch[XS_ARCH_PATCH_MAX];
 	uint8_t saved[XS_ARCH_PATCH_MAX]; /* what the trampoline covered */
 	bool applied;
 };
+
+/* Where the trampoline goes (old_addr, or after the function's endbr64). */
+static inline uintptr_t xs_func_patch_addr(const struct xs_func *f)
+{
+	return f->old_addr + f->patch_off;
+}
 
 /*
  * Validate every entry (version, zero opaque, sizes, the old function

@@ -65,6 +65,8 @@ int xs_info_build(struct xs_info *info, struct xs_err *err)
 			snprintf(ip->target, sizeof(ip->target), "payload %s", p->below->name);
 		else
 			snprintf(ip->target, sizeof(ip->target), "%s", p->target_path);
+		snprintf(ip->description, sizeof(ip->description), "%s", p->md.description);
+		snprintf(ip->version, sizeof(ip->version), "%s", p->md.version);
 		ip->load_addr = (uintptr_t)p->ld.base;
 		ip->load_size = p->ld.size;
 		ip->funcs = calloc(p->nfuncs ? p->nfuncs : 1, sizeof(*ip->funcs));

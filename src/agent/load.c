@@ -273,6 +273,45 @@ static uint64_t find_gap(const struct range *r, size_t n, uint64_t olo, uint64_t
 	return best;
 }
 
+/*
+ * Far placement: more than 2 GB from the target object, where calls into
+ * it go through the stubs (PLT32 -> absolute jump) and the trampolines are
+ * absolute jumps (14 bytes; a shorter function gets a clear refusal). Used
+ * when no gap within +-2 GB exists, and always under the test switch
+ * XSPLICE_TEST_FAR=1 (docs/payload-format.md, "Placement").
+ */
+static int map_far(uint64_t olo, uint64_t ohi, uint64_t size, void **out, struct xs_err *err)
+{
+	for (uint64_t d = 8ull << 30; d <= 256ull << 30; d <<= 1) {
+		uint64_t cand[2] = { ohi + d, olo > d + size + USER_LO ? olo - d - size : 0 };
+		for (int k = 0; k < 2; k++) {
+			uint64_t at = cand[k] & ~(PAGE - 1);
+			if (!at || at + size > USER_HI)
+				continue;
+			void *m = mmap((void *)at, size, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (m == MAP_FAILED)
+				continue;
+			if ((uint64_t)m != at) { /* kernel without MAP_FIXED_NOREPLACE */
+				munmap(m, size);
+				continue;
+			}
+			*out = m;
+			return 0;
+		}
+	}
+	return xs_fail(err, -ENOMEM, "cannot map %llu bytes for the payload, near or far from "
+		       "the target (%#llx-%#llx)", (unsigned long long)size,
+		       (unsigned long long)olo, (unsigned long long)ohi);
+}
+
+static bool test_far(void)
+{
+	/* A test switch, read at each upload (control thread). */
+	const char *v = getenv("XSPLICE_TEST_FAR");
+	return v && v[0] == '1';
+}
+
 static int map_near(const struct xs_object *t, uint64_t size, void **out, struct xs_err *err)
 {
 	if (!t || (!t->text_hi && !t->hi)) {
@@ -288,6 +327,8 @@ static int map_near(const struct xs_object *t, uint64_t size, void **out, struct
 		olo = t->text_lo;
 		ohi = t->text_hi;
 	}
+	if (test_far())
+		return map_far(olo, ohi, size, out, err);
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct range *r = NULL;
 		size_t n = 0;
@@ -296,11 +337,8 @@ static int map_near(const struct xs_object *t, uint64_t size, void **out, struct
 			return xs_fail(err, rc, "cannot read /proc/thread-self/maps");
 		uint64_t at = find_gap(r, n, olo, ohi, size);
 		free(r);
-		if (!at)
-			return xs_fail(err, -ENOMEM,
-				       "no free gap of %llu bytes within +-2 GB of %s (%#llx-%#llx)",
-				       (unsigned long long)size, t->path, (unsigned long long)olo,
-				       (unsigned long long)ohi);
+		if (!at) /* nothing near: far, with stubs and absolute jumps */
+			return map_far(olo, ohi, size, out, err);
 		void *m = mmap((void *)at, size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		if (m == MAP_FAILED) {
@@ -452,6 +490,11 @@ static int plan_layout(struct layout *L, struct xs_err *err)
 		cur[g] = align_up(cur[g], a);
 		L->off[i] = cur[g]; /* relative to group start for now */
 		cur[g] += elf->secs[i].sh->sh_size;
+		/* libgcc's __register_frame walks .eh_frame up to a zero
+		 * length word, which only the final link adds (crtend.o):
+		 * leave 8 zero bytes after it (ehframe.c). */
+		if (strcmp(elf->secs[i].name, ".eh_frame") == 0)
+			cur[g] += 8;
 		if (cur[g] > MAX_LOAD_SIZE)
 			return xs_fail(err, -EFBIG, "payload %s sections exceed %llu bytes",
 				       group_names[g], MAX_LOAD_SIZE);
@@ -820,6 +863,74 @@ static int export_symbols(struct layout *L, struct xs_loaded *out, struct xs_err
 	return 0;
 }
 
+static int record_sections(struct layout *L, struct xs_loaded *out, struct xs_err *err)
+{
+	const struct xs_elf *elf = L->elf;
+	size_t n = 0, bytes = 0;
+	for (unsigned i = 1; i < elf->nsecs; i++)
+		if (L->grp[i] != G_NONE) {
+			n++;
+			bytes += strlen(elf->secs[i].name) + 1;
+		}
+	out->secs = calloc(n ? n : 1, sizeof(*out->secs));
+	out->secnames = malloc(bytes ? bytes : 1);
+	if (!out->secs || !out->secnames)
+		return xs_fail(err, -ENOMEM, "out of memory for payload sections");
+	char *p = out->secnames;
+	for (unsigned i = 1; i < elf->nsecs; i++) {
+		if (L->grp[i] == G_NONE)
+			continue;
+		size_t len = strlen(elf->secs[i].name) + 1;
+		memcpy(p, elf->secs[i].name, len);
+		out->secs[out->nsecs++] = (struct xs_loaded_sec){
+			p, (uintptr_t)L->base + L->off[i], elf->secs[i].size };
+		p += len;
+	}
+	return 0;
+}
+
+static int cmp_fsym(const void *a, const void *b)
+{
+	const struct xs_payload_symbol *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Function symbols in loaded executable sections, locals included. */
+static int record_functions(struct layout *L, struct xs_loaded *out, struct xs_err *err)
+{
+	const struct xs_elf *elf = L->elf;
+	size_t n = 0, bytes = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		char *p = out->fstrings;
+		for (unsigned i = 1; i < elf->nsyms; i++) {
+			const Elf64_Sym *s = &elf->syms[i];
+			const char *name = xs_elf_sym_name(elf, s);
+			if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || !name || !name[0] ||
+			    s->st_shndx == SHN_UNDEF || s->st_shndx >= elf->nsecs ||
+			    L->grp[s->st_shndx] != G_TEXT || s->st_value > elf->secs[s->st_shndx].size)
+				continue;
+			size_t len = strlen(name) + 1;
+			if (pass == 0) {
+				n++;
+				bytes += len;
+				continue;
+			}
+			memcpy(p, name, len);
+			out->fsyms[out->nfsyms++] = (struct xs_payload_symbol){
+				p, (uintptr_t)L->base + L->off[s->st_shndx] + s->st_value, s->st_size };
+			p += len;
+		}
+		if (pass == 0) {
+			out->fsyms = calloc(n ? n : 1, sizeof(*out->fsyms));
+			out->fstrings = malloc(bytes ? bytes : 1);
+			if (!out->fsyms || !out->fstrings)
+				return xs_fail(err, -ENOMEM, "out of memory for payload functions");
+		}
+	}
+	qsort(out->fsyms, out->nfsyms, sizeof(*out->fsyms), cmp_fsym);
+	return 0;
+}
+
 int xs_load(const struct xs_elf *elf, const struct xs_load_params *params, struct xs_loaded *out,
 	    struct xs_err *err)
 {
@@ -892,6 +1003,7 @@ int xs_load(const struct xs_elf *elf, const struct xs_load_params *params, struc
 
 	if ((rc = fill_got_stubs(&L, err)) || (rc = apply_relocations(&L, out->old_addr_relocated, err)) ||
 	    (rc = export_symbols(&L, out, err)) || (rc = record_exec(&L, out, err)) ||
+	    (rc = record_sections(&L, out, err)) || (rc = record_functions(&L, out, err)) ||
 	    (rc = protect(&L, err)))
 		goto fail;
 	xs_arch_serialize();
@@ -916,6 +1028,10 @@ void xs_unload(struct xs_loaded *ld)
 	free(ld->exec);
 	free(ld->symbols);
 	free(ld->strings);
+	free(ld->secs);
+	free(ld->secnames);
+	free(ld->fsyms);
+	free(ld->fstrings);
 	memset(ld, 0, sizeof(*ld));
 }
 
@@ -951,4 +1067,25 @@ int xs_loaded_lookup(const struct xs_loaded *ld, const char *name, uintptr_t *ad
 		}
 	}
 	return -ENOENT;
+}
+
+const struct xs_loaded_sec *xs_loaded_section(const struct xs_loaded *ld, const char *name)
+{
+	for (unsigned i = 0; ld && i < ld->nsecs; i++)
+		if (strcmp(ld->secs[i].name, name) == 0)
+			return &ld->secs[i];
+	return NULL;
+}
+
+const struct xs_payload_symbol *xs_loaded_function_at(const struct xs_loaded *ld, uintptr_t addr)
+{
+	const struct xs_payload_symbol *best = NULL;
+	for (unsigned i = 0; ld && i < ld->nfsyms && ld->fsyms[i].addr <= addr; i++)
+		best = &ld->fsyms[i];
+	if (!best)
+		return NULL;
+	/* size 0 (hand-written asm): up to the next symbol */
+	if (best->size && addr - best->addr >= best->size)
+		return NULL;
+	return best;
 }

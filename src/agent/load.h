@@ -42,6 +42,14 @@ struct xs_loaded_range {
 	uintptr_t lo, hi;            /* [lo, hi) run-time addresses */
 };
 
+/* A loaded section, for the features that find theirs by name (hooks,
+ * .eh_frame). */
+struct xs_loaded_sec {
+	const char *name;            /* in xs_loaded.secnames */
+	uintptr_t addr;
+	uint64_t size;
+};
+
 struct xs_loaded {
 	void *base;                  /* one mapping holding everything */
 	size_t size;
@@ -62,6 +70,14 @@ struct xs_loaded {
 	struct xs_payload_symbol *symbols;
 	unsigned nsymbols;
 	char *strings;               /* malloc'd names backing symbols[] */
+	/* Every loaded section (SHF_ALLOC), and every function symbol (local
+	 * ones too) sorted by address: hook names, reasons, gdb, perf. */
+	struct xs_loaded_sec *secs;
+	unsigned nsecs;
+	char *secnames;
+	struct xs_payload_symbol *fsyms;
+	unsigned nfsyms;
+	char *fstrings;
 };
 
 /*
@@ -79,6 +95,10 @@ void xs_unload(struct xs_loaded *ld);
 bool xs_loaded_contains(const struct xs_loaded *ld, uintptr_t addr, size_t len);
 /* Is [addr, addr+len) inside one executable section of the payload? */
 bool xs_loaded_in_exec(const struct xs_loaded *ld, uintptr_t addr, size_t len);
+/* The loaded section called name; NULL if none. */
+const struct xs_loaded_sec *xs_loaded_section(const struct xs_loaded *ld, const char *name);
+/* The payload function containing addr (its name, offset); NULL if none. */
+const struct xs_payload_symbol *xs_loaded_function_at(const struct xs_loaded *ld, uintptr_t addr);
 /* A global symbol the payload defines; -ENOENT if none. */
 int xs_loaded_lookup(const struct xs_loaded *ld, const char *name, uintptr_t *addr);
 

@@ -23,6 +23,8 @@
 #include "elf.h"
 #include "quota.h"
 #include "trust.h"
+#include "shadow.h"
+#include "visibility.h"
 #include "symbols.h"
 
 /* The table lock: guards g_head, every payload's state/rc/reason and
@@ -145,6 +147,10 @@ struct resolve_ctx {
 static int resolve_symbol(void *vctx, const char *name, uintptr_t *addr, struct xs_err *err)
 {
 	struct resolve_ctx *ctx = vctx;
+	/* The agent's own API for payloads (shadow variables) first: a
+	 * program symbol of the same name must not capture the call. */
+	if (xs_agent_export_lookup(name, addr) == 0)
+		return 0;
 	/* Payloads: only the chain this one stacks on (its depends), so that a
 	 * provider can neither be reverted nor unloaded under a caller. */
 	for (struct xs_payload *p = ctx->below; p; p = p->below)
@@ -255,6 +261,9 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 	if (rc)
 		goto out;
 
+	rc = xs_hooks_check_elf(&elf, err);
+	if (rc)
+		goto out;
 	struct resolve_ctx rctx = { target, p->below };
 	struct xs_load_params params = { target, resolve_symbol, &rctx };
 	rc = xs_load(&elf, &params, &p->ld, err);
@@ -267,6 +276,19 @@ int xs_payload_upload(const char *name, const uint8_t *image, size_t size, struc
 	}
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->signer, sizeof(p->signer), "%s", signer);
+	if ((rc = xs_metadata_parse(&elf, &p->md, err)) ||
+	    (rc = xs_hooks_find(&p->ld, p->name, &p->hooks, err))) {
+		free(p->funcs);
+		xs_unload(&p->ld);
+		goto out;
+	}
+	/* Visible to gdb, perf and unwinders from now on (a load hook that
+	 * crashes is named in a backtrace), then the load hooks: linked, not
+	 * yet in the table (docs/hooks-and-shadow.md). */
+	p->jit_entry = xs_jit_gdb_register(&p->ld, p->name);
+	xs_perfmap_add(&p->ld, p->name);
+	p->eh_frame = xs_ehframe_register(&p->ld, p->name);
+	xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_LOAD, err);
 	snprintf(p->target_path, sizeof(p->target_path), "%s", target->path);
 	p->target_bias = target->bias;
 	memcpy(p->target_build_id, target->build_id, target->build_id_len);
@@ -447,8 +469,23 @@ void xs_payload_unload(struct xs_payload *p)
 			*pp = p->next;
 			break;
 		}
+	struct xs_err ignored = { "" };
+	xs_hooks_run(&p->ld, &p->hooks, XS_HOOK_UNLOAD, &ignored);
+	xs_ehframe_unregister(p->eh_frame);
+	xs_jit_gdb_unregister(p->jit_entry);
 	xs_unload(&p->ld);
 	free(p->funcs);
 	free(p);
 	xs_payloads_bump_version();
+}
+
+int xs_payload_symbolize(uintptr_t addr, char *buf, size_t len)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	for (struct xs_payload *p = g_head; p; p = p->next)
+		if (xs_loaded_in_exec(&p->ld, addr, 1)) {
+			xs_hooks_describe(&p->ld, p->name, addr, buf, len);
+			return 0;
+		}
+	return -ENOENT;
 }

@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 #include "funcs.h"
+#include "hooks.h"
 #include "load.h"
+#include "metadata.h"
 #include "xsplice/error.h"
 #include "xsplice/protocol.h"
 
@@ -35,6 +37,10 @@ struct xs_payload {
 	uint64_t applied_seq;         /* order of application; 0 when not applied */
 	char signer[256];             /* trust.c: certificate subject, "unsigned", "unverified: ..." */
 	uint32_t audit_pid, audit_uid; /* audit.c: who asked for the running action */
+	struct xs_hooks hooks;        /* .livepatch.hooks.* (hooks.c) */
+	struct xs_metadata md;        /* .modinfo description/version */
+	void *jit_entry;              /* gdb JIT entry (visibility.h) */
+	void *eh_frame;               /* registered .eh_frame, NULL if none */
 };
 
 void xs_payloads_lock(void);
@@ -82,6 +88,10 @@ int xs_payload_check_action(struct xs_payload *p, uint32_t cmd, struct xs_err *e
  * gone) / -ESTALE (something else there) with a reason naming the object.
  */
 int xs_payload_revalidate(struct xs_payload *p, struct xs_err *err);
+
+/* "payload:function+0xoff" for an address in a loaded payload's code;
+ * -ENOENT if none holds it. */
+int xs_payload_symbolize(uintptr_t addr, char *buf, size_t len);
 
 /* UNLOAD (checked by xs_payload_check_action): free and forget. */
 void xs_payload_unload(struct xs_payload *p);

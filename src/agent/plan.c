@@ -75,8 +75,8 @@ static int plan_apply(struct xs_plan *pl, struct xs_payload *p)
 		 * the trampoline overwrites: neither its PC nor a return
 		 * address (a call in the first bytes of a main loop). */
 		if (!rc)
-			rc = add_range(pl, f->old_addr, f->old_addr + f->patch_len, f->name, false,
-				       true);
+			rc = add_range(pl, xs_func_patch_addr(f), xs_func_patch_addr(f) + f->patch_len,
+				       f->name, false, true);
 		if (rc)
 			return rc;
 	}
@@ -189,8 +189,8 @@ static bool rollback(struct xs_plan *pl, unsigned upto)
 		if (!op->done)
 			continue;
 		const struct xs_func *f = op->f;
-		int rc = plan_write(pl, f->old_addr, op->before, f->patch_len);
-		const uint8_t *cur = (const uint8_t *)f->old_addr;
+		int rc = plan_write(pl, xs_func_patch_addr(f), op->before, f->patch_len);
+		const uint8_t *cur = (const uint8_t *)xs_func_patch_addr(f);
 		if (rc && !xs_bytes_equal(cur, op->before, f->patch_len)) {
 			pl->stuck = true;
 			pl->stuck_op = k;
@@ -229,7 +229,7 @@ int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, un
 	for (unsigned k = 0; k < pl->nops; k++) {
 		struct xs_plan_op *op = &pl->ops[k];
 		struct xs_func *f = op->f;
-		const uint8_t *cur = (const uint8_t *)f->old_addr;
+		const uint8_t *cur = (const uint8_t *)xs_func_patch_addr(f);
 		xs_bytes_copy(op->before, cur, f->patch_len);
 		const uint8_t *bytes;
 		if (op->revert) {
@@ -241,14 +241,16 @@ int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, un
 			}
 			bytes = f->saved;
 		} else {
-			if (f->expect_len && !xs_bytes_equal(cur, f->expect, f->expect_len)) {
+			/* Expectations are the function's first bytes. */
+			if (f->expect_len && !xs_bytes_equal((const uint8_t *)f->old_addr, f->expect,
+							     f->expect_len)) {
 				pl->failure = XS_PLAN_EXPECT;
 				pl->fail_op = k;
 				return rollback(pl, k) ? -EINVAL : -ENOTRECOVERABLE;
 			}
 			bytes = f->patch;
 		}
-		int rc = plan_write(pl, f->old_addr, bytes, f->patch_len);
+		int rc = plan_write(pl, xs_func_patch_addr(f), bytes, f->patch_len);
 		if (rc) {
 			pl->failure = XS_PLAN_WRITE;
 			pl->fail_rc = rc;
@@ -334,7 +336,9 @@ void xs_plan_explain(struct xs_plan *pl, int rc, struct xs_err *err)
 		const struct xs_plan_range *r = &pl->ranges[pl->conflict_range];
 		char comm[64], sym[160] = "";
 		xs_procfs_task_name(pl->conflict_tid, comm, sizeof(comm));
-		if (xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
+		/* payload code as payload:function+off, else the objects' symbols */
+		if (xs_payload_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0 &&
+		    xs_object_symbolize(pl->conflict_pc, sym, sizeof(sym)) != 0)
 			snprintf(sym, sizeof(sym), "0x%lx", (unsigned long)pl->conflict_pc);
 		if (r->strictly_inside)
 			xs_fail(err, -EBUSY, "thread %d (%s) would resume inside the first %u bytes of "

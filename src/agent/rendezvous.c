@@ -435,6 +435,8 @@ static int send_park(pid_t tid, uint32_t gen, uint32_t idx)
 	return (int)xs_sys4(SYS_rt_tgsigqueueinfo, g_pid, tid, g_signo, (long)&si);
 }
 
+#define XS_PROBES_PER_ROUND 16
+
 struct attempt {
 	uint32_t gen;
 	struct park_slot *slots;
@@ -442,6 +444,7 @@ struct attempt {
 	uint32_t nsent;     /* slots 0..nsent-1 are in use this attempt */
 	pid_t *scratch;     /* task listing */
 	pid_t missing;      /* a thread that did not arrive in time */
+	uint32_t probe_next; /* where the next round of /proc probes starts */
 	uint64_t t_first_signal, t_arrived;
 };
 
@@ -535,19 +538,28 @@ static int wait_arrivals(struct attempt *a, uint64_t deadline)
 		if (futex_wait(&g_arrived, seen, &ts) != -ETIMEDOUT)
 			continue;
 		/* Reading /proc costs: look at late threads after the first
-		 * slice, then every few milliseconds. */
+		 * slice, then every few milliseconds, and at most
+		 * XS_PROBES_PER_ROUND of them per round (rotating): with 1,000
+		 * busy threads still on their way, reading two /proc files for
+		 * each of them every round kept this thread from ever being
+		 * done (issue 14). A thread that exited costs one tgkill. */
 		if (slices++ % 8)
 			continue;
-		for (uint32_t j = 0; j < a->nsent; j++) {
+		unsigned probed = 0;
+		for (uint32_t k = 0; k < a->nsent && probed < XS_PROBES_PER_ROUND; k++) {
+			uint32_t j = (a->probe_next + k) % a->nsent;
 			struct park_slot *s = &a->slots[j];
 			uint64_t w = slot_word(a->gen, SLOT_SENT);
 			if (slot_state(atomic_load(&s->word)) != SLOT_SENT)
 				continue;
-			if (xs_sys3(SYS_tgkill, g_pid, s->st.tid, 0) == -ESRCH)
+			if (xs_sys3(SYS_tgkill, g_pid, s->st.tid, 0) == -ESRCH) {
 				atomic_compare_exchange_strong(&s->word, &w,
 							       slot_word(a->gen, SLOT_ABANDONED));
-			else
-				probe_absent(s, a->gen);
+				continue;
+			}
+			probe_absent(s, a->gen);
+			probed++;
+			a->probe_next = j + 1;
 		}
 	}
 }

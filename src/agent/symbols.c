@@ -727,6 +727,52 @@ int xs_object_symbol_extent(struct xs_object *obj, uint64_t link_addr, const cha
 	return 0;
 }
 
+bool xs_object_has_full_symtab(struct xs_object *obj)
+{
+	int rc;
+	struct xs_symtab *st = symtab_get(obj, NULL, &rc);
+	return st && !st->in_memory && has_symtab(st);
+}
+
+/* "foo" names "foo", "foo@@V1" and GCC's local alias "foo.localalias". */
+static bool names_symbol(const char *want, const char *sym)
+{
+	size_t lw = strcspn(want, "@"), ls = strcspn(sym, "@");
+	static const char alias[] = ".localalias";
+	const size_t la = sizeof(alias) - 1;
+	if (lw > la && !strncmp(want + lw - la, alias, la))
+		lw -= la;
+	if (ls > la && !strncmp(sym + ls - la, alias, la))
+		ls -= la;
+	return lw == ls && !strncmp(want, sym, lw);
+}
+
+bool xs_object_symbol_named_at(struct xs_object *obj, uint64_t link_addr, const char *name)
+{
+	int rc;
+	struct xs_symtab *st = symtab_get(obj, NULL, &rc);
+	if (!st || !name)
+		return false;
+	const struct xs_elf *e = &st->elf;
+	unsigned lo = 0, hi = st->n_by_addr;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (e->syms[st->by_addr[mid]].st_value < link_addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Every symbol at that address: a function and its aliases. */
+	for (unsigned i = lo; i < st->n_by_addr; i++) {
+		const Elf64_Sym *s = &e->syms[st->by_addr[i]];
+		if (s->st_value != link_addr)
+			break;
+		if (names_symbol(name, e->strtab + s->st_name))
+			return true;
+	}
+	return false;
+}
+
 int xs_object_symbolize(uintptr_t addr, char *buf, size_t len)
 {
 	if (!buf || !len)

@@ -73,6 +73,19 @@ int xs_object_lookup_tls(struct xs_object *obj, const char *name, uint64_t *tls_
 			 struct xs_err *err);
 
 /*
+ * Does obj's symbol table hold its local symbols (a .symtab, of the file or
+ * of its debug file)? False for a stripped object known by .dynsym only.
+ */
+bool xs_object_has_full_symtab(struct xs_object *obj);
+
+/*
+ * Does a symbol named name start at link-time address link_addr in obj?
+ * Aliases of one address all count, a version suffix ("@@V") is ignored,
+ * and GCC's "foo.localalias" (-fPIC) names the same function as "foo".
+ */
+bool xs_object_symbol_named_at(struct xs_object *obj, uint64_t link_addr, const char *name);
+
+/*
  * The function symbol that starts at link-time address link_addr in obj:
  * its size and the room up to the next symbol or the end of its section
  * (the padding a trampoline may also use). -ENOENT if no symbol starts there.

@@ -19,6 +19,7 @@
 #define XB_EXIT_OK      0
 #define XB_EXIT_FAIL    1
 #define XB_EXIT_USAGE   2
+#define XB_EXIT_NOCHANGE 3 /* the patch changes no function: an answer, not an error */
 #define XB_EXIT_REFUSED 4
 
 extern int xb_verbose;
@@ -51,6 +52,25 @@ struct xb_compile {
 /* Read a wrapper log; later entries for the same object win. */
 int xb_read_log(const char *path, struct xb_compile **out, size_t *n, struct xs_err *err);
 void xb_free_log(struct xb_compile *c, size_t n);
+
+/* ---- link.c: what the original build linked into the target ---- */
+
+/* realpath(), or for a file that is gone the lexical normal form. */
+char *xb_canon_path(const char *p);
+
+struct xb_link_rec {
+	char kind;  /* 'L' a link, 'A' members added to an archive */
+	char *out;  /* output / archive (canonical path) */
+	char **in;  /* inputs / members; "-L<dir>", "-l<name>" kept as such */
+	size_t nin;
+};
+struct xb_links {
+	struct xb_link_rec *v;
+	size_t n;
+};
+int xb_read_links(const char *path, struct xb_links *l, struct xs_err *err);
+void xb_links_free(struct xb_links *l);
+bool xb_set_has(char *const *set, size_t n, const char *path);
 
 /* ---- tree.c: work tree, builds, patch ---- */
 
@@ -144,6 +164,7 @@ struct xb_sym {
 
 struct xb_obj {
 	char *path;
+	char *disk_path;         /* where it was read from when path names another (a snapshot) */
 	char *file;              /* first STT_FILE name */
 	int fd;
 	Elf *elf;
@@ -224,6 +245,8 @@ struct xb_func {
 	struct xb_sym *sym;  /* in the patched object */
 	char *name;          /* BINARY's name */
 	uint64_t old_addr, old_size;
+	uint8_t expect[24];  /* first bytes of the old function (extras.c); 0: none */
+	uint8_t expect_len;
 };
 
 struct xb_result {
@@ -256,12 +279,106 @@ int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec 
  * object (target symbols get unique names for locals). */
 const char *xb_ext_name(struct xb_result *r, const char *name);
 
+/* ---- extras.c: hooks, metadata, expectations ---- */
+
+/* Bytes of the old function an entry expects (<= LIVEPATCH_EXPECT_MAX). */
+#define XB_EXPECT_LEN 16
+/* A section a source patch adds for the agent (.livepatch.hooks.*,
+ * .modinfo): kept in the payload with what it references. */
+bool xb_is_payload_section(const char *name);
+/* Each function entry's expectation from the target binary's bytes. */
+int xb_fill_expectations(struct xb_target *t, struct xb_result *r, struct xs_err *err);
+
+/* ---- link.c, coverage.c: which objects are the target's, and whether
+ * every patched file was recompiled ---- */
+
+struct xb_target;
+/* The objects (canonical paths) linked into the output of the original
+ * build that is the target: by build-id, else by file name. -ENOENT if no
+ * link of the target was captured. *linked: that output. */
+int xb_target_link_set(const struct xb_links *l, const struct xb_target *t, char ***set,
+		       size_t *nset, char **linked);
+
+/* One compile of the original build: its object, source and the tree's
+ * headers it read (canonical paths). */
+struct xb_dep {
+	char *obj, *src;
+	char **headers;
+	size_t nheaders;
+};
+int xb_read_deps(const char *path, struct xb_dep **out, size_t *n, struct xs_err *err);
+void xb_deps_free(struct xb_dep *d, size_t n);
+
+struct xb_coverage_in {
+	const char *tree;
+	const struct xb_patch *patch;
+	const struct xb_dep *deps;  /* original build */
+	size_t ndeps;
+	char *const *recompiled;    /* canonical objects of the patched build */
+	size_t nrecompiled;
+	char *const *linkset;       /* the target's objects, NULL: unknown */
+	size_t nlinkset;
+};
+/* Refuse each patched file that an object of the target was compiled
+ * from or included but that the patched build did not recompile. */
+void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r);
+
+/* ---- cache.c: the original build reused (--cache DIR) ---- */
+
+#define XB_CACHE_KEY_LEN 32
+/* The key of DIR built by build_cmd with this environment and toolchain. */
+void xb_cache_key(const char *srcdir, const char *build_cmd, const char *wrapdir,
+		  char key[XB_CACHE_KEY_LEN + 1]);
+struct xb_cache {
+	char *entry;  /* CACHE/KEY */
+	char *work;   /* CACHE/KEY/work: the work directory, at a fixed path */
+	char *built;  /* CACHE/KEY/built: the tree after the original build */
+	int lockfd;
+	bool hit;     /* built is complete: the original build can be skipped */
+};
+/* Create/lock the entry (waits while another run holds it). */
+int xb_cache_open(struct xb_cache *c, const char *dir, const char *key, struct xs_err *err);
+int xb_cache_restore(struct xb_cache *c, const char *tree, struct xs_err *err);
+int xb_cache_store(struct xb_cache *c, const char *tree, struct xs_err *err);
+void xb_cache_close(struct xb_cache *c);
+
+/* ---- dwarf.c: types and producers from the debug info (libdw) ---- */
+
+struct xb_type {
+	char *name;      /* "struct foo", "union u", a typedef's name */
+	uint64_t size;
+	uint64_t layout; /* signature of the member names, offsets, sizes */
+	char *members;   /* "name@offset+size ..." for messages */
+};
+struct xb_types {
+	struct xb_type *v;
+	size_t n;
+};
+struct xb_producer {
+	char *cu;        /* DW_AT_name of the unit */
+	char *producer;  /* DW_AT_producer */
+};
+struct xb_producers {
+	struct xb_producer *v;
+	size_t n;
+};
+/* Types and/or producers of an object or binary; -ENODATA: no DWARF. */
+int xb_dwarf_read(const char *path, struct xb_types *types, struct xb_producers *prod);
+void xb_types_free(struct xb_types *t);
+void xb_producers_free(struct xb_producers *p);
+/* Refuse the pair's changed struct/union layouts (a note when the patch
+ * brings hooks or shadow data). */
+void xb_check_types(struct xb_pair *p, struct xb_result *r);
+/* The distinct strings of a file's .comment section. */
+int xb_comment_strings(const char *path, char ***out, size_t *n);
+
 /* ---- writer.c ---- */
 
 struct xb_payload_opts {
 	const uint8_t *depends;
 	size_t depends_len;
 	const char *name; /* payload name for .modinfo, may be NULL */
+	const char *description, *version; /* .modinfo, may be NULL */
 };
 
 int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, struct xs_err *err);

@@ -379,6 +379,33 @@ refuse(struct xb_result *r, struct xb_obj *o, const char *name, const char *fmt,
 	free(reason);
 }
 
+/* Of the function symbols at one address (GCC's "foo.localalias" of -fPIC
+ * code, other aliases), the one that names the function: a global, else one
+ * that is not a local alias. The entry, the report and the agent's check
+ * all use that name (docs/build.md "Aliases"). */
+static bool is_local_alias(const char *name)
+{
+	size_t n = strlen(name), la = strlen(".localalias");
+	return n > la && !strcmp(name + n - la, ".localalias");
+}
+
+static struct xb_sym *canonical_alias(struct xb_obj *o, struct xb_sym *y)
+{
+	struct xb_sym *best = y;
+	for (size_t j = 1; j < o->nsym; j++) {
+		struct xb_sym *z = &o->sym[j];
+		if (z == y || z->type != STT_FUNC || z->sec != y->sec ||
+		    z->s.st_value != y->s.st_value)
+			continue;
+		bool zg = z->bind != STB_LOCAL, bg = best->bind != STB_LOCAL;
+		if ((zg && !bg) ||
+		    (zg == bg && is_local_alias(best->name) && !is_local_alias(z->name)) ||
+		    (zg == bg && is_local_alias(best->name) == is_local_alias(z->name) && z < best))
+			best = z;
+	}
+	return best;
+}
+
 void xb_diff(struct xb_pair *p, struct xb_result *r)
 {
 	struct xb_obj *a = &p->orig, *b = &p->patched;
@@ -416,12 +443,14 @@ void xb_diff(struct xb_pair *p, struct xb_result *r)
 		struct xb_sym *y = &b->sym[j];
 		if (y->type != STT_FUNC || !y->sec || y->parent)
 			continue;
+		if (y->status != XB_SAME)
+			p->any = true;
+		if (canonical_alias(b, y) != y)
+			continue;
 		if (y->status == XB_CHANGED)
 			xb_list_add(&r->changed, y->twin->name, b->file, NULL);
 		else if (y->status == XB_NEW)
 			xb_list_add(&r->added, y->name, b->file, NULL);
-		if (y->status != XB_SAME)
-			p->any = true;
 	}
 	if (p->is_new_obj)
 		return;
@@ -537,6 +566,21 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 		if (top->status == XB_CHANGED || top->status == XB_NEW)
 			include_sec(y->sec, &work, &nwork);
 	}
+	/* Hooks and metadata the patch adds (extras.c): new sections, kept
+	 * with what they reference. One the original had too is not new. */
+	for (size_t i = 1; i < b->nsec; i++) {
+		struct xb_sec *s = &b->sec[i];
+		if (!xb_is_payload_section(s->name))
+			continue;
+		bool old = false;
+		for (size_t k = 1; !p->is_new_obj && k < p->orig.nsec; k++)
+			old |= !strcmp(p->orig.sec[k].name, s->name) && p->orig.sec[k].size == s->size &&
+			       (!s->data || !memcmp(p->orig.sec[k].data, s->data, s->size));
+		if (!old) {
+			include_sec(s, &work, &nwork);
+			p->any = true;
+		}
+	}
 	for (size_t w = 0; w < nwork; w++) {
 		struct xb_sec *s = work[w];
 		const char *who = s->nents ? s->ents[0]->name : s->name;
@@ -619,6 +663,8 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 		struct xb_sym *y = &b->sym[j];
 		if (y->type != STT_FUNC || !y->sec || y->parent || y->status != XB_CHANGED)
 			continue;
+		if (canonical_alias(b, y) != y || !y->twin)
+			continue;
 		bool dup = false;
 		for (size_t i = 0; i < r->nfuncs; i++)
 			if (r->funcs[i].obj == b && r->funcs[i].sym->sec == y->sec &&
@@ -645,6 +691,7 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 			continue;
 		}
 		r->funcs = xb_realloc(r->funcs, r->nfuncs + 1, sizeof(*r->funcs));
+		memset(&r->funcs[r->nfuncs], 0, sizeof(r->funcs[0]));
 		r->funcs[r->nfuncs].obj = b;
 		r->funcs[r->nfuncs].sym = y;
 		r->funcs[r->nfuncs].name = xb_strdup(x->name);

@@ -92,9 +92,14 @@ int xb_dump(const char *path, struct xs_err *err)
 		}
 		if (!strcmp(n, ".modinfo")) {
 			Elf_Data *d = elf_getdata(scn, NULL);
-			if (d && d->d_size)
-				printf("modinfo: %.*s\n", (int)strnlen(d->d_buf, d->d_size),
-				       (char *)d->d_buf);
+			/* every key=value string, NUL padding skipped */
+			for (size_t o = 0; d && d->d_buf && o < d->d_size;) {
+				const char *str = (const char *)d->d_buf + o;
+				size_t l = strnlen(str, d->d_size - o);
+				if (l)
+					printf("modinfo: %.*s\n", (int)l, str);
+				o += l + 1;
+			}
 		}
 	}
 	if (!symscn)
@@ -171,9 +176,16 @@ int xb_dump(const char *path, struct xs_err *err)
 	for (size_t k = 0; k < nf; k++) {
 		struct livepatch_func f;
 		memcpy(&f, (char *)fd_->d_buf + k * sizeof(f), sizeof(f));
-		printf("func: %s old_addr=0x%llx old_size=%u new_size=%u new=%s version=%u\n",
+		printf("func: %s old_addr=0x%llx old_size=%u new_size=%u new=%s version=%u",
 		       names[k] ? names[k] : "?", (unsigned long long)(uintptr_t)f.old_addr,
 		       f.old_size, f.new_size, news[k] ? news[k] : "0", f.version);
+		if (f.version == LIVEPATCH_PAYLOAD_VERSION_2 && f.v2.expect_len &&
+		    f.v2.expect_len <= LIVEPATCH_EXPECT_MAX) {
+			printf(" expect=");
+			for (unsigned b = 0; b < f.v2.expect_len; b++)
+				printf("%02x", f.v2.expect[b]);
+		}
+		putchar('\n');
 		free(names[k]);
 		free(news[k]);
 	}

@@ -156,6 +156,8 @@ void xb_obj_close(struct xb_obj *o)
 	for (size_t i = 0; i < o->nsym; i++)
 		free(o->sym[i].unnumbered);
 	free(o->sym);
+	free(o->disk_path);
+	o->disk_path = NULL;
 	if (o->elf)
 		elf_end(o->elf);
 	if (o->fd >= 0)

@@ -26,12 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct opts {
 	const char *srcdir, *patch, *target, *build_cmd, *name, *depends, *out, *workdir;
+	const char *description, *payload_version;
+	const char *cache;      /* --cache DIR (or $XSPLICE_BUILD_CACHE): reuse the original build */
 	int jobs;
-	bool keep, no_line_fixup, jobs_given;
+	bool keep, no_line_fixup, jobs_given, no_expect;
+	bool allow_compiler_mismatch; /* --allow-compiler-mismatch: a warning, not a refusal */
 };
 
 static void usage(FILE *f)
@@ -40,6 +44,8 @@ static void usage(FILE *f)
 		"usage: xsplice-build --srcdir DIR --patch FIX.patch --target BINARY\n"
 		"                     [--build-cmd CMD] [--name NAME] [--depends BUILD-ID]\n"
 		"                     [-j N] [--work-dir DIR] [--keep-work] [--no-line-fixup]\n"
+		"                     [--description TEXT] [--payload-version V] [--no-expect]\n"
+		"                     [--cache DIR] [--allow-compiler-mismatch]\n"
 		"                     [--verbose] -o OUT.livepatch\n"
 		"       xsplice-build --dump PAYLOAD\n"
 		"       xsplice-build --print-cflags\n"
@@ -49,7 +55,13 @@ static void usage(FILE *f)
 		"  " XB_WRAP_CFLAGS "\n"
 		"then applies the patch, rebuilds, and turns the changed functions into a\n"
 		"payload for BINARY (the running executable or library, built from DIR with\n"
-		"the same flags). Exit: 0 ok, 1 failure, 2 usage, 4 refused (unsafe change).\n");
+		"the same flags). Exit: 0 ok, 1 failure, 2 usage, 3 the patch changes no\n"
+		"function, 4 refused (unsafe change, or a patched file the build did not\n"
+		"recompile).\n"
+		"--description/--payload-version go to the payload's .modinfo (xsplice list).\n"
+		"Each function entry expects the old function's first bytes (the agent refuses\n"
+		"to patch other code); --no-expect leaves them out (a payload stacked on\n"
+		"another, --depends, has none).\n");
 }
 
 static char *abspath(const char *p)
@@ -104,6 +116,8 @@ struct build_ctx {
 	/* The work directory and what lives in it. */
 	char *work;
 	bool made_work;         /* a fresh temporary one: removed unless --keep-work */
+	struct xb_cache cache;  /* --cache: the work dir is the entry's, at a fixed path */
+	bool cached;            /* the original build comes from the cache */
 	char *bindir;           /* the wrapper's compiler-named symlinks */
 	char *tree;             /* the copy of DIR that is built and patched */
 	char *orig_cclog, *patched_cclog;       /* what the wrapper compiled */
@@ -115,6 +129,12 @@ struct build_ctx {
 	struct xb_compile *orig_objs, *patched_objs;
 	size_t norig_objs, npatched_objs;
 	char **snapshots;       /* one per orig_objs entry; NULL: the object was missing */
+	struct xb_links links;  /* what the original build linked and archived */
+	char **linkset;         /* the target's objects (canonical), NULL: link not seen */
+	size_t nlinkset;
+	char *linked_out;       /* the original build's output that is the target */
+	struct xb_dep *deps;    /* original compiles: sources and headers read */
+	size_t ndeps;
 
 	/* The diff and the payload. */
 	struct xb_pair *pairs;  /* one per changed object */
@@ -131,6 +151,7 @@ static void build_ctx_init(struct build_ctx *c, const struct opts *o)
 	c->o = o;
 	c->exit_code = XB_EXIT_FAIL;
 	c->target.fd = c->target.symfd = -1;
+	c->cache.lockfd = -1;
 	c->srcdir = abspath(o->srcdir);
 	c->patch_path = abspath(o->patch);
 	c->target_path = abspath(o->target);
@@ -154,10 +175,15 @@ static void build_ctx_free(struct build_ctx *c)
 	free_strings(c->parts, c->nparts);
 	free_strings(c->snapshots, c->snapshots ? c->norig_objs : 0);
 	xb_free_log(c->orig_objs, c->norig_objs);
+	xb_links_free(&c->links);
+	free_strings(c->linkset, c->nlinkset);
+	free(c->linked_out);
+	xb_deps_free(c->deps, c->ndeps);
 	xb_free_log(c->patched_objs, c->npatched_objs);
 	xb_result_free(&c->res);
 	xb_patch_free(&c->patch);
 	xb_target_close(&c->target);
+	xb_cache_close(&c->cache);
 	if (c->work && c->made_work && !c->o->keep)
 		xb_remove_tree(c->work);
 	else if (c->work && c->exit_code != XB_EXIT_OK)
@@ -324,7 +350,7 @@ static int open_pair(struct xb_pair *p, const char *obj, const char *snapshot, s
 	if ((rc = xb_obj_open(&p->orig, snapshot, err)))
 		return rc;
 	/* Report and look up by the patched object's own file name. */
-	free(p->orig.path);
+	p->orig.disk_path = p->orig.path;
 	p->orig.path = xb_strdup(obj);
 	return 0;
 }
@@ -362,7 +388,23 @@ static int read_inputs(struct build_ctx *c)
 static int make_work_dir(struct build_ctx *c)
 {
 	int rc;
-	if (c->o->workdir) {
+	c->build_cmd = c->o->build_cmd ? xb_strdup(c->o->build_cmd)
+				       : xb_asprintf("make -j%d", c->o->jobs);
+	if (c->o->cache) {
+		char key[XB_CACHE_KEY_LEN + 1];
+		char *cachedir = abspath(c->o->cache);
+		/* -j does not change what is built: the default command's is not
+		 * part of the key. */
+		xb_cache_key(c->srcdir, c->o->build_cmd ? c->o->build_cmd : "make", NULL, key);
+		rc = xb_cache_open(&c->cache, cachedir, key, &c->err);
+		free(cachedir);
+		if (rc)
+			return rc;
+		c->work = xb_strdup(c->cache.work);
+		c->cached = c->cache.hit;
+		xb_info("build cache %s: %s", c->cache.entry,
+			c->cached ? "the original build is reused" : "new entry");
+	} else if (c->o->workdir) {
 		c->work = abspath(c->o->workdir);
 		if ((rc = xb_mkdir_p(c->work, &c->err)))
 			return rc;
@@ -380,10 +422,23 @@ static int make_work_dir(struct build_ctx *c)
 	c->patched_cclog = xb_asprintf("%s/patched.cclog", c->work);
 	c->orig_buildlog = xb_asprintf("%s/build-orig.log", c->work);
 	c->patched_buildlog = xb_asprintf("%s/build-patched.log", c->work);
-	c->build_cmd = c->o->build_cmd ? xb_strdup(c->o->build_cmd)
-				       : xb_asprintf("make -j%d", c->o->jobs);
-	unlink(c->orig_cclog);
+	if (!c->cached) {
+		char *logs[] = { c->orig_cclog, xb_asprintf("%s.deps", c->orig_cclog),
+				 xb_asprintf("%s.links", c->orig_cclog) };
+		for (size_t i = 0; i < 3; i++)
+			unlink(logs[i]);
+		free(logs[1]);
+		free(logs[2]);
+	}
 	unlink(c->patched_cclog);
+	{
+		char *logs[] = { xb_asprintf("%s.deps", c->patched_cclog),
+				 xb_asprintf("%s.links", c->patched_cclog) };
+		unlink(logs[0]);
+		unlink(logs[1]);
+		free(logs[0]);
+		free(logs[1]);
+	}
 	if ((rc = xb_install_wrapper(c->bindir, &c->err)) ||
 	    (rc = setup_env(c->work, c->bindir, c->srcdir))) {
 		if (!c->err.msg[0])
@@ -398,25 +453,54 @@ static int make_work_dir(struct build_ctx *c)
 	return 0;
 }
 
-/* DIR -> WORK/tree, without objects of an earlier build: they would be
- * neither recompiled with the wrapper's flags nor captured. */
+/* nftw() passes no context: the time sources are set to. */
+static struct timespec touch_now[2];
+
+static int touch_source(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	static const char *const ext[] = { ".c", ".cc", ".cpp", ".cxx", ".c++", ".C", ".S",
+					   ".s", ".h", ".hh", ".hpp", ".hxx", ".inc", NULL };
+	if (flag == FTW_F && S_ISREG(st->st_mode) && xb_has_extension(path, ext))
+		utimensat(AT_FDCWD, path, touch_now, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* DIR -> WORK/tree. An already built DIR keeps its objects, stamps and
+ * libtool files (deleting them breaks build systems that keep stamps or
+ * link prebuilt objects); instead every C/C++ source and header is made
+ * newer than them, so the build recompiles -- and the wrapper captures --
+ * whatever the build system does recompile, and what it does not is
+ * caught by the coverage check after the patched build. */
 static int copy_tree(struct build_ctx *c)
 {
+	if (c->cached) {
+		xb_info("restoring the original build from %s", c->cache.built);
+		return xb_cache_restore(&c->cache, c->tree, &c->err);
+	}
 	xb_info("copying %s", c->srcdir);
 	xb_remove_tree(c->tree);
 	int rc = xb_copy_tree(c->srcdir, c->tree, &c->err);
 	if (rc)
 		return rc;
-	char *argv[] = { "find", c->tree, "-name", "*.o", "-type", "f", "-delete", NULL };
-	xb_run(argv, NULL, NULL, NULL);
+	clock_gettime(CLOCK_REALTIME, &touch_now[0]);
+	touch_now[1] = touch_now[0];
+	nftw(c->tree, touch_source, 16, FTW_PHYS);
 	return 0;
 }
 
 static int build_original(struct build_ctx *c)
 {
 	uint64_t start = xs_mono_ns();
-	xb_info("building original tree: %s (log %s)", c->build_cmd, c->orig_buildlog);
-	int rc = run_build(c, c->orig_cclog, c->orig_buildlog);
+	int rc = 0;
+	if (c->cached)
+		xb_info("original build: from the cache (log %s)", c->orig_buildlog);
+	else
+		xb_info("building original tree: %s (log %s)", c->build_cmd, c->orig_buildlog);
+	if (!c->cached) {
+		unlink(c->orig_buildlog);
+		rc = run_build(c, c->orig_cclog, c->orig_buildlog);
+	}
 	if (!rc)
 		rc = xb_read_log(c->orig_cclog, &c->orig_objs, &c->norig_objs, &c->err);
 	if (rc)
@@ -424,8 +508,16 @@ static int build_original(struct build_ctx *c)
 	xb_info("original build: %zu objects in %.1f s", c->norig_objs, seconds_since(start));
 	if (!c->norig_objs)
 		return xs_fail(&c->err, -ENOENT,
-			       "the build compiled nothing through the wrapper (does it call cc/gcc?)");
-	return 0;
+			       "the original build compiled nothing through the wrapper (log %s): "
+			       "the build command must compile the tree with cc/gcc/g++ found in "
+			       "PATH (not an absolute path such as CC=/usr/bin/gcc in a configured "
+			       "tree), and a build system that decides by content hashes instead of "
+			       "file times does not recompile the copy",
+			       c->orig_buildlog);
+	char *deplog = xb_asprintf("%s.deps", c->orig_cclog);
+	rc = xb_read_deps(deplog, &c->deps, &c->ndeps, &c->err);
+	free(deplog);
+	return rc;
 }
 
 /* Copy the original objects to WORK/orig: the patched build overwrites them. */
@@ -438,9 +530,15 @@ static int snapshot_objects(struct build_ctx *c)
 		if (access(c->orig_objs[i].obj, R_OK))
 			continue;
 		c->snapshots[i] = xb_asprintf("%s/%zu.o", c->snapdir, i);
+		if (c->cached && !access(c->snapshots[i], R_OK))
+			continue; /* taken when the entry was made */
 		int rc = xb_copy_file(c->orig_objs[i].obj, c->snapshots[i], &c->err);
 		if (rc)
 			return rc;
+	}
+	if (c->o->cache && !c->cached) {
+		xb_info("saving the original build in %s", c->cache.built);
+		return xb_cache_store(&c->cache, c->tree, &c->err);
 	}
 	return 0;
 }
@@ -452,6 +550,24 @@ static int find_target_symbols(struct build_ctx *c)
 	if (c->target.has_symtab)
 		return 0;
 	return stripped_symbols(&c->target, c->tree, c->work, &c->err);
+}
+
+/* Which of the original build's objects are linked into the target: from
+ * the captured link of the target (none seen: decided per object later). */
+static int find_target_link(struct build_ctx *c)
+{
+	char *linklog = xb_asprintf("%s.links", c->orig_cclog);
+	int rc = xb_read_links(linklog, &c->links, &c->err);
+	free(linklog);
+	if (rc)
+		return rc;
+	if (xb_target_link_set(&c->links, &c->target, &c->linkset, &c->nlinkset, &c->linked_out)) {
+		xb_info("no link of %s seen in the original build: objects are matched to it by "
+			"their symbols", xb_base_name(c->target.path));
+		return 0;
+	}
+	xb_info("target linked as %s from %zu objects", c->linked_out, c->nlinkset);
+	return 0;
 }
 
 /* The patch, then the line-neutral rewrite (#line after each hunk). */
@@ -484,6 +600,40 @@ static int build_patched(struct build_ctx *c)
 	return 0;
 }
 
+/* Every file the patch changes reached the payload's comparison: each
+ * target object compiled from or including it was recompiled. */
+static int check_coverage(struct build_ctx *c)
+{
+	char **rec = xb_calloc(c->npatched_objs + 1, sizeof(*rec));
+	for (size_t i = 0; i < c->npatched_objs; i++)
+		rec[i] = xb_canon_path(c->patched_objs[i].obj);
+	struct xb_coverage_in in = { .tree = c->tree,
+				     .patch = &c->patch,
+				     .deps = c->deps,
+				     .ndeps = c->ndeps,
+				     .recompiled = rec,
+				     .nrecompiled = c->npatched_objs,
+				     .linkset = c->linkset,
+				     .nlinkset = c->nlinkset };
+	char rtree[PATH_MAX];
+	if (realpath(c->tree, rtree))
+		in.tree = rtree;
+	xb_check_coverage(&in, &c->res);
+	free_strings(rec, c->npatched_objs);
+	return 0;
+}
+
+/* Is obj linked into the target? From the captured link when there is one. */
+static bool linked_into_target(struct build_ctx *c, struct xb_pair *p, const char *obj)
+{
+	if (!c->linkset)
+		return xb_obj_in_target(p, &c->target);
+	char *o = xb_canon_path(obj);
+	bool in = xb_set_has(c->linkset, c->nlinkset, o);
+	free(o);
+	return in;
+}
+
 /* Each recompiled object whose bytes differ, against its snapshot. */
 static int compare(struct build_ctx *c)
 {
@@ -499,7 +649,7 @@ static int compare(struct build_ctx *c)
 		int rc = open_pair(p, obj, snapshot, &c->err);
 		if (rc)
 			return rc;
-		if (!xb_obj_in_target(p, &c->target)) {
+		if (!linked_into_target(c, p, obj)) {
 			/* e.g. a client program's object in the same tree */
 			xb_list_add(&c->res.notes, p->patched.file ? p->patched.file : obj, NULL,
 				    "changed, but not linked into the target: skipped");
@@ -507,7 +657,119 @@ static int compare(struct build_ctx *c)
 		}
 		xb_debug("diffing %s", obj);
 		xb_diff(p, &c->res);
+		/* A struct or union the patch reshapes is used by live data
+		 * laid out the old way. */
+		xb_check_types(p, &c->res);
 	}
+	return 0;
+}
+
+/* The option list of a DW_AT_producer without what does not change the
+ * code: the prefix maps and the wrapper's section/LTO flags. */
+static char *producer_key(const char *p)
+{
+	static const char *const ignore_prefix[] = { "-ffile-prefix-map=", "-fdebug-prefix-map=",
+						     "-fmacro-prefix-map=", NULL };
+	static const char *const ignore[] = { "-ffunction-sections", "-fdata-sections",
+					      "-fno-common", "-fno-lto", NULL };
+	char *copy = xb_strdup(p), *save = NULL;
+	size_t cap = strlen(p) + 2, len = 0;
+	char *out = xb_calloc(cap, 1);
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		bool skip = false;
+		for (size_t i = 0; ignore_prefix[i]; i++)
+			skip |= !strncmp(t, ignore_prefix[i], strlen(ignore_prefix[i]));
+		for (size_t i = 0; ignore[i]; i++)
+			skip |= !strcmp(t, ignore[i]);
+		if (skip)
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? " " : "", t);
+	}
+	free(copy);
+	return out;
+}
+
+static void compiler_mismatch(struct build_ctx *c, const char *what, const char *file,
+			      const char *why)
+{
+	if (c->o->allow_compiler_mismatch) {
+		char *w = xb_asprintf("WARNING (--allow-compiler-mismatch): %s", why);
+		xb_list_add(&c->res.notes, what, file, w);
+		free(w);
+	} else {
+		char *w = xb_asprintf("%s (another compiler or other -O/-f/-m flags make other "
+				      "inlining and layout decisions; --allow-compiler-mismatch "
+				      "overrides)", why);
+		xb_list_add(&c->res.refused, what, file, w);
+		free(w);
+	}
+}
+
+/* The rebuild must use BINARY's compiler and code-generation flags: its
+ * .comment names the compiler, its DWARF (DW_AT_producer) each unit's
+ * flags. Checked for the objects that contribute to the payload. */
+static int check_compiler(struct build_ctx *c)
+{
+	char **tc = NULL;
+	size_t ntc = 0;
+	xb_comment_strings(c->target.sympath ? c->target.sympath : c->target.path, &tc, &ntc);
+	if (!ntc && c->target.sympath)
+		xb_comment_strings(c->target.path, &tc, &ntc);
+	struct xb_producers tp;
+	bool have_tp = !xb_dwarf_read(c->target.sympath ? c->target.sympath : c->target.path,
+				      NULL, &tp) && tp.n;
+	if (!have_tp)
+		xb_list_add(&c->res.notes, xb_base_name(c->target.path), NULL,
+			    "no DWARF producer in the target (no debug info): its compiler flags "
+			    "are not checked");
+	for (size_t i = 0; i < c->npairs; i++) {
+		struct xb_pair *p = &c->pairs[i];
+		if (!p->any)
+			continue;
+		const char *file = p->patched.file;
+		char **oc = NULL;
+		size_t noc = 0;
+		xb_comment_strings(p->patched.path, &oc, &noc);
+		for (size_t k = 0; k < noc && ntc; k++) {
+			if (strncmp(oc[k], "GCC:", 4) && strncmp(oc[k], "clang", 5) &&
+			    !strstr(oc[k], "clang version"))
+				continue;
+			if (!xb_set_has(tc, ntc, oc[k])) {
+				char *why = xb_asprintf("built by \"%s\", the target by \"%s\"", oc[k],
+							tc[0]);
+				compiler_mismatch(c, "compiler", file, why);
+				free(why);
+			}
+		}
+		free_strings(oc, noc);
+		struct xb_producers op;
+		if (!have_tp || xb_dwarf_read(p->patched.path, NULL, &op))
+			continue;
+		for (size_t k = 0; k < op.n; k++) {
+			const struct xb_producer *t = NULL;
+			for (size_t j = 0; j < tp.n && !t; j++)
+				if (!strcmp(tp.v[j].cu, op.v[k].cu))
+					t = &tp.v[j];
+			for (size_t j = 0; j < tp.n && !t; j++)
+				if (!strcmp(xb_base_name(tp.v[j].cu), xb_base_name(op.v[k].cu)))
+					t = &tp.v[j];
+			if (!t)
+				continue;
+			char *a = producer_key(t->producer), *b = producer_key(op.v[k].producer);
+			if (strcmp(a, b)) {
+				char *why = xb_asprintf("compiled as \"%s\", the target's unit as \"%s\"",
+							b, a);
+				compiler_mismatch(c, "compiler flags", file, why);
+				free(why);
+			}
+			free(a);
+			free(b);
+		}
+		xb_producers_free(&op);
+	}
+	if (have_tp)
+		xb_producers_free(&tp);
+	free_strings(tc, ntc);
 	return 0;
 }
 
@@ -535,10 +797,14 @@ static int report(struct build_ctx *c)
 		c->exit_code = XB_EXIT_REFUSED;
 		return -EPERM;
 	}
-	if (!r->nfuncs && !r->added.n)
-		return xs_fail(&c->err, -ENODATA,
-			       "the patch changes no function (%zu objects recompiled)",
-			       c->npatched_objs);
+	if (!r->nfuncs && !r->added.n) {
+		/* An answer, not a failure: its own exit code (docs/build.md). */
+		printf("unchanged: the patch changes no function of %s (%zu object%s recompiled)\n",
+		       xb_base_name(c->target.path), c->npatched_objs,
+		       c->npatched_objs == 1 ? "" : "s");
+		c->exit_code = XB_EXIT_NOCHANGE;
+		return -ENODATA;
+	}
 	return 0;
 }
 
@@ -546,6 +812,12 @@ static int report(struct build_ctx *c)
 static int write_parts(struct build_ctx *c)
 {
 	int rc;
+	/* Expectations, unless asked not to or stacked on another payload
+	 * (whose trampoline is what the function starts with then). */
+	bool stacked = c->depends_len != c->target.build_id_len ||
+		       memcmp(c->depends, c->target.build_id, c->depends_len) != 0;
+	if (!c->o->no_expect && !stacked && (rc = xb_fill_expectations(&c->target, &c->res, &c->err)))
+		return rc;
 	c->partdir = xb_asprintf("%s/parts", c->work);
 	xb_mkdir_p(c->partdir, NULL);
 	for (size_t i = 0; i < c->npairs; i++) {
@@ -557,7 +829,9 @@ static int write_parts(struct build_ctx *c)
 	}
 	struct xb_payload_opts po = { .depends = c->depends,
 				      .depends_len = c->depends_len,
-				      .name = c->o->name };
+				      .name = c->o->name,
+				      .description = c->o->description,
+				      .version = c->o->payload_version };
 	const char *meta = add_part(c, xb_asprintf("%s/meta.o", c->partdir));
 	return xb_write_meta(&c->res, &po, meta, &c->err);
 }
@@ -594,14 +868,16 @@ static int run_phases(struct build_ctx *c)
 	/* The original build, captured by the wrapper; its objects are kept
 	 * aside because the patched build reuses the same tree. */
 	if ((rc = copy_tree(c)) || (rc = build_original(c)) || (rc = snapshot_objects(c)) ||
-	    (rc = find_target_symbols(c)))
+	    (rc = find_target_symbols(c)) || (rc = find_target_link(c)))
 		return rc;
-	/* The patched build: make recompiles only what the patch touched. */
-	if ((rc = apply_patch(c)) || (rc = build_patched(c)))
+	/* The patched build: make recompiles only what the patch touched, and
+	 * must have recompiled everything the patch touched. */
+	if ((rc = apply_patch(c)) || (rc = build_patched(c)) || (rc = check_coverage(c)))
 		return rc;
 	/* The diff: statuses and refusals per object, then the payload's
 	 * contents across objects, reported before anything is written. */
-	if ((rc = compare(c)) || (rc = select_contents(c)) || (rc = report(c)))
+	if ((rc = compare(c)) || (rc = check_compiler(c)) || (rc = select_contents(c)) ||
+	    (rc = report(c)))
 		return rc;
 	/* The payload. */
 	if ((rc = write_parts(c)) || (rc = link_payload(c)))
@@ -655,7 +931,8 @@ static int wrap_exec(char **argv)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_SRCDIR = 256, O_PATCH, O_TARGET, O_BUILDCMD, O_NAME, O_DEPENDS, O_KEEP, O_WORK,
-	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP };
+	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP, O_DESC, O_PVERSION, O_NOEXPECT, O_CACHE,
+	       O_NOCACHE, O_ALLOWCC };
 	static const struct option lo[] = {
 		{ "srcdir", required_argument, 0, O_SRCDIR },
 		{ "patch", required_argument, 0, O_PATCH },
@@ -671,6 +948,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "dump", required_argument, 0, O_DUMP },
 		{ "print-cflags", no_argument, 0, O_CFLAGS },
 		{ "wrap", no_argument, 0, O_WRAP },
+		{ "description", required_argument, 0, O_DESC },
+		{ "payload-version", required_argument, 0, O_PVERSION },
+		{ "no-expect", no_argument, 0, O_NOEXPECT },
+		{ "cache", required_argument, 0, O_CACHE },
+		{ "no-cache", no_argument, 0, O_NOCACHE },
+		{ "allow-compiler-mismatch", no_argument, 0, O_ALLOWCC },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -698,6 +981,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_KEEP: o->keep = true; break;
 		case O_WORK: o->workdir = optarg; break;
 		case O_NOLINE: o->no_line_fixup = true; break;
+		case O_DESC: o->description = optarg; break;
+		case O_PVERSION: o->payload_version = optarg; break;
+		case O_NOEXPECT: o->no_expect = true; break;
+		case O_CACHE: o->cache = optarg; break;
+		case O_NOCACHE: o->cache = ""; break;
+		case O_ALLOWCC: o->allow_compiler_mismatch = true; break;
 		case O_DUMP: {
 			struct xs_err err = { { 0 } };
 			if (xb_dump(optarg, &err)) {
@@ -720,6 +1009,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default: usage(stderr); return XB_EXIT_USAGE;
 		}
 	}
+	if (!o->cache && getenv("XSPLICE_BUILD_CACHE") && *getenv("XSPLICE_BUILD_CACHE"))
+		o->cache = getenv("XSPLICE_BUILD_CACHE");
+	if (o->cache && !*o->cache)
+		o->cache = NULL; /* --no-cache */
+	if (o->cache && o->workdir) {
+		fprintf(stderr, "xsplice-build: --cache and --work-dir exclude each other "
+				"(a cache entry is its own work dir)\n");
+		return XB_EXIT_USAGE;
+	}
 	if (optind != argc || !o->srcdir || !o->patch || !o->target || !o->out) {
 		if (optind != argc)
 			fprintf(stderr, "xsplice-build: unexpected argument %s\n", argv[optind]);
@@ -737,6 +1035,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "xsplice-build: cannot read %s\n",
 			access(o->patch, R_OK) ? o->patch : o->target);
 		return XB_EXIT_USAGE;
+	}
+	/* What the agent accepts (src/agent/metadata.c): printable, bounded. */
+	const char *md[2] = { o->description, o->payload_version };
+	const size_t mdmax[2] = { XS_DESC_SIZE - 1, XS_VERSION_SIZE - 1 };
+	for (int k = 0; k < 2; k++) {
+		if (!md[k])
+			continue;
+		bool ctl = false;
+		for (const char *ch = md[k]; *ch; ch++)
+			ctl |= (unsigned char)*ch < 0x20 || *ch == 0x7f;
+		if (ctl || strlen(md[k]) > mdmax[k]) {
+			fprintf(stderr, "xsplice-build: --%s: at most %zu printable bytes\n",
+				k ? "payload-version" : "description", mdmax[k]);
+			return XB_EXIT_USAGE;
+		}
 	}
 	if (!o->name) {
 		/* Default name: output file name without its extension. */

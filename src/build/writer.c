@@ -368,6 +368,11 @@ int xb_write_part(struct xb_pair *p, struct xb_result *r, const char *path, stru
 			lf[k].old_size = (uint32_t)f->old_size;
 			lf[k].new_size = (uint32_t)f->sym->s.st_size;
 			lf[k].version = LIVEPATCH_PAYLOAD_VERSION;
+			if (f->expect_len && f->expect_len <= LIVEPATCH_EXPECT_MAX) {
+				lf[k].version = LIVEPATCH_PAYLOAD_VERSION_2;
+				lf[k].v2.expect_len = f->expect_len;
+				memcpy(lf[k].v2.expect, f->expect, f->expect_len);
+			}
 			out_rela_add(&ob, fsec, k * sizeof(*lf) + offsetof(struct livepatch_func, name),
 				R_X86_64_64, ssym, (int64_t)stroff[k]);
 			out_rela_add(&ob, fsec, k * sizeof(*lf) + offsetof(struct livepatch_func, new_addr),
@@ -429,9 +434,23 @@ int xb_write_meta(struct xb_result *r, const struct xb_payload_opts *o, const ch
 	if (ntab)
 		out_sec_add(&ob, LIVEPATCH_SYMBOLS_SECTION, SHT_PROGBITS, 0, 8, 0, tab, ntab);
 	free(tab);
-	if (o->name) {
-		char *mi = xb_asprintf("name=%s", o->name);
-		out_sec_add(&ob, ".modinfo", SHT_PROGBITS, 0, 1, 0, mi, strlen(mi) + 1);
+	if (o->name || o->description || o->version) {
+		/* key=value strings, each with its NUL */
+		char *mi = NULL;
+		size_t ml = 0;
+		const char *keys[3] = { "name", "description", "version" };
+		const char *vals[3] = { o->name, o->description, o->version };
+		for (int k = 0; k < 3; k++) {
+			if (!vals[k])
+				continue;
+			char *kv = xb_asprintf("%s=%s", keys[k], vals[k]);
+			size_t l = strlen(kv) + 1;
+			mi = xb_realloc(mi, ml + l, 1);
+			memcpy(mi + ml, kv, l);
+			ml += l;
+			free(kv);
+		}
+		out_sec_add(&ob, ".modinfo", SHT_PROGBITS, 0, 1, 0, mi, ml);
 		free(mi);
 	}
 	out_sec_add(&ob, ".note.GNU-stack", SHT_PROGBITS, 0, 1, 0, NULL, 0);

@@ -32,7 +32,7 @@ enum {
 /* What we assume the agent's default bound is at most, when not told. */
 #define AGENT_DEFAULT_GUESS_MS 30000u
 /* --all: processes handled at once unless --jobs says. */
-#define FLEET_DEFAULT_JOBS 4u
+#define FLEET_DEFAULT_JOBS 8u
 
 struct ctx {
 	int pid;

@@ -46,6 +46,10 @@ static void info_json(const struct xs_info *in)
 		json_str(stdout, p->depends);
 		printf(",\"target\":");
 		json_str(stdout, p->target);
+		printf(",\"description\":");
+		json_str(stdout, p->description);
+		printf(",\"version\":");
+		json_str(stdout, p->version);
 		printf(",\"load_addr\":\"0x%" PRIx64 "\",\"load_size\":%" PRIu64 ",\"funcs\":[",
 		       p->load_addr, p->load_size);
 		for (uint32_t j = 0; j < p->nfuncs; j++) {
@@ -91,6 +95,10 @@ static void info_text(const struct xs_info *in)
 		printf("\n    build-id: %s\n    depends:  %s\n    target:   %s\n",
 		       p->build_id[0] ? p->build_id : "(none)", p->depends[0] ? p->depends : "(none)",
 		       p->target[0] ? p->target : "(none)");
+		if (p->description[0])
+			printf("    description: %s\n", p->description);
+		if (p->version[0])
+			printf("    version:  %s\n", p->version);
 		printf("    loaded at 0x%" PRIx64 " (%" PRIu64 " bytes), %" PRIu32 " function%s:\n",
 		       p->load_addr, p->load_size, p->nfuncs, p->nfuncs == 1 ? "" : "s");
 		for (uint32_t j = 0; j < p->nfuncs; j++) {

@@ -98,6 +98,17 @@ static const char fleet_help[] =
 static void command_help(const struct command *c)
 {
 	bool fleet = !strcmp(c->name, "load") || find_action(c->name);
+	bool host = !strcmp(c->name, "ps") || !strcmp(c->name, "status") ||
+		    !strcmp(c->name, "mark-bad") || !strcmp(c->name, "watch");
+	if (host) {
+		printf("Usage: xsplice %s%s%s%s [--tree PID] [--comm NAME]%s%s\n", c->name,
+		       c->args[0] ? " " : "", c->args,
+		       !strcmp(c->name, "ps") ? " [--build-id ID | --object PATH | --all]" : "",
+		       strcmp(c->name, "ps") ? " [--patch-dir DIR]" : "",
+		       strcmp(c->name, "watch") ? " [--json]" : " [--jobs N] [--no-attach]");
+		printf("\n%s\n\n%s", c->help, exit_codes_help);
+		return;
+	}
 	printf("Usage: xsplice [-p PID | --socket PATH] [--timeout MS]%s %s%s%s\n",
 	       (!strcmp(c->name, "list") || !strcmp(c->name, "get") || !strcmp(c->name, "info") ||
 		!strcmp(c->name, "attach") || !strcmp(c->name, "install") ||
@@ -107,9 +118,6 @@ static void command_help(const struct command *c)
 	if (fleet)
 		printf("       xsplice --all [--dry-run] [--jobs N] [--tree PID] [--comm NAME] "
 		       "[--json] %s %s\n", c->name, c->args);
-	if (!strcmp(c->name, "ps"))
-		printf("       xsplice ps [--build-id ID | --object PATH | --all] [--tree PID] "
-		       "[--comm NAME] [--json]\n");
 	printf("\n%s\n\n%s%s", c->help, fleet ? fleet_help : "", fleet ? "\n" : "");
 	printf("%s", exit_codes_help);
 }

@@ -23,6 +23,15 @@ void json_status(uint32_t state, int32_t rc, const char *reason)
 	json_str(stdout, reason);
 }
 
+/* The INFO record of payload name; NULL if none (or no INFO). */
+static const struct xs_info_payload *info_payload(const struct xs_info *in, const char *name)
+{
+	for (uint32_t i = 0; in && i < in->npayloads; i++)
+		if (strcmp(in->payloads[i].name, name) == 0)
+			return &in->payloads[i];
+	return NULL;
+}
+
 int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc)
 {
 	struct xs_err err = { "" };
@@ -46,12 +55,22 @@ int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc)
 		if (e[i].rc && e[i].rc != -EAGAIN)
 			xs_ctl_get(c->ctl, e[i].name, NULL, NULL, reasons[i], &ignored);
 	}
+	/* LIST has no metadata either: INFO has it (best effort, by name). */
+	struct xs_info *in = NULL;
+	struct xs_err ignored;
+	if (n && xs_ctl_info(c->ctl, &in, &ignored))
+		in = NULL;
 	if (c->json) {
 		printf("{\"payloads\":[");
 		for (size_t i = 0; i < n; i++) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(stdout, e[i].name);
 			json_status(e[i].state, e[i].rc, reasons[i]);
+			const struct xs_info_payload *ip = info_payload(in, e[i].name);
+			printf(",\"description\":");
+			json_str(stdout, ip ? ip->description : "");
+			printf(",\"version\":");
+			json_str(stdout, ip ? ip->version : "");
 			putchar('}');
 		}
 		printf("]}\n");
@@ -63,9 +82,16 @@ int cmd_list(struct ctx *c, const struct command *cmd, char **argv, int argc)
 			if (e[i].rc)
 				printf(" (%d, %s%s%s)", e[i].rc, errname(e[i].rc),
 				       reasons[i][0] ? ": " : "", reasons[i]);
+			const struct xs_info_payload *ip = info_payload(in, e[i].name);
+			if (ip && ip->version[0])
+				printf(" [%s]", ip->version);
+			if (ip && ip->description[0])
+				printf(" %s", ip->description);
 			putchar('\n');
 		}
 	}
+	if (in)
+		xs_info_free(in);
 	free(reasons);
 	free(e);
 	return EXIT_OK;

@@ -111,9 +111,13 @@ int usage_error(const struct command *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	if (cmd)
-		fprintf(stderr, "usage: xsplice [-p PID | --socket PATH] %s%s%s\n"
-			"Try 'xsplice help %s'.\n", cmd->name, cmd->args[0] ? " " : "",
-			cmd->args, cmd->name);
+		fprintf(stderr, "usage: xsplice %s%s%s%s\n"
+			"Try 'xsplice help %s'.\n",
+			/* the host-wide commands take no target */
+			(strcmp(cmd->name, "ps") && strcmp(cmd->name, "status") &&
+			 strcmp(cmd->name, "mark-bad") && strcmp(cmd->name, "watch"))
+				? "[-p PID | --socket PATH] " : "", cmd->name,
+			cmd->args[0] ? " " : "", cmd->args, cmd->name);
 	else
 		fputs("Try 'xsplice --help'.\n", stderr);
 	return EXIT_USAGE;

@@ -185,7 +185,7 @@ int cmd_watch(struct ctx *c, const struct command *cmd, char **argv, int argc)
 		/* Read every pending event, then act once per name. */
 		char names[64][XS_NAME_SIZE];
 		size_t nn = 0;
-		bool gone = false;
+		bool gone = false, overflow = false;
 		for (;;) {
 			char evbuf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 			ssize_t len = read(in, evbuf, sizeof(evbuf));
@@ -197,6 +197,8 @@ int cmd_watch(struct ctx *c, const struct command *cmd, char **argv, int argc)
 				char name[XS_NAME_SIZE];
 				if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
 					gone = true;
+				if (ev->mask & IN_Q_OVERFLOW)
+					overflow = true; /* events were lost */
 				if (!ev->len)
 					continue;
 				if (name_of(ev->name, XS_PATCHDIR_BAD, name, sizeof(name))) {
@@ -210,11 +212,20 @@ int cmd_watch(struct ctx *c, const struct command *cmd, char **argv, int argc)
 					dup = !strcmp(names[i], name);
 				if (!dup && nn < 64)
 					snprintf(names[nn++], XS_NAME_SIZE, "%s", name);
+				else if (!dup)
+					overflow = true;
 			}
 		}
-		for (size_t i = 0; i < nn && !got_signal; i++) {
-			logf_("%s: installed", names[i]);
-			apply_installed(c, dir, names[i]);
+		if (overflow) {
+			/* More payloads at once than we keep names of: all of them. */
+			logf_("more payloads installed at once than followed one by one: "
+			      "applying every one");
+			catch_up(c, dir);
+		} else {
+			for (size_t i = 0; i < nn && !got_signal; i++) {
+				logf_("%s: installed", names[i]);
+				apply_installed(c, dir, names[i]);
+			}
 		}
 		if (gone) {
 			logf_("the patch directory %s was removed or moved: stopping", dir);

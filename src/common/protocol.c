@@ -179,12 +179,33 @@ int xs_encode_request(const struct xs_request *rq, uint8_t **frame, size_t *fram
 		wb_u32(&w, rq->timeout_ms);
 		break;
 	case XS_OP_INFO:
+		/* The original INFO request is empty: flags only when set, so
+		 * an agent that predates them still understands the request. */
+		if (rq->info_flags & ~XS_INFO_FLAGS_KNOWN)
+			w.rc = xs_fail(err, -EINVAL, "info flags: unknown %#x", rq->info_flags);
+		if (rq->info_flags)
+			wb_u32(&w, rq->info_flags);
 		break;
 	default:
 		w.rc = xs_fail(err, -EINVAL, "op: unknown operation %u", rq->op);
 		break;
 	}
 	return wb_finish(&w, rq->op, frame, frame_len);
+}
+
+/* An INFO section: u16 tag, u32 length (filled in on close), body. */
+static size_t wb_section_open(struct wbuf *w, uint16_t tag)
+{
+	wb_u16(w, tag);
+	size_t lenpos = w->len;
+	wb_u32(w, 0);
+	return lenpos;
+}
+
+static void wb_section_close(struct wbuf *w, size_t lenpos)
+{
+	if (!w->rc)
+		xs_le_put32(w->p + lenpos, (uint32_t)(w->len - lenpos - 4));
 }
 
 static void enc_info(struct wbuf *w, const struct xs_info *in)
@@ -242,10 +263,7 @@ static void enc_info(struct wbuf *w, const struct xs_info *in)
 		w->rc = w->rc ? w->rc : xs_fail(w->err, -E2BIG, "audit: %u records, at most %u",
 						in->naudit, XS_AUDIT_MAX);
 	if (in->naudit && !w->rc) {
-		wb_u16(w, XS_INFO_SECTION_AUDIT);
-		size_t lenpos = w->len;
-		wb_u32(w, 0);
-		size_t start = w->len;
+		size_t lenpos = wb_section_open(w, XS_INFO_SECTION_AUDIT);
 		wb_u32(w, in->naudit);
 		for (uint32_t i = 0; i < in->naudit && !w->rc; i++) {
 			const struct xs_info_audit *a = &in->audit[i];
@@ -259,8 +277,19 @@ static void enc_info(struct wbuf *w, const struct xs_info *in)
 			wb_u32(w, (uint32_t)a->result);
 			wb_reason(w, a->reason);
 		}
-		if (!w->rc)
-			xs_le_put32(w->p + lenpos, (uint32_t)(w->len - start));
+		wb_section_close(w, lenpos);
+	}
+	/* Section 2: the metadata, only when asked for (an old client's
+	 * decoder refuses what it does not know). */
+	if (in->metadata && !w->rc) {
+		size_t lenpos = wb_section_open(w, XS_INFO_SECTION_METADATA);
+		wb_u32(w, in->npayloads);
+		for (uint32_t i = 0; i < in->npayloads && !w->rc; i++) {
+			const struct xs_info_payload *p = &in->payloads[i];
+			wb_str(w, "payload description", p->description, sizeof(p->description), 0);
+			wb_str(w, "payload version", p->version, sizeof(p->version), 0);
+		}
+		wb_section_close(w, lenpos);
 	}
 }
 
@@ -483,6 +512,17 @@ int xs_decode_request(uint16_t op, const uint8_t *body, size_t len, struct xs_re
 			return xs_fail(err, -EINVAL, "cmd: unknown action %u", rq->cmd);
 		break;
 	case XS_OP_INFO:
+		/* Optional flags; fewer than 4 bytes are trailing bytes. */
+		if (r.left >= 4) {
+			if ((rc = rb_u32(&r, &rq->info_flags, "info flags", err)))
+				return rc;
+			if (rq->info_flags == 0)
+				return xs_fail(err, -EINVAL,
+					       "info flags: 0 is sent as an empty body, not as a field");
+			if (rq->info_flags & ~XS_INFO_FLAGS_KNOWN)
+				return xs_fail(err, -EINVAL, "info flags: unknown %#x",
+					       rq->info_flags & ~XS_INFO_FLAGS_KNOWN);
+		}
 		break;
 	default:
 		return xs_fail(err, -EPROTO, "op: unknown operation %u", op);
@@ -545,6 +585,26 @@ static int dec_audit(struct rbuf *r, struct xs_info *in, struct xs_err *err)
 	return rb_end(r, err);
 }
 
+static int dec_metadata(struct rbuf *r, struct xs_info *in, struct xs_err *err)
+{
+	uint32_t nm;
+	int rc;
+	if ((rc = rb_u32(r, &nm, "metadata count", err)))
+		return rc;
+	if (nm != in->npayloads)
+		return xs_fail(err, -EBADMSG, "metadata count %u, but %u payloads", nm,
+			       in->npayloads);
+	for (uint32_t i = 0; i < nm; i++) {
+		struct xs_info_payload *p = &in->payloads[i];
+		if ((rc = rb_str(r, p->description, sizeof(p->description), 0,
+				 "payload description", err)) ||
+		    (rc = rb_str(r, p->version, sizeof(p->version), 0, "payload version", err)))
+			return xs_fail_prefix(err, rc, "payload %u", i);
+	}
+	in->metadata = true;
+	return rb_end(r, err);
+}
+
 /* The sections after the payloads (see enc_info): known tags only, in
  * ascending order, each once. */
 static int dec_info_sections(struct rbuf *r, struct xs_info *in, struct xs_err *err)
@@ -569,6 +629,9 @@ static int dec_info_sections(struct rbuf *r, struct xs_info *in, struct xs_err *
 		switch (tag) {
 		case XS_INFO_SECTION_AUDIT:
 			rc = dec_audit(&sub, in, err);
+			break;
+		case XS_INFO_SECTION_METADATA:
+			rc = dec_metadata(&sub, in, err);
 			break;
 		default:
 			rc = xs_fail(err, -EBADMSG, "INFO section %u: unknown", tag);

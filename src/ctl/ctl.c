@@ -366,6 +366,17 @@ int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 			return rc;
 	}
 	rc = do_connect(path, &fd);
+	if (rc == -ENOENT && path[0] == '/') {
+		/* A process in another mount namespace or chroot (a container):
+		 * its socket path is in its root, reached through /proc. */
+		char in_root[XS_PATH_SIZE];
+		if (snprintf(in_root, sizeof(in_root), "/proc/%d/root%s", pid, path) <
+			    (int)sizeof(in_root) &&
+		    do_connect(in_root, &fd) == 0) {
+			snprintf(path, sizeof(path), "%s", in_root);
+			rc = 0;
+		}
+	}
 	if (rc == -ENOENT || rc == -ECONNREFUSED) {
 		/* An agent that could not use the directory listens on its
 		 * abstract name; the peer check below proves it is pid's. */
@@ -750,9 +761,15 @@ int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wai
 
 int xs_ctl_info(struct xs_ctl *ctl, struct xs_info **info, struct xs_err *err)
 {
-	struct xs_request rq = { .op = XS_OP_INFO };
+	struct xs_request rq = { .op = XS_OP_INFO, .info_flags = XS_INFO_METADATA };
 	struct xs_response rs;
 	int rc = roundtrip(ctl, &rq, &rs, err);
+	if (rc == -EBADMSG) {
+		/* An agent from before the metadata flag: ask the old way. */
+		rq.info_flags = 0;
+		xs_response_free(&rs);
+		rc = roundtrip(ctl, &rq, &rs, err);
+	}
 	*info = NULL;
 	if (!rc) {
 		*info = rs.info; /* hand over ownership */

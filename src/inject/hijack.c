@@ -141,8 +141,22 @@ int xs_hijack_seize(struct xs_hijack *h, pid_t pid, pid_t tid, unsigned wait_ms,
 		int rc = wait_stop(h, wait_ms, err);
 		if (rc)
 			return rc;
-		if (h->stop == XS_STOP_EVENT)
+		if (h->stop == XS_STOP_EVENT) {
+			/* epoll_wait, sigtimedwait, semop and a few others return
+			 * -EINTR when their thread is stopped, even without a signal
+			 * handler (signal(7)): our interrupt would be seen by the
+			 * program. Make it the restart code that means "restart
+			 * unless a handler runs": that is what the kernel does for
+			 * every other blocking call (a handler still gets EINTR). */
+			struct user_regs_struct r;
+			if (ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0 && (long)r.orig_rax >= 0 &&
+			    (long)r.rax == -EINTR) {
+				r.rax = (uint64_t)-ERESTARTNOHAND;
+				if (ptrace(PTRACE_SETREGS, tid, NULL, &r) < 0)
+					return pt_fail(h, "PTRACE_SETREGS", err);
+			}
 			return 0;
+		}
 		if (h->stop == XS_STOP_GROUP) {
 			xs_hijack_release(h, NULL);
 			return xs_fail(err, -EAGAIN, "process %d was stopped (signal %d) during "

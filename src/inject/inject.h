@@ -35,7 +35,9 @@ struct xs_attach_result {
  * res->already when an agent was there), or -errno with a reason that names
  * the cause: -ESRCH (no such process, exited during the attach), -EPERM or
  * -EACCES (Yama's ptrace_scope named, another user's, not dumpable, already
- * traced), -EAGAIN (stopped by a signal: left stopped), -ENOEXEC (not
+ * traced, a seccomp filter that cannot be read without CAP_SYS_ADMIN),
+ * -ENOTSUP (a seccomp filter that would kill it, strict seccomp, pid 1),
+ * -EINVAL (a kernel thread, the calling process itself), -EAGAIN (stopped by a signal: left stopped), -ENOEXEC (not
  * x86-64, statically linked, dlopen of the agent failed), -ENOTSUP (glibc
  * before 2.34), -EBUSY (no thread reached a safe point in time),
  * -ETIMEDOUT (the agent did not answer), -EEXIST (the agent is mapped but

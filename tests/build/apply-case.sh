@@ -9,6 +9,9 @@ set -u
 BUILD=$(cd "$1" && pwd)
 CASE=$(cd "$2" && pwd)
 NAME=$(basename "$CASE")
+# Patches may include <xsplice/livepatch.h> and <xsplice/shadow.h>: from
+# the source tree when they are not installed.
+export C_INCLUDE_PATH="$(cd "$CASE/../../../.." && pwd)/include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}"
 XB=$BUILD/src/build/xsplice-build
 AGENT=$BUILD/src/agent/libxsplice.so
 XSPLICE=$BUILD/src/cli/xsplice
@@ -27,6 +30,7 @@ cleanup() {
 	if [ -n "$PID" ]; then
 		kill "$PID" 2>/dev/null
 		wait "$PID" 2>/dev/null
+		rm -f "/tmp/perf-$PID.map"
 	fi
 	rm -rf "$T"
 }
@@ -36,6 +40,10 @@ before=$(sed -n 's/^before //p' "$CASE/expect")
 after=$(sed -n 's/^after //p' "$CASE/expect")
 target=$(sed -n 's/^target //p' "$CASE/expect")
 target=${target:-prog}
+strip=no
+grep -q '^strip$' "$CASE/expect" && strip=yes
+SRCDIR=$CASE/src
+grep -q '^built-srcdir$' "$CASE/expect" && SRCDIR=$T/run
 
 cp -a "$CASE/src" "$T/run"
 "$XB" --wrap -- make -s -C "$T/run" >"$T/build.txt" 2>&1 || { nok "build the program"; diag "$T/build.txt"; finish; }
@@ -48,7 +56,16 @@ if [ ! -f "$PATCH" ]; then
 	(cd "$T/p" && diff -ruN a b >"$T/fix.patch")
 	PATCH=$T/fix.patch
 fi
-if "$XB" --srcdir "$CASE/src" --patch "$PATCH" --target "$T/run/$target" \
+BIN=$T/run/$target
+if [ "$strip" = yes ]; then
+	# Stripped as distributions ship it: the agent must not need its symbols.
+	mkdir -p "$T/bin"
+	cp "$BIN" "$T/bin/$target"
+	strip "$T/bin/$target"
+	BIN=$T/bin/$target
+	[ "$SRCDIR" = "$T/run" ] || rm -f "$T/run/$target"
+fi
+if "$XB" --srcdir "$SRCDIR" --patch "$PATCH" --target "$BIN" \
 	-o "$T/$NAME.livepatch" >"$T/xb.txt" 2>&1; then
 	ok "payload built"
 else
@@ -60,7 +77,7 @@ ASAN_RUNTIME=$(ldd "$AGENT" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }'
 export XSPLICE_SOCKET_DIR=$T/agents
 mkdir -p "$XSPLICE_SOCKET_DIR"
 chmod 700 "$XSPLICE_SOCKET_DIR"
-LD_PRELOAD="${ASAN_RUNTIME:+$ASAN_RUNTIME }$AGENT" "$T/run/$target" >"$T/out.txt" 2>"$T/err.txt" &
+LD_PRELOAD="${ASAN_RUNTIME:+$ASAN_RUNTIME }$AGENT" "$BIN" >"$T/out.txt" 2>"$T/err.txt" &
 PID=$!
 for _ in $(seq 250); do [ -S "$XSPLICE_SOCKET_DIR/$PID.sock" ] && break; sleep 0.02; done
 [ -S "$XSPLICE_SOCKET_DIR/$PID.sock" ] || { nok "agent socket"; diag "$T/err.txt"; finish; }

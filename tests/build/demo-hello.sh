@@ -18,7 +18,7 @@ finish() { echo "1..$N"; [ "$FAILED" = 0 ]; exit $?; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/xb-demo.XXXXXX")
 PID=
 cleanup() {
-	[ -n "$PID" ] && { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
+	[ -n "$PID" ] && { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; rm -f "/tmp/perf-$PID.map"; }
 	rm -rf "$T"
 }
 trap cleanup EXIT

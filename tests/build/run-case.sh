@@ -9,6 +9,8 @@
 #   exit N           expected exit status of xsplice-build (default 0)
 #   target NAME      binary name in src (default prog)
 #   strip            strip the running binary first
+#   built-srcdir     --srcdir is the tree the running binary was built in
+#                    (an already built tree), not the clean CASEDIR/src
 #   opts ...         extra xsplice-build options
 #   has REGEX        --dump output (or, when refused, the tool output) matches
 #   not REGEX        ... does not match
@@ -18,16 +20,20 @@ set -eu
 XB=$(readlink -f "$1")
 CASE=$(readlink -f "$2")
 NAME=$(basename "$CASE")
+# Patches may include <xsplice/livepatch.h> and <xsplice/shadow.h>: from
+# the source tree when they are not installed.
+export C_INCLUDE_PATH="$(cd "$CASE/../../../.." && pwd)/include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/xb-test-$NAME.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL $NAME: $*"; echo "--- tool output"; cat "$T/out.txt" 2>/dev/null || true; echo "--- dump"; cat "$T/dump.txt" 2>/dev/null || true; exit 1; }
 
-want_exit=0 target=prog strip=no opts= stripsym=
+want_exit=0 target=prog strip=no opts= stripsym= built=no
 while read -r k v; do
 	case "$k" in
 	exit) want_exit=$v ;;
 	target) target=$v ;;
 	strip) strip=yes ;;
+	built-srcdir) built=yes ;;
 	opts) opts=$v ;;
 	strip-symbol) stripsym="$stripsym $v" ;;
 	esac
@@ -47,12 +53,18 @@ cp -a "$CASE/src" "$T/run"
 "$XB" --wrap -- make -s -C "$T/run" >"$T/run-build.txt" 2>&1 || { cat "$T/run-build.txt"; fail "building the running binary"; }
 BIN="$T/run/$target"
 cp "$BIN" "$T/unstripped"
-[ "$strip" = yes ] && strip "$BIN"
+if [ "$strip" = yes ]; then
+	# As distributions ship it: the symbols only in a copy elsewhere.
+	strip "$BIN"
+	[ "$built" = yes ] && { mkdir -p "$T/bin"; mv "$BIN" "$T/bin/"; BIN=$T/bin/$target; }
+fi
 for s in $stripsym; do objcopy --strip-symbol="$s" "$BIN"; done
 
 set +e
 # shellcheck disable=SC2086
-"$XB" --srcdir "$CASE/src" --patch "$PATCH" --target "$BIN" -o "$T/out.livepatch" $opts >"$T/out.txt" 2>&1
+SRCDIR=$CASE/src
+[ "$built" = yes ] && SRCDIR=$T/run
+"$XB" --srcdir "$SRCDIR" --patch "$PATCH" --target "$BIN" -o "$T/out.livepatch" $opts >"$T/out.txt" 2>&1
 rc=$?
 set -e
 [ "$rc" = "$want_exit" ] || fail "exit $rc, want $want_exit"

@@ -199,7 +199,7 @@ kill_daemons() {
 		[ $left = 0 ] && break
 		sleep 0.05
 	done
-	for p in "${tree[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${tree[@]}"; do kill -KILL "$p" 2>/dev/null; rm -f "/tmp/perf-$p.map"; done
 	DM_PIDS=()
 	DM_PIDFILES=()
 	return 0

@@ -1,9 +1,11 @@
 #!/bin/bash
 # redis-server (Debian's redis-server package) with the agent, under
-# redis-benchmark, in two modes:
+# redis-benchmark, in three modes:
 #   foreground  the unit's ExecStart: /etc/redis/redis.conf --supervised
 #               systemd --daemonize no
 #   daemonized  the same with --daemonize yes (fork, the child serves)
+#   attached    foreground, started WITHOUT LD_PRELOAD: the agent is loaded
+#               with `xsplice attach` (issue 9), then the same patching
 #
 # redis-server.service settings:
 #   emulated: User=redis Group=redis (setpriv --reuid/--regid/--init-groups),
@@ -39,18 +41,25 @@ bench() {
 }
 
 run_mode() {
-	local mode=$1 daemonize=$2 supervised=$3 main
+	local mode=$1 daemonize=$2 supervised=$3 attach=${4:-} main envs
 	PORT=$(free_port)
 	runtime_dir "redis-$mode" redis 2755
 	DM_LOG=$WORK/redis-$mode.log
 	local pidfile=$RUNDIR/redis-server.pid
 	track_pidfile "$pidfile"
+	# attached: started as the unit starts it, without LD_PRELOAD; the agent
+	# comes by `xsplice attach` (issue 9)
+	if [ -n "$attach" ]; then
+		envs="env -u LD_PRELOAD XSPLICE_SOCKET_DIR=$AGENT_DIR"
+	else
+		envs=$(agent_env "$AGENT_DIR")
+	fi
 	(
 		umask 007
 		ulimit -n 65535
 		# shellcheck disable=SC2046
 		exec setpriv --reuid=redis --regid=redis --init-groups --no-new-privs \
-			--bounding-set=-all "$MDWE" $(agent_env "$AGENT_DIR") \
+			--bounding-set=-all "$MDWE" $envs \
 			/usr/bin/redis-server /etc/redis/redis.conf --port "$PORT" \
 			--bind 127.0.0.1 --dir "$RUNDIR" --logfile "$RUNDIR/redis.log" \
 			--pidfile "$pidfile" --save "" --supervised "$supervised" \
@@ -73,6 +82,20 @@ run_mode() {
 		fi
 	fi
 	check_process "$main" "redis-server ($mode)" redis 1 2
+	if [ -n "$attach" ]; then
+		if grep -Eq 'libxsplice|xsplice-agent' "/proc/$main/maps"; then
+			fail "redis-server ($mode) pid $main started without the agent"
+		else
+			pass "redis-server ($mode) pid $main started without the agent (no LD_PRELOAD)"
+		fi
+		xs attach "$main"
+		if [ "$RC" = 0 ]; then
+			pass "redis-server ($mode): xsplice attach $main: $OUT"
+		else
+			fail "redis-server ($mode): xsplice attach $main"
+			show_last
+		fi
+	fi
 	cli SET xsplice:k before >/dev/null
 	load_start "redis-$mode" bench
 	patch_all "redis-server ($mode)" $(serving_pids "$main")
@@ -94,4 +117,5 @@ run_mode() {
 
 run_mode foreground no systemd
 run_mode daemonized yes no
+run_mode attached no systemd attach
 dm_done

@@ -134,6 +134,19 @@ xs ps --all --tree $$
 check "ps --all lists the zombie with its reason" \
 	grep -qE "^${ZOMBIE:-no-zombie} .*cannot patch: zombie" <<<"$OUT"
 
+# Without root: other users' processes cannot be patched, and say so.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	LAST_CMD="(uid 65534) xsplice ps --all --tree $$"
+	OUT=$(timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$XSPLICE" ps --all --tree $$ 2>&1)
+	RC=$?
+	check "ps --all as another user: root's targets cannot be patched, and say why" \
+		grep -qE "^${PIDS[0]} .*cannot patch: another user's \(uid 0\): run as root" <<<"$OUT"
+	OUT=$(timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$XSPLICE" load --all --tree $$ "$P_HELLO" 2>&1)
+	RC=$?
+	check "load --all as another user changes nothing of root's (exit 0, 0 patched)" \
+		test "$RC" = 0 -a -z "$(grep -E ' patched' <<<"$OUT" | grep -v '^0 patched')"
+fi
+
 # ---- --dry-run ----
 xs load --all --dry-run --tree $$ "$P_HELLO"
 expect_rc 0 "load --all --dry-run: exit 0"

@@ -202,6 +202,8 @@ cleanup() {
 	local pid
 	for pid in "${STARTED_PIDS[@]}"; do
 		stop_pid "$pid"
+		# the agent's perf map of payload code (perfmap.c)
+		rm -f "/tmp/perf-$pid.map"
 	done
 	# Processes we did not start as children (fork children, exec'd
 	# helpers) are recorded by pid in $WORK/extra-pids by the tests.

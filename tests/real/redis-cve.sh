@@ -8,6 +8,11 @@
 # Environment:
 #   XSPLICE_REAL_WORK       work/cache dir (default: tests/real/work)
 #   XSPLICE_REAL_BENCH_N    requests per test in the throughput phase (300000)
+#   XSPLICE_REAL_ATTACH     1: start the server under test WITHOUT LD_PRELOAD and
+#                           give it the agent with `xsplice attach` (issue 9);
+#                           0 (default): LD_PRELOAD=libxsplice.so, and a second
+#                           server, started without it and attached, gets
+#                           the same fixes (the "attached" phase)
 #   XSPLICE_REAL_CRASH_DEMO 1 (default): also feed the tests' exact inputs to
 #                           a sacrificial unpatched server and show it crash
 #   XSPLICE_REAL_INSTALL_DEPS 1 (default, root only): apt-get install missing
@@ -39,6 +44,7 @@ BUILD_CMD=$here/redis-build.sh
 WORK=${XSPLICE_REAL_WORK:-$here/work}
 BENCH_N=${XSPLICE_REAL_BENCH_N:-300000}
 CRASH_DEMO=${XSPLICE_REAL_CRASH_DEMO:-1}
+ATTACH=${XSPLICE_REAL_ATTACH:-0}
 
 # The package's two fixes under test, in the order the acceptance text names
 # them, with the payload names (file base names) we give them.
@@ -472,7 +478,7 @@ if [ "$CRASH_DEMO" = 1 ]; then
     crash_demo acl
 fi
 
-# The server under test, with the agent.
+# The server under test, with the agent (preloaded, or attached).
 PORT=$(pick_port) || die "no free port"
 for t in "$AGENT" "$XSPLICE" "$XSPLICE_BUILD"; do
     [ -e "$t" ] || die "$t is missing (build the meson tree first)"
@@ -483,13 +489,33 @@ if [ -n "${XSPLICE_REAL_REDIS_ARGS:-}" ]; then
     SARGS+=("${extra[@]}")
     info "extra redis-server arguments: ${extra[*]}"
 fi
-LD_PRELOAD=$AGENT "$SERVER" "${SARGS[@]}" \
-    > "$LOGDIR/server.stdout" 2>&1 &
-SPID=$!
-started "$SPID"
-wait_ping "$PORT" "$SPID" 15 ||
-    die "redis-server with the agent did not answer PING on 127.0.0.1:$PORT (see $LOGDIR/server.log, server.stdout)"
-pass "redis-server (pid $SPID) with LD_PRELOAD=libxsplice.so answers on 127.0.0.1:$PORT"
+if [ "$ATTACH" = 1 ]; then
+    # Started as any service is, without the agent; given it by attach.
+    env -u LD_PRELOAD "$SERVER" "${SARGS[@]}" > "$LOGDIR/server.stdout" 2>&1 &
+    SPID=$!
+    started "$SPID"
+    wait_ping "$PORT" "$SPID" 15 ||
+        die "redis-server did not answer PING on 127.0.0.1:$PORT (see $LOGDIR/server.log, server.stdout)"
+    if grep -Eq 'libxsplice|xsplice-agent' "/proc/$SPID/maps" ||
+       tr '\0' '\n' < "/proc/$SPID/environ" | grep -q '^LD_PRELOAD='; then
+        fail "redis-server (pid $SPID) was to start without the agent and without LD_PRELOAD"
+    else
+        pass "redis-server (pid $SPID) started WITHOUT LD_PRELOAD (no agent) answers on 127.0.0.1:$PORT"
+    fi
+    if out=$(timeout 60 "$XSPLICE" attach "$SPID" 2>&1); then
+        pass "xsplice attach $SPID: $out"
+    else
+        die "xsplice attach $SPID failed: $out"
+    fi
+else
+    LD_PRELOAD=$AGENT "$SERVER" "${SARGS[@]}" \
+        > "$LOGDIR/server.stdout" 2>&1 &
+    SPID=$!
+    started "$SPID"
+    wait_ping "$PORT" "$SPID" 15 ||
+        die "redis-server with the agent did not answer PING on 127.0.0.1:$PORT (see $LOGDIR/server.log, server.stdout)"
+    pass "redis-server (pid $SPID) with LD_PRELOAD=libxsplice.so answers on 127.0.0.1:$PORT"
+fi
 
 xs() { timeout 60 "$XSPLICE" -p "$SPID" "$@"; }
 agent_ok=0
@@ -630,6 +656,79 @@ for fix in "${FIXES[@]}"; do
     fi
     server_alive || die "redis-server died while testing $name"
 done
+
+# A second server started as any service is, WITHOUT LD_PRELOAD, given the
+# agent by `xsplice attach` (issue 9), under its own redis-benchmark load:
+# the same payloads, the same reproducers (bug, fixed while applied, bug
+# after revert). Skipped when the server under test was itself attached.
+attached_phase() {
+    local port2 pid2 main_port=$PORT main_pid=$SPID
+    port2=$(pick_port) || { fail "no free port for the attached server"; return; }
+    server_args "$port2" server-attached
+    env -u LD_PRELOAD "$SERVER" "${SARGS[@]}" > "$LOGDIR/server-attached.stdout" 2>&1 &
+    pid2=$!
+    started "$pid2"
+    if ! wait_ping "$port2" "$pid2" 15; then
+        fail "the second redis-server (no LD_PRELOAD) did not answer PING on 127.0.0.1:$port2"
+        return
+    fi
+    if grep -Eq 'libxsplice|xsplice-agent' "/proc/$pid2/maps" ||
+       tr '\0' '\n' < "/proc/$pid2/environ" | grep -q '^LD_PRELOAD='; then
+        fail "the second redis-server (pid $pid2) was to start without the agent"
+        return
+    fi
+    pass "second redis-server (pid $pid2) started WITHOUT LD_PRELOAD (no agent) on 127.0.0.1:$port2"
+    local out
+    if ! out=$(timeout 60 "$XSPLICE" attach "$pid2" 2>&1); then
+        fail "xsplice attach $pid2: $out"
+        return
+    fi
+    pass "xsplice attach $pid2: $out"
+    PORT=$port2 SPID=$pid2
+    local stop2=$LOGDIR/load-attached.stop lp
+    ( while [ ! -e "$stop2" ]; do
+          timeout 300 "$REDIS_BENCH" "${BENCH_ARGS[@]}" -p "$port2" -n 20000 -q \
+              >> "$LOGDIR/load-attached.out" 2>> "$LOGDIR/load-attached.err" || {
+              echo fail >> "$LOGDIR/load-attached.rc"; break; }
+          echo ok >> "$LOGDIR/load-attached.rc"
+      done ) &
+    lp=$!
+    started "$lp"
+    for fix in "${FIXES[@]}"; do
+        [ -n "${PAYLOAD[$fix]:-}" ] || continue
+        local name=${PAYLOAD_NAME[$fix]}
+        expect bug "$fix" "in the attached server, before loading"
+        if xs load "${PAYLOAD[$fix]}" > "$LOGDIR/$name.attached-load.out" 2>&1; then
+            pass "attached server: xsplice -p $pid2 load $name (under redis-benchmark)"
+        else
+            fail "attached server: load $name: $(tail -n3 "$LOGDIR/$name.attached-load.out" | tr '\n' ' ')"
+            continue
+        fi
+        expect fixed "$fix" "in the attached server, while applied"
+        xs revert "$name" > /dev/null 2>&1 || fail "attached server: revert $name"
+        expect bug "$fix" "in the attached server, after revert"
+        xs unload "$name" > /dev/null 2>&1 || fail "attached server: unload $name"
+    done
+    touch "$stop2"
+    wait_gone "$lp" 300 || kill_tree "$lp" KILL
+    if [ -s "$LOGDIR/load-attached.rc" ] && ! grep -q fail "$LOGDIR/load-attached.rc" &&
+       ! grep -qi error "$LOGDIR/load-attached.err" 2>/dev/null; then
+        pass "attached server: redis-benchmark $(wc -l < "$LOGDIR/load-attached.rc") runs, no errors"
+    else
+        fail "attached server: redis-benchmark failed: $(head -n3 "$LOGDIR/load-attached.err" 2>/dev/null | tr '\n' ' ')"
+    fi
+    if kill -0 "$pid2" 2>/dev/null && [ "$(cli PING)" = PONG ]; then
+        pass "the attached redis-server pid $pid2 still answers PING"
+    else
+        fail "the attached redis-server pid $pid2 died (see $LOGDIR/server-attached.log)"
+    fi
+    kill_tree "$pid2" TERM
+    PORT=$main_port SPID=$main_pid
+}
+if [ "$ATTACH" != 1 ]; then
+    echo "== the same fixes in a redis-server started without LD_PRELOAD, attached"
+    attached_phase
+fi
 
 # Stop the background load and judge it.
 touch "$LOAD_STOP"

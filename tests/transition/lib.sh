@@ -85,6 +85,7 @@ stop_tt() {
 		wait "$TPID" 2>/dev/null
 		TT_RC=killed
 	fi
+	rm -f "/tmp/perf-$TPID.map" # the agent's perf map of payload code
 }
 
 get_json() {

@@ -43,6 +43,11 @@ void xs_arch_plt_stub(uint8_t out[XS_ARCH_PLT_STUB_SIZE], uint64_t target);
 int xs_arch_trampoline(uintptr_t from, uintptr_t to, size_t room, uint8_t *out, size_t *len,
 		       struct xs_err *err);
 
+/* Bytes to leave at a function's start before its trampoline: 4 when it
+ * starts with endbr64 and the rest still holds a jmp rel32 (5 bytes), else
+ * 0. fn must be readable. */
+size_t xs_arch_endbr_skip(uintptr_t fn, size_t room);
+
 /* The interrupted program counter and stack pointer in a signal handler's
  * ucontext (void * so callers need no <ucontext.h>). */
 uintptr_t xs_arch_context_pc(const void *ucontext);

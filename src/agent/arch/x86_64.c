@@ -197,6 +197,15 @@ int xs_arch_trampoline(uintptr_t from, uintptr_t to, size_t room, uint8_t *out, 
 		       (unsigned long)from, (unsigned long)to, room, XS_ARCH_JMP_ABS_SIZE);
 }
 
+size_t xs_arch_endbr_skip(uintptr_t fn, size_t room)
+{
+	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	if (room < sizeof(endbr64) + XS_ARCH_JMP_REL32_SIZE ||
+	    memcmp((const void *)fn, endbr64, sizeof(endbr64)) != 0)
+		return 0;
+	return sizeof(endbr64);
+}
+
 void xs_arch_serialize(void)
 {
 	unsigned a = 0, b, c = 0, d;

@@ -953,6 +953,54 @@ static void test_mutations(void **state)
 	print_message("mutations: 50000, accepted and re-encoded identically: %u\n", accepted);
 }
 
+/* INFO metadata (docs/protocol.md, "Metadata"): the flag in the request,
+ * the trailer in the reply only when asked; both directions decode the old
+ * forms (an old agent's reply, an old client's empty request). */
+static void test_info_metadata(void **state)
+{
+	(void)state;
+	struct xs_err err = { "" };
+	struct xs_request rq = { .op = XS_OP_INFO, .info_flags = XS_INFO_METADATA }, out;
+	uint8_t *f;
+	size_t n;
+	enc_rq(&rq, &f, &n);
+	assert_int_equal(n - HDR, 4);
+	assert_int_equal(xs_decode_request(XS_OP_INFO, f + HDR, n - HDR, &out, &err), 0);
+	assert_int_equal(out.info_flags, XS_INFO_METADATA);
+	free(f);
+	assert_int_equal(xs_decode_request(XS_OP_INFO, NULL, 0, &out, &err), 0);
+	assert_int_equal(out.info_flags, 0);
+	const uint8_t zero[4] = { 0 }, unknown[4] = { 2, 0, 0, 0 };
+	expect_rq_fail(XS_OP_INFO, zero, 4, -EINVAL, "info flags");
+	expect_rq_fail(XS_OP_INFO, unknown, 4, -EINVAL, "unknown");
+
+	init_info();
+	strcpy(sample_payloads[0].description, "fix CVE-2026-0001: bounds check in parse()");
+	strcpy(sample_payloads[0].version, "1.2");
+	for (int with = 0; with < 2; with++) {
+		sample_info.metadata = with;
+		struct xs_response rs = { .op = XS_OP_INFO, .info = &sample_info }, back;
+		enc_rs(&rs, &f, &n);
+		assert_int_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &back, &err), 0);
+		assert_int_equal(back.info->metadata, with);
+		assert_string_equal(back.info->payloads[0].description,
+				    with ? sample_payloads[0].description : "");
+		assert_string_equal(back.info->payloads[0].version, with ? "1.2" : "");
+		assert_string_equal(back.info->payloads[1].description, "");
+		xs_response_free(&back);
+		if (with) {
+			/* a trailer whose count is not npayloads */
+			/* u32 count, then u16-length strings: 2 + desc, 2 + "1.2", 2, 2 */
+			f[n - (4 + 2 + strlen(sample_payloads[0].description) + 2 + 3 + 2 + 2)] ^= 1;
+			assert_int_not_equal(xs_decode_response(XS_OP_INFO, f + HDR, n - HDR, &back,
+								&err), 0);
+		}
+		free(f);
+	}
+	sample_info.metadata = false;
+	init_info();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -969,6 +1017,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_info_audit),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_info_metadata),
 	};
 	return cmocka_run_group_tests_name("protocol codec", tests, NULL, NULL);
 }

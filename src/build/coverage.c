@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every file the patch changes must end up compiled and compared. The
+ * wrapper records, for each compile of the original build, its source and
+ * the tree's headers it read (-H); after the patched build, each object of
+ * the target that was compiled from or included a patched file must have
+ * been recompiled. When the build system does not recompile it (a stamp
+ * file, a bundled dependency built once, no header dependencies), the
+ * payload would silently lack part of the fix: the file is refused instead.
+ * Threading: single-threaded, like all of xsplice-build (build.h).
+ */
+#include "build.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int xb_read_deps(const char *path, struct xb_dep **out, size_t *n, struct xs_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : xs_fail(err, -errno, "%s: %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		char *save = NULL, *obj = strtok_r(line, "\t", &save), *src = strtok_r(NULL, "\t", &save);
+		if (!obj || !src)
+			continue;
+		*out = xb_realloc(*out, *n + 1, sizeof(**out));
+		struct xb_dep *d = &(*out)[(*n)++];
+		memset(d, 0, sizeof(*d));
+		d->obj = xb_canon_path(obj);
+		d->src = xb_canon_path(src);
+		for (char *h = strtok_r(NULL, "\t", &save); h; h = strtok_r(NULL, "\t", &save)) {
+			d->headers = xb_realloc(d->headers, d->nheaders + 1, sizeof(*d->headers));
+			d->headers[d->nheaders++] = xb_strdup(h);
+		}
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+void xb_deps_free(struct xb_dep *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].obj);
+		free(d[i].src);
+		for (size_t k = 0; k < d[i].nheaders; k++)
+			free(d[i].headers[k]);
+		free(d[i].headers);
+	}
+	free(d);
+}
+
+static bool uses(const struct xb_dep *d, const char *file)
+{
+	if (!strcmp(d->src, file))
+		return true;
+	for (size_t k = 0; k < d->nheaders; k++)
+		if (!strcmp(d->headers[k], file))
+			return true;
+	return false;
+}
+
+/* Code that is not part of a program: tests, fuzzers, examples, docs. */
+static bool auxiliary_path(const char *rel)
+{
+	static const char *const dirs[] = { "test", "tests", "testsuite", "t", "fuzz", "fuzzing",
+					    "oss-fuzz", "examples", "example", "doc", "docs",
+					    "bench", "benchmarks", "unittests", "unit-tests", NULL };
+	char *copy = xb_strdup(rel), *save = NULL;
+	bool aux = false;
+	for (char *c = strtok_r(copy, "/", &save); c && !aux; c = strtok_r(NULL, "/", &save)) {
+		if (!save || !*save)
+			break; /* the file name itself */
+		for (size_t i = 0; dirs[i]; i++)
+			aux |= !strcmp(c, dirs[i]);
+	}
+	free(copy);
+	return aux;
+}
+
+static bool c_family(const char *path)
+{
+	static const char *const ext[] = { ".c", ".h", ".cc", ".cpp", ".cxx", ".c++", ".hh",
+					   ".hpp", ".hxx", ".C", ".H", ".inc", ".def", ".S", NULL };
+	return xb_has_extension(path, ext);
+}
+
+void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r)
+{
+	for (size_t i = 0; i < in->patch->nfiles; i++) {
+		const char *rel = in->patch->files[i].path;
+		if (!rel || !strcmp(rel, "/dev/null"))
+			continue;
+		char *abs = xb_asprintf("%s/%s", in->tree, rel);
+		if (access(abs, F_OK)) {
+			free(abs);
+			continue; /* deleted by the patch */
+		}
+		char *file = xb_canon_path(abs);
+		free(abs);
+		size_t nusers = 0, ntarget = 0;
+		const struct xb_dep *missing = NULL;
+		for (size_t k = 0; k < in->ndeps; k++) {
+			const struct xb_dep *d = &in->deps[k];
+			if (!uses(d, file))
+				continue;
+			nusers++;
+			if (in->linkset && !xb_set_has(in->linkset, in->nlinkset, d->obj))
+				continue;
+			ntarget++;
+			if (!xb_set_has(in->recompiled, in->nrecompiled, d->obj) && !missing)
+				missing = d;
+		}
+		if (missing) {
+			char *why = xb_asprintf(
+				"changed, but %s (compiled from %s) was not recompiled by the build "
+				"command: a stamp file or a dependency built once? The payload would "
+				"lack this part of the fix",
+				missing->obj, missing->src);
+			xb_list_add(&r->refused, rel, "patched file", why);
+			free(why);
+		} else if (!nusers && c_family(rel) && !auxiliary_path(rel)) {
+			xb_list_add(&r->refused, rel, "patched file",
+				    "changed, but the original build neither compiled nor included it "
+				    "through the wrapper (built once, by a stamp, or outside the build "
+				    "command?): the payload would lack this part of the fix");
+		} else if (!nusers) {
+			xb_list_add(&r->notes, rel, NULL,
+				    c_family(rel) ? "test or example code the build does not compile: not checked"
+						  : "not C or C++ source: not compared");
+		} else if (!ntarget) {
+			xb_list_add(&r->notes, rel, NULL,
+				    "only in objects that are not linked into the target: not compared");
+		}
+		free(file);
+	}
+}

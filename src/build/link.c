@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What is linked into the target: the wrapper logs every link
+ * ("L<TAB>output<TAB>input...") and every archive update
+ * ("A<TAB>archive<TAB>member...") of the original build; the link whose
+ * output is BINARY (same build-id, else same file name) names the objects
+ * that make up the target, archives expanded to their members. Objects are
+ * then matched to the target by what was linked, not by source file name
+ * (libtool's PIC and non-PIC copies, debug builds, test programs).
+ * Threading: single-threaded, like all of xsplice-build (build.h).
+ */
+#include "build.h"
+#include "common/elfnote.h"
+#include "xsplice/protocol.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *xb_canon_path(const char *p)
+{
+	char buf[PATH_MAX];
+	if (realpath(p, buf))
+		return xb_strdup(buf);
+	/* Gone (a temporary object): lexically, "." and ".." removed. */
+	char *out = xb_calloc(strlen(p) + 2, 1), *copy = xb_strdup(p), *save = NULL;
+	size_t len = 0;
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			char *slash = strrchr(out, '/');
+			len = slash ? (size_t)(slash - out) : 0;
+			out[len] = '\0';
+			continue;
+		}
+		out[len++] = '/';
+		strcpy(out + len, c);
+		len += strlen(c);
+	}
+	if (!len)
+		strcpy(out, "/");
+	free(copy);
+	return out;
+}
+
+int xb_read_links(const char *path, struct xb_links *l, struct xs_err *err)
+{
+	memset(l, 0, sizeof(*l));
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : xs_fail(err, -errno, "%s: %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if ((line[0] != 'L' && line[0] != 'A') || line[1] != '\t')
+			continue;
+		l->v = xb_realloc(l->v, l->n + 1, sizeof(*l->v));
+		struct xb_link_rec *r = &l->v[l->n++];
+		memset(r, 0, sizeof(*r));
+		r->kind = line[0];
+		char *save = NULL;
+		for (char *t = strtok_r(line + 2, "\t", &save); t; t = strtok_r(NULL, "\t", &save)) {
+			char *v = t[0] == '-' ? xb_strdup(t) : xb_canon_path(t);
+			if (!r->out) {
+				r->out = v;
+				continue;
+			}
+			r->in = xb_realloc(r->in, r->nin + 1, sizeof(*r->in));
+			r->in[r->nin++] = v;
+		}
+		if (!r->out)
+			l->n--;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+void xb_links_free(struct xb_links *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].out);
+		for (size_t k = 0; k < l->v[i].nin; k++)
+			free(l->v[i].in[k]);
+		free(l->v[i].in);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+bool xb_set_has(char *const *set, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(set[i], path))
+			return true;
+	return false;
+}
+
+static void set_add(char ***set, size_t *n, const char *path)
+{
+	if (xb_set_has(*set, *n, path))
+		return;
+	*set = xb_realloc(*set, *n + 1, sizeof(**set));
+	(*set)[(*n)++] = xb_strdup(path);
+}
+
+/* "libfoo.so.1.2.3" and "libfoo.so.1" name one library: compare up to ".so". */
+static bool same_library_name(const char *a, const char *b)
+{
+	const char *sa = strstr(a, ".so"), *sb = strstr(b, ".so");
+	if (!sa || !sb || sa - a != sb - b)
+		return false;
+	return !strncmp(a, b, (size_t)(sa - a) + 3);
+}
+
+static void add_archive(const struct xb_links *l, const char *ar, char ***set, size_t *n)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct xb_link_rec *r = &l->v[i];
+		if (r->kind != 'A' || strcmp(r->out, ar))
+			continue;
+		for (size_t k = 0; k < r->nin; k++)
+			set_add(set, n, r->in[k]);
+	}
+}
+
+static void expand_link(const struct xb_links *l, const struct xb_link_rec *r, char ***set,
+			size_t *n)
+{
+	const char *dirs[64];
+	size_t ndirs = 0;
+	for (size_t k = 0; k < r->nin; k++)
+		if (!strncmp(r->in[k], "-L", 2) && ndirs < 64)
+			dirs[ndirs++] = r->in[k] + 2;
+	for (size_t k = 0; k < r->nin; k++) {
+		const char *in = r->in[k];
+		if (!strncmp(in, "-l", 2)) {
+			/* -lNAME from a -L dir of the tree: the linker takes the .so
+			 * if there is one, else the archive. */
+			for (size_t d = 0; d < ndirs; d++) {
+				char *so = xb_asprintf("%s/lib%s.so", dirs[d], in + 2);
+				char *a = xb_asprintf("%s/lib%s.a", dirs[d], in + 2);
+				bool has_so = !access(so, F_OK), has_a = !access(a, F_OK);
+				if (has_a && !has_so) {
+					char *c = xb_canon_path(a);
+					add_archive(l, c, set, n);
+					free(c);
+				}
+				free(so);
+				free(a);
+				if (has_so || has_a)
+					break;
+			}
+			continue;
+		}
+		if (in[0] == '-')
+			continue;
+		size_t len = strlen(in);
+		if (len > 2 && !strcmp(in + len - 2, ".a"))
+			add_archive(l, in, set, n);
+		else if (len > 2 && (!strcmp(in + len - 2, ".o") || !strcmp(in + len - 3, ".lo")))
+			set_add(set, n, in);
+	}
+}
+
+int xb_target_link_set(const struct xb_links *l, const struct xb_target *t, char ***set,
+		       size_t *nset, char **linked)
+{
+	*set = NULL;
+	*nset = 0;
+	*linked = NULL;
+	const struct xb_link_rec *by_id = NULL, *by_name = NULL, *by_lib = NULL;
+	const char *tb = xb_base_name(t->path);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct xb_link_rec *r = &l->v[i];
+		if (r->kind != 'L' || access(r->out, R_OK))
+			continue;
+		uint8_t id[XS_BUILD_ID_MAX];
+		size_t len = 0;
+		if (!xs_file_build_id(r->out, id, sizeof(id), &len, NULL) && len == t->build_id_len &&
+		    !memcmp(id, t->build_id, len))
+			by_id = r;
+		if (!strcmp(xb_base_name(r->out), tb))
+			by_name = r;
+		else if (same_library_name(xb_base_name(r->out), tb))
+			by_lib = r;
+	}
+	const struct xb_link_rec *r = by_id ? by_id : by_name ? by_name : by_lib;
+	if (!r)
+		return -ENOENT;
+	expand_link(l, r, set, nset);
+	*linked = xb_strdup(r->out);
+	return 0;
+}

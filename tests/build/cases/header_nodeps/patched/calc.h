@@ -1,0 +1,3 @@
+#define FACTOR 3
+int compute(int x);
+int other(int x);

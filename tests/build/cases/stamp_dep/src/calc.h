@@ -1,0 +1,3 @@
+int compute(int x);
+int other(int x);
+int scale(int x);
