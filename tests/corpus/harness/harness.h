@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,6 +80,9 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		pid_t pid = fork();
 		if (pid == 0) {
+			/* A crash is a result: no core dump to wait for. */
+			struct rlimit nocore = { 0, 0 };
+			setrlimit(RLIMIT_CORE, &nocore);
 			dup2(pfd[1], 1);
 			close(pfd[0]);
 			repro(argv[1]);
