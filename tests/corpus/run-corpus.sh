@@ -134,10 +134,10 @@ fetch() {
 series() { sed -e 's/#.*//' -e 's/[ \t]*$//' -e '/^$/d' "$1/debian/patches/series" | awk '{print $1}'; }
 
 # ------------------------------------------------------------ one case
-wait_line() { # wait_line FILE REGEX: a line printed after now matches
+wait_line() { # wait_line FILE REGEX: a line printed after now matches (60 s)
 	local start n
 	start=$(wc -l <"$1")
-	for _ in $(seq 80); do
+	for _ in $(seq 600); do
 		sleep 0.1
 		n=$(wc -l <"$1")
 		if [ "$n" -gt "$start" ] && tail -n 1 "$1" | grep -Eq -- "$2"; then

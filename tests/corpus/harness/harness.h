@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,10 @@ static void repro(const char *mode);
 static bool load_once(void);
 
 static atomic_ulong load_ok, load_bad;
+/* Held by the load threads around each call and by main across fork():
+ * a library's own locks (libxml2's dictionary mutex) held by a load
+ * thread at the fork would stay locked forever in the child. */
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *load_thread(void *arg)
 {
@@ -38,7 +43,10 @@ static void *load_thread(void *arg)
 	for (unsigned long i = 1;; i++) {
 		if (i % 200 == 0)
 			usleep(1000);
-		if (load_once())
+		pthread_mutex_lock(&fork_lock);
+		bool right = load_once();
+		pthread_mutex_unlock(&fork_lock);
+		if (right)
 			atomic_fetch_add(&load_ok, 1);
 		else
 			atomic_fetch_add(&load_bad, 1);
@@ -77,8 +85,14 @@ int main(int argc, char **argv)
 		if (pipe(pfd))
 			return 1;
 		fflush(stdout);
+		pthread_mutex_lock(&fork_lock);
 		pid_t pid = fork();
+		pthread_mutex_unlock(&fork_lock);
 		if (pid == 0) {
+			alarm(20); /* a hang is a result too, not the end of the harness */
+			/* A crash is a result: no core dump to wait for. */
+			struct rlimit nocore = { 0, 0 };
+			setrlimit(RLIMIT_CORE, &nocore);
 			dup2(pfd[1], 1);
 			close(pfd[0]);
 			repro(argv[1]);
