@@ -29,7 +29,9 @@ if [ ! -f "$bf/build.ninja" ]; then
 	CC=clang meson setup "$bf" "$root" -Db_lundef=false >/dev/null || {
 		say "Bail out! meson setup of $bf with clang failed"; exit 1; }
 fi
-ninja -C "$bf" -j2 tests/fuzz/fuzz_upload tests/fuzz/fuzz_protocol >/dev/null || {
+# fuzz_upload reads payload_state.lp (its two loaded payloads) at start.
+ninja -C "$bf" -j2 tests/fuzz/fuzz_upload tests/fuzz/fuzz_protocol \
+	tests/unit/agent/payload_state.lp >/dev/null || {
 	say "Bail out! building the fuzz harnesses failed"; exit 1; }
 
 work=$(mktemp -d /tmp/xsplice-fuzz.XXXXXX)

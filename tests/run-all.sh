@@ -33,6 +33,7 @@ try:
     passed += len(re.findall(r"^ok\b(?!.*# SKIP)", tap, re.M))
     failed += len(re.findall(r"^not ok\b", tap, re.M))
     skipped += len(re.findall(r"^1\.\.0 # SKIP", tap, re.M))
+    failed += len(re.findall(r"^Bail out!", tap, re.M))  # the smoke run could not start
 except OSError:
     pass
 for path in sys.argv[2:]:
