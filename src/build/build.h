@@ -33,6 +33,10 @@ const char *xb_base_name(const char *path); /* after the last '/' */
 /* Does path end in ".ext" for one of exts (a NULL-terminated list)? */
 bool xb_has_extension(const char *path, const char *const *exts);
 char *xb_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* Call fn on each line of the wrapper's log file path, its newline cut
+ * off (fn may change the line). A missing file has no lines: 0. */
+int xb_each_line(const char *path, void (*fn)(char *line, void *arg), void *arg,
+		 struct xs_err *err);
 
 /* ---- capture.c: the compiler wrapper and its log ---- */
 

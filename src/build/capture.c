@@ -399,6 +399,16 @@ static char *default_object(const char *src)
 	return o;
 }
 
+/* One record of the link log (LOG.links): b's fields, then the newline. */
+static void log_link_record(const char *log, struct sbuf *b)
+{
+	sb_add(b, "\n");
+	char *linklog = xb_asprintf("%s.links", log);
+	log_line(linklog, b->s);
+	free(linklog);
+	free(b->s);
+}
+
 /* Log a link: "L<TAB>output<TAB>input..." (-L dirs as "-L<dir>", -l as
  * "-l<name>"; the reader resolves them) to the link log. */
 static void log_link(const char *log, const struct invocation *iv, char **objs)
@@ -437,11 +447,7 @@ static void log_link(const char *log, const struct invocation *iv, char **objs)
 			free(v);
 		}
 	}
-	sb_add(&b, "\n");
-	char *linklog = xb_asprintf("%s.links", log);
-	log_line(linklog, b.s);
-	free(linklog);
-	free(b.s);
+	log_link_record(log, &b);
 }
 
 /* `cc -o prog a.c b.c`: compile each source on its own (-c, captured like
@@ -548,11 +554,7 @@ static int ar_main(int argc, char **argv, char *real)
 		sb_add(&b, v);
 		free(v);
 	}
-	sb_add(&b, "\n");
-	char *linklog = xb_asprintf("%s.links", log);
-	log_line(linklog, b.s);
-	free(linklog);
-	free(b.s);
+	log_link_record(log, &b);
 	return 0;
 }
 
@@ -638,42 +640,39 @@ int xb_wrapper_main(int argc, char **argv)
 	return code;
 }
 
+struct log_read {
+	struct xb_compile **out;
+	size_t *n;
+};
+
+/* "OBJ\tSRC": the last compile of an object wins. */
+static void log_read_line(char *line, void *arg)
+{
+	struct log_read *lr = arg;
+	char *tab = strchr(line, '\t');
+	if (!tab)
+		return;
+	*tab = '\0';
+	size_t i;
+	for (i = 0; i < *lr->n; i++)
+		if (!strcmp((*lr->out)[i].obj, line))
+			break;
+	if (i == *lr->n) {
+		*lr->out = xb_realloc(*lr->out, *lr->n + 1, sizeof(**lr->out));
+		(*lr->out)[i].obj = xb_strdup(line);
+		(*lr->out)[i].src = NULL;
+		(*lr->n)++;
+	}
+	free((*lr->out)[i].src);
+	(*lr->out)[i].src = xb_strdup(tab + 1);
+}
+
 int xb_read_log(const char *path, struct xb_compile **out, size_t *n, struct xs_err *err)
 {
 	*out = NULL;
 	*n = 0;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		return xs_fail(err, -errno, "%s: %s", path, strerror(errno));
-	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	while ((len = getline(&line, &cap, f)) > 0) {
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		char *tab = strchr(line, '\t');
-		if (!tab)
-			continue;
-		*tab = '\0';
-		size_t i;
-		for (i = 0; i < *n; i++)
-			if (!strcmp((*out)[i].obj, line))
-				break;
-		if (i == *n) {
-			*out = xb_realloc(*out, *n + 1, sizeof(**out));
-			(*out)[i].obj = xb_strdup(line);
-			(*out)[i].src = NULL;
-			(*n)++;
-		}
-		free((*out)[i].src);
-		(*out)[i].src = xb_strdup(tab + 1);
-	}
-	free(line);
-	fclose(f);
-	return 0;
+	struct log_read lr = { out, n };
+	return xb_each_line(path, log_read_line, &lr, err);
 }
 
 void xb_free_log(struct xb_compile *c, size_t n)

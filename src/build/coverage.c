@@ -17,35 +17,34 @@
 #include <string.h>
 #include <unistd.h>
 
+struct deps_read {
+	struct xb_dep **out;
+	size_t *n;
+};
+
+static void deps_line(char *line, void *arg)
+{
+	struct deps_read *dr = arg;
+	char *save = NULL, *obj = strtok_r(line, "\t", &save), *src = strtok_r(NULL, "\t", &save);
+	if (!obj || !src)
+		return;
+	*dr->out = xb_realloc(*dr->out, *dr->n + 1, sizeof(**dr->out));
+	struct xb_dep *d = &(*dr->out)[(*dr->n)++];
+	memset(d, 0, sizeof(*d));
+	d->obj = xb_canon_path(obj);
+	d->src = xb_canon_path(src);
+	for (char *h = strtok_r(NULL, "\t", &save); h; h = strtok_r(NULL, "\t", &save)) {
+		d->headers = xb_realloc(d->headers, d->nheaders + 1, sizeof(*d->headers));
+		d->headers[d->nheaders++] = xb_strdup(h);
+	}
+}
+
 int xb_read_deps(const char *path, struct xb_dep **out, size_t *n, struct xs_err *err)
 {
 	*out = NULL;
 	*n = 0;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : xs_fail(err, -errno, "%s: %s", path, strerror(errno));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	while ((len = getline(&line, &cap, f)) > 0) {
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		char *save = NULL, *obj = strtok_r(line, "\t", &save), *src = strtok_r(NULL, "\t", &save);
-		if (!obj || !src)
-			continue;
-		*out = xb_realloc(*out, *n + 1, sizeof(**out));
-		struct xb_dep *d = &(*out)[(*n)++];
-		memset(d, 0, sizeof(*d));
-		d->obj = xb_canon_path(obj);
-		d->src = xb_canon_path(src);
-		for (char *h = strtok_r(NULL, "\t", &save); h; h = strtok_r(NULL, "\t", &save)) {
-			d->headers = xb_realloc(d->headers, d->nheaders + 1, sizeof(*d->headers));
-			d->headers[d->nheaders++] = xb_strdup(h);
-		}
-	}
-	free(line);
-	fclose(f);
-	return 0;
+	struct deps_read dr = { out, n };
+	return xb_each_line(path, deps_line, &dr, err);
 }
 
 void xb_deps_free(struct xb_dep *d, size_t n)

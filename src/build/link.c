@@ -47,40 +47,33 @@ char *xb_canon_path(const char *p)
 	return out;
 }
 
+static void link_line(char *line, void *arg)
+{
+	struct xb_links *l = arg;
+	if ((line[0] != 'L' && line[0] != 'A') || line[1] != '\t')
+		return;
+	l->v = xb_realloc(l->v, l->n + 1, sizeof(*l->v));
+	struct xb_link_rec *r = &l->v[l->n++];
+	memset(r, 0, sizeof(*r));
+	r->kind = line[0];
+	char *save = NULL;
+	for (char *t = strtok_r(line + 2, "\t", &save); t; t = strtok_r(NULL, "\t", &save)) {
+		char *v = t[0] == '-' ? xb_strdup(t) : xb_canon_path(t);
+		if (!r->out) {
+			r->out = v;
+			continue;
+		}
+		r->in = xb_realloc(r->in, r->nin + 1, sizeof(*r->in));
+		r->in[r->nin++] = v;
+	}
+	if (!r->out)
+		l->n--;
+}
+
 int xb_read_links(const char *path, struct xb_links *l, struct xs_err *err)
 {
 	memset(l, 0, sizeof(*l));
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : xs_fail(err, -errno, "%s: %s", path, strerror(errno));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	while ((len = getline(&line, &cap, f)) > 0) {
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		if ((line[0] != 'L' && line[0] != 'A') || line[1] != '\t')
-			continue;
-		l->v = xb_realloc(l->v, l->n + 1, sizeof(*l->v));
-		struct xb_link_rec *r = &l->v[l->n++];
-		memset(r, 0, sizeof(*r));
-		r->kind = line[0];
-		char *save = NULL;
-		for (char *t = strtok_r(line + 2, "\t", &save); t; t = strtok_r(NULL, "\t", &save)) {
-			char *v = t[0] == '-' ? xb_strdup(t) : xb_canon_path(t);
-			if (!r->out) {
-				r->out = v;
-				continue;
-			}
-			r->in = xb_realloc(r->in, r->nin + 1, sizeof(*r->in));
-			r->in[r->nin++] = v;
-		}
-		if (!r->out)
-			l->n--;
-	}
-	free(line);
-	fclose(f);
-	return 0;
+	return xb_each_line(path, link_line, l, err);
 }
 
 void xb_links_free(struct xb_links *l)

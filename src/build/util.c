@@ -7,6 +7,7 @@
  */
 #include "build.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,4 +139,23 @@ void xb_result_free(struct xb_result *r)
 		free(r->funcs[i].name);
 	free(r->funcs);
 	memset(r, 0, sizeof(*r));
+}
+
+int xb_each_line(const char *path, void (*fn)(char *line, void *arg), void *arg,
+		 struct xs_err *err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : xs_fail(err, -errno, "%s: %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		fn(line, arg);
+	}
+	free(line);
+	fclose(f);
+	return 0;
 }

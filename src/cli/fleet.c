@@ -186,16 +186,9 @@ static enum result do_one(const struct job *j, struct target *t)
 	struct xs_err err = { "" };
 	struct xs_ctl *ctl = NULL;
 	int pid = t->p.pid;
-	int rc = -ENOENT;
-
-	if (t->p.sock[0])
-		rc = xs_ctl_connect_pid_at(pid, t->p.sock, &ctl, &err);
 	/* No agent mapped: straight to the attach (which says "already" if
 	 * one answers after all), not a scan of net/unix that finds nothing. */
-	if (rc && t->p.agent) {
-		err.msg[0] = '\0';
-		rc = xs_ctl_connect_pid(pid, &ctl, &err);
-	}
+	int rc = xs_proc_connect(&t->p, t->p.agent, &ctl, &err);
 
 	if (rc == -ENOENT && !strcmp(j->verb, "load")) {
 		if (j->no_attach)

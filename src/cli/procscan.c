@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/elfnote.h"
+#include "ctl/xsplice-ctl.h"
 
 #define PF_KTHREAD_FLAG 0x00200000u /* include/linux/sched.h PF_KTHREAD */
 
@@ -514,6 +515,19 @@ void xs_proc_agent_sockets(struct xs_proc *v, size_t n)
 			snprintf(p->sock, sizeof(p->sock), "%s", path);
 	}
 	free(m);
+}
+
+int xs_proc_connect(const struct xs_proc *p, bool scan, struct xs_ctl **ctl,
+		    struct xs_err *err)
+{
+	int rc = -ENOENT;
+	if (p->sock[0])
+		rc = xs_ctl_connect_pid_at(p->pid, p->sock, ctl, err);
+	if (rc && scan) {
+		err->msg[0] = '\0';
+		rc = xs_ctl_connect_pid(p->pid, ctl, err);
+	}
+	return rc;
 }
 
 bool xs_proc_alive(const struct xs_proc *p)

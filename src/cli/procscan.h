@@ -60,6 +60,15 @@ int xs_proc_scan(const struct xs_scan_opts *o, struct xs_proc **out, size_t *n,
  */
 void xs_proc_agent_sockets(struct xs_proc *v, size_t n);
 
+/*
+ * Connect to p's agent: at its known socket (xs_proc_agent_sockets) first,
+ * then, when scan is true, wherever libxsplice-ctl finds it. -ENOENT when
+ * neither answers.
+ */
+struct xs_ctl;
+int xs_proc_connect(const struct xs_proc *p, bool scan, struct xs_ctl **ctl,
+		    struct xs_err *err);
+
 /* The process scanned as p still runs: same pid, same start time, not a
  * zombie. False when it exited (or its pid was reused). */
 bool xs_proc_alive(const struct xs_proc *p);

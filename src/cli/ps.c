@@ -52,13 +52,7 @@ static void ask_agent(const struct xs_proc *p, struct agent_view *v)
 	struct xs_err err = { "" };
 	struct xs_ctl *ctl = NULL;
 	memset(v, 0, sizeof(*v));
-	int rc = -ENOENT;
-	if (p->sock[0])
-		rc = xs_ctl_connect_pid_at(p->pid, p->sock, &ctl, &err);
-	if (rc) {
-		err.msg[0] = '\0';
-		rc = xs_ctl_connect_pid(p->pid, &ctl, &err);
-	}
+	int rc = xs_proc_connect(p, true, &ctl, &err);
 	if (!rc) {
 		xs_ctl_set_io_timeout(ctl, 2000);
 		rc = xs_ctl_list_all(ctl, &v->e, &v->n, &err);

@@ -46,13 +46,7 @@ static void where_in(const struct installed *e, const struct xs_proc *p, struct 
 			 "or xsplice watch attaches it)");
 		return;
 	}
-	int rc = -ENOENT;
-	if (p->sock[0])
-		rc = xs_ctl_connect_pid_at(p->pid, p->sock, &ctl, &err);
-	if (rc) {
-		err.msg[0] = '\0';
-		rc = xs_ctl_connect_pid(p->pid, &ctl, &err);
-	}
+	int rc = xs_proc_connect(p, true, &ctl, &err);
 	uint32_t state = 0;
 	int32_t arc = 0;
 	char reason[XS_REASON_SIZE] = "";
