@@ -167,7 +167,7 @@ run_case() {
 	local name=$1 cf=$here/cases/$1.case
 	# case variables (see README.md)
 	local PKG= VERSION= FIX= TARGET= LIB= INCLUDE= HARNESS= MODE= BEFORE= AFTER= EXPECT=fixed
-	local REFUSAL= WHAT=
+	local REFUSAL= WHAT= PATCH=
 	# shellcheck disable=SC1090
 	source "$cf" || { ROWS+=("$name|-|-|-|-|bad case file|-|-"); bad=$((bad + 1)); return; }
 	local d=$WORK/cases/$name log=$LOGS/$name
@@ -246,10 +246,13 @@ run_case() {
 		tap not "$name: unpatched reproducer ($BEFORE): $(last_repro "$out")"
 		result="reproducer does not misbehave: $(last_repro "$out")"
 	fi
-	# The payload.
-	local t0 t1 rc
+	# The payload: from the package's patch, or from an adapted form of it
+	# (PATCH, relative to tests/corpus/; it may use <xsplice/...> headers).
+	local t0 t1 rc fixpatch=$PRISTINE/debian/patches/$FIX
+	[ -n "$PATCH" ] && fixpatch=$here/$PATCH
 	t0=$(date +%s.%N)
-	"$XB" --srcdir "$b/src" --patch "$PRISTINE/debian/patches/$FIX" --target "$b/run/$TARGET" \
+	C_INCLUDE_PATH="$here/../../include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}" \
+	"$XB" --srcdir "$b/src" --patch "$fixpatch" --target "$b/run/$TARGET" \
 		--build-cmd "sh $here/build/$PKG.sh" -j "$MAKE_JOBS" -o "$d/$name.livepatch" \
 		--cache "$WORK/build-cache" \
 		>"$log/xsplice-build.log" 2>&1
