@@ -12,13 +12,15 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 # openssl (test keys and certificates), linux-kbuild-6.1 (the kernel's
 # scripts/sign-file, whose signatures the agent must accept), clang and
 # libclang-rt-14-dev (libFuzzer, for the fuzz smoke run).
+# libarchive's Build-Depends that its library build uses (tests/corpus/build/libarchive.sh).
+libarchive_deps="autoconf automake libtool libbz2-dev liblz4-dev liblzma-dev libxml2-dev libzstd-dev zlib1g-dev libacl1-dev libext2fs-dev nettle-dev"
 case "${1:-build}" in
-  check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake $daemons" ;;
+  check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake $libarchive_deps $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
   # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
   bench) want="$want redis-server redis-tools time" ;;
   # tests/corpus: Debian source packages built as their debian/rules do
-  corpus) want="$want patch dpkg-dev cmake" ;;
+  corpus) want="$want patch dpkg-dev cmake $libarchive_deps" ;;
 esac
 missing=""
 for p in $want; do
