@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Harness for libarchive (libarchive.so from the Debian source tree); mode:
- *   truncated-tar  CVE-2025-5918: a tar whose only entry says 1 MiB of data
+ *   truncated-tar  CVE-2025-5918: a tar whose only entry says ~1 MiB of data
  *                  but the file ends 1 KiB into it, read through each of
  *                  the three file clients (archive_read_open_filename, _fd,
  *                  _FILE). Unpatched, skipping the entry's data seeks past
@@ -76,8 +76,12 @@ static int temp_file(void)
 
 static void make_files(void)
 {
+	/* The entry says 1 KiB + 102 * 10 KiB of data: after the 1 KiB that
+	 * came with the header, the skip is a whole number of the fd client's
+	 * 10 KiB blocks (archive_read_open_fd rounds skips down to blocks and
+	 * reads the rest, which would see the end). */
 	trunc_fd = temp_file();
-	put_header(trunc_fd, "big.bin", 1024 * 1024);
+	put_header(trunc_fd, "big.bin", 1024 + 102 * 10240);
 	put_zeros(trunc_fd, 1024); /* ... and the file ends here */
 
 	small_fd = temp_file();
