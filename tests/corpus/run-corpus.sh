@@ -5,7 +5,8 @@
 # (tests/corpus/README.md, docs/real-world.md).
 #
 # usage: tests/corpus/run-corpus.sh MESON_BUILD_DIR [--short] [--tap] [CASE...]
-#   --short   the two short cases (make check)
+#   --short   the short cases (make check): two cJSON fixes and the
+#             libarchive struct-change example (refused, then its live form)
 #   --tap     TAP lines for meson (one per step of each case)
 #   CASE      names of tests/corpus/cases/*.case (default: all)
 # Environment:
@@ -43,7 +44,8 @@ for a in "$@"; do
 done
 if [ ${#CASES[@]} = 0 ]; then
 	if [ $SHORT = yes ]; then
-		CASES=(cjson-cve-2023-26819 cjson-cve-2023-50472)
+		CASES=(cjson-cve-2023-26819 cjson-cve-2023-50472 libarchive-cve-2025-5918
+			libarchive-cve-2025-5918-shadow)
 	else
 		for f in "$here"/cases/*.case; do CASES+=("$(basename "$f" .case)"); done
 	fi
