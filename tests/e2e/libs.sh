@@ -93,9 +93,9 @@ for p in $A_PLAIN $B_PLAIN; do
 	check "pid $p (started without the agent) patched, agent attached" \
 		grep -qE "^$p [^ ]+ patched \(agent attached\)$" <<<"$OUT"
 done
-check "the process that does not map the library is not touched" \
-	bash -c "! grep -q '^$DEMO ' <<<\"\$1\"" _ "$OUT"
-check "summary: 4 patched" grep -q '^4 patched, 0 already, 0 skipped, 0 failed' <<<"$OUT"
+check "the process (with an agent) that does not map the library is skipped, with the reason" \
+	grep -qE "^$DEMO [^ ]+ skipped: does not map the object the payload is for \(build-id ${LIB_ID:0:16}" <<<"$OUT"
+check "summary: 4 patched, 1 skipped" grep -q '^4 patched, 0 already, 1 skipped, 0 failed' <<<"$OUT"
 expect_report $A_PRE "$(patched_for 1 shlib_user_a)" \
 	"shlib_user_a (preloaded): static function, static data, executable and other library resolve"
 expect_report $A_PLAIN "$(patched_for 2 shlib_user_a)" "shlib_user_a (attached): the same, its own counter"
@@ -103,6 +103,9 @@ expect_report $B_PRE "$(patched_for 3 shlib_user_b)" "shlib_user_b (preloaded): 
 expect_report $B_PLAIN "$(patched_for 4 shlib_user_b)" "shlib_user_b (attached)"
 xs load --all "$P" --tree $$
 check "a second load --all: 4 already" grep -q '^0 patched, 4 already' <<<"$OUT"
+xs load --all "$P"
+check "not narrowed (no --tree or --comm): processes not mapping it are not listed" \
+	bash -c "! grep -q '^$DEMO ' <<<\"\$1\"" _ "$OUT"
 TPID=$DEMO
 xsp load "$P"
 check "loading it into a process that does not map the library fails" [ "$RC" != 0 ]
