@@ -2,7 +2,8 @@
 # Install the Debian packages xsplice needs to build and test, if missing.
 # Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real|bench|corpus]
 set -eu
-want="gcc make meson ninja-build pkg-config libelf-dev libdw-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
+# libxml2-dev: a test program linking Debian's libxml2 (tests/e2e/libs.sh).
+want="gcc make meson ninja-build pkg-config libelf-dev libdw-dev libunwind-dev libcmocka-dev libssl-dev libxml2-dev elfutils binutils"
 # The real daemons of tests/daemons/ and their clients (their services are
 # not started: policy-rc.d / no systemd; the tests use their own loopback
 # ports and configurations). A daemon whose package cannot be installed is
@@ -13,7 +14,7 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 # scripts/sign-file, whose signatures the agent must accept), clang and
 # libclang-rt-14-dev (libFuzzer, for the fuzz smoke run).
 case "${1:-build}" in
-  check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake $daemons" ;;
+  check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake libxml2-utils $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
   # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
   bench) want="$want redis-server redis-tools time" ;;

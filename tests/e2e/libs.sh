@@ -113,6 +113,72 @@ expect_err "$LIB_ID" "the reason names the library's build-id"
 diag "$ERR"
 expect_alive "the demo target is untouched"
 
+# ---- 1: Debian's libxml2 in xmllint (a Debian program) and in ours ----
+XLIB=$(readlink -f /usr/lib/x86_64-linux-gnu/libxml2.so.2)
+PX=$E2E_BUILD/xml.livepatch
+# start_xmllint pre|plain: `xmllint --shell` on a small document, its
+# commands from a FIFO held open by this shell; sets XPID, XFD.
+start_xmllint() {
+	TARGET_N=$(( ${TARGET_N:-0} + 1 ))
+	local fifo=$WORK/xmllint$TARGET_N.in out=$WORK/xmllint$TARGET_N.out
+	mkfifo "$fifo"
+	# Read-write: opening it does not wait for the reader (xmllint).
+	exec {XFD}<>"$fifo"
+	echo '<r><a/></r>' >"$WORK/doc.xml"
+	# Not spawn: a background command's stdin is /dev/null unless it is
+	# redirected on the command itself.
+	local pre=
+	[ "$1" = pre ] && pre=$AGENT_PRELOAD
+	LD_PRELOAD=$pre xmllint --shell "$WORK/doc.xml" <"$fifo" >"$out" 2>"$WORK/xmllint$TARGET_N.log" &
+	XPID=$!
+	STARTED_PIDS+=("$XPID")
+	LOG_OF[$XPID]=$out
+	FD_OF[$XPID]=$XFD
+	echo "cd r/a" >&"$XFD"
+	wait_for 10 grep -q "a > " "$out" || { echo "Bail out! xmllint did not start"; diag "$(cat "$out" "$WORK/xmllint$TARGET_N.log")"; exit 1; }
+	[ "$1" != pre ] || wait_for 10 sock_ready "$XSPLICE_SOCKET_DIR/$XPID.sock" ||
+		{ echo "Bail out! xmllint did not start with its agent"; exit 1; }
+}
+declare -A FD_OF=()
+# xml_pwd PID: what xmllint's shell says for pwd (xmlGetNodePath).
+xml_pwd() {
+	local out=${LOG_OF[$1]} before
+	before=$(grep -o 'a > /[^ ]*' "$out" | wc -l)
+	echo pwd >&"${FD_OF[$1]}"
+	wait_for 10 bash -c '[ "$(grep -o "a > /[^ ]*" "$1" | wc -l)" -gt "$2" ]' _ "$out" "$before"
+	grep -o 'a > /[^ ]*' "$out" | tail -n 1 | sed 's/^a > //'
+}
+xml_path() {
+	signal_and_wait "$1" HUP '^path:' || { echo "(no answer)"; return; }
+	grep '^path:' "${LOG_OF[$1]}" | tail -n 1 | sed 's/^path: //'
+}
+start_xmllint pre; XL_PRE=$XPID
+start_xmllint plain; XL_PLAIN=$XPID
+start_prog xml_user pre; XU_PRE=$SPID
+start_prog xml_user plain; XU_PLAIN=$SPID
+for p in $XL_PRE $XL_PLAIN; do
+	check "xmllint $p: pwd is /r/a" [ "$(xml_pwd $p)" = /r/a ]
+done
+for p in $XU_PRE $XU_PLAIN; do
+	check "xml_user $p: the path is /r/a" [ "$(xml_path $p)" = /r/a ]
+done
+xs load --all "$PX" --tree $$
+expect_rc 0 "load --all of a payload for Debian's libxml2 ($XLIB)"
+diag "$OUT"
+for p in $XL_PRE $XL_PLAIN $XU_PRE $XU_PLAIN; do
+	check "pid $p patched" grep -qE "^$p [^ ]+ patched" <<<"$OUT"
+done
+for p in $XL_PRE $XL_PLAIN; do
+	check "xmllint $p (a Debian program) runs the patched libxml2" [ "$(xml_pwd $p)" = /patched ]
+done
+for p in $XU_PRE $XU_PLAIN; do
+	check "xml_user $p runs the patched libxml2" [ "$(xml_path $p)" = /patched ]
+done
+xs revert --all xml --tree $$
+check "revert --all: 4 reverted" grep -q '^4 reverted' <<<"$OUT"
+check "xmllint: the library's own code again" [ "$(xml_pwd $XL_PLAIN)" = /r/a ]
+check "xml_user: the library's own code again" [ "$(xml_path $XU_PRE)" = /r/a ]
+
 # ---- 2: installed, then dlopened (preloaded) ----
 xs install "$P"
 expect_rc 0 "install the library's payload in the patch directory"
@@ -175,7 +241,7 @@ if [ -z "$ASAN_RUNTIME" ]; then
 		wait_report $DL_GDB "$(patched_for 8 shlib_dl)" 10
 fi
 
-for p in $A_PRE $A_PLAIN $B_PRE $B_PLAIN $DL_PRE $DL_PLAIN; do
+for p in $A_PRE $A_PLAIN $B_PRE $B_PLAIN $DL_PRE $DL_PLAIN $XL_PRE $XL_PLAIN $XU_PRE $XU_PLAIN; do
 	check "pid $p still alive" bash -c "! { [ -z \"\$(awk '{print \$3}' /proc/$p/stat 2>/dev/null)\" ]; }"
 done
 done_testing
