@@ -182,7 +182,7 @@ check "xml_user: the library's own code again" [ "$(xml_path $XU_PRE)" = /r/a ]
 # ---- 2: installed, then dlopened (preloaded) ----
 xs install "$P"
 expect_rc 0 "install the library's payload in the patch directory"
-start_prog shlib_dl pre 5 "$LIB"; DL_PRE=$SPID
+XSPLICE_AUTOLOAD=verbose start_prog shlib_dl pre 5 "$LIB"; DL_PRE=$SPID
 check "shlib_dl has not loaded the library yet" [ "$(report $DL_PRE)" = closed ]
 signal_and_wait $DL_PRE USR1 '^opened:' || diag "no 'opened:' line"
 diag "right after dlopen returned: $(grep '^opened:' "${LOG_OF[$DL_PRE]}" | tail -n 1)"
@@ -190,8 +190,24 @@ check "preloaded: the dlopened library runs the installed payload (within 5 s)" 
 	wait_report $DL_PRE "$(patched_for 5 shlib_dl)" 5
 check "its log says it was applied" grep -q "applied installed payload shlib .* to .*libxse2e_shlib.so" \
 	"$(errlog_of $DL_PRE)"
+diag "$(grep 'after a dlopen' "$(errlog_of $DL_PRE)" | head -n 3)"
 TPID=$DL_PRE
 expect_state shlib APPLIED 0 "the agent lists shlib APPLIED"
+# The hook costs nothing once the dlopen is handled: xsplice-dl sleeps.
+dl_switches() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = xsplice-dl ] &&
+			awk '/^(non)?voluntary_ctxt_switches/ { s += $2 } END { print s }' "$t/status" && return
+	done
+	echo -1
+}
+sleep 0.3
+SW0=$(dl_switches $DL_PRE)
+sleep 2
+SW1=$(dl_switches $DL_PRE)
+check "xsplice-dl: $((SW1 - SW0)) context switches in 2 s after the dlopen (0 expected)" \
+	test "$SW0" -ge 0 -a "$SW1" -eq "$SW0"
 
 # dlclose + dlopen: the new copy gets it again.
 signal_and_wait $DL_PRE USR2 '^closed' || diag "no 'closed' line"
