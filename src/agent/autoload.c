@@ -516,6 +516,25 @@ void xs_autoload_remember_objects(void)
 	g_nknown = n;
 }
 
+static void count_entry(const char *name, const char *path, bool bad, void *arg)
+{
+	(void)name;
+	(void)path;
+	(void)bad;
+	++*(size_t *)arg;
+}
+
+bool xs_autoload_anything_installed(void)
+{
+	char dir[4096];
+	struct xs_err err = { "" };
+	size_t n = 0;
+	if (xs_patchdir_default(dir, sizeof(dir)) || xs_patchdir_trusted(dir, &err) ||
+	    xs_patchdir_scan(dir, count_entry, &n, &err))
+		return false; /* absent (the common case), or refused: the start said why */
+	return n > 0;
+}
+
 void xs_autoload_after_dlopen(void)
 {
 	struct objkey *now = NULL;

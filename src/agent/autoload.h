@@ -39,6 +39,11 @@ void xs_autoload_run(void);
  * Runs on the dlopen thread, the table NOT locked.
  */
 void xs_autoload_remember_objects(void);
+/* Is any payload installed? (a directory listing; false when the
+ * directory is absent or refused). Nothing else is done after a dlopen
+ * when not: the objects are not even looked at, so those loaded meanwhile
+ * count as new at the first dlopen after an install. */
+bool xs_autoload_anything_installed(void);
 void xs_autoload_after_dlopen(void);
 
 #endif

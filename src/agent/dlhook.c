@@ -83,6 +83,11 @@ static void *watcher(void *arg)
 			continue;
 		}
 		done = now;
+		/* Nothing installed (the common case): no wait for the loader, no
+		 * look at the objects. A program that dlopens in a loop pays one
+		 * directory listing per wake-up. */
+		if (!xs_autoload_anything_installed())
+			continue;
 		/* The loader's lock is held until the dlopen (or dlclose) that
 		 * woke us is complete, relocations and constructors included:
 		 * dlopen takes it, and the main program is already loaded, so
