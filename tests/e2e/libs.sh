@@ -239,6 +239,20 @@ check "marked bad: not applied after dlopen" [ "$(report $DL_BAD)" = original ]
 check "the log says it is marked bad" grep -q "installed payload shlib .* marked bad" "$(errlog_of $DL_BAD)"
 rm -f "$XSPLICE_PATCH_DIR/shlib.bad"
 
+# ---- bytes that are not the expected ones: no hook, said so ----
+start_prog shlib_dl_poisoned pre 9 "$LIB"; DL_POISON=$SPID
+check "a library changed the loader's breakpoint function before the agent started" \
+	grep -q "brk_poison: r_brk is rep ret now" "$(errlog_of $DL_POISON)"
+check "the agent refuses to hook it, and says why" \
+	grep -q "libraries dlopened later will not get their installed payloads: .*starts with 0xf3, not ret" \
+	"$(errlog_of $DL_POISON)"
+signal_and_wait $DL_POISON USR1 '^opened:' || diag "no 'opened:' line"
+sleep 0.3
+check "without the hook the program's dlopen works, nothing applied" [ "$(report $DL_POISON)" = original ]
+TPID=$DL_POISON
+xsp list
+expect_rc 0 "its agent still serves"
+
 # ---- gdb still sees the loader's events with the hook in place ----
 if [ -z "$ASAN_RUNTIME" ]; then
 	start_prog shlib_dl pre 8 "$LIB"; DL_GDB=$SPID
@@ -257,7 +271,7 @@ if [ -z "$ASAN_RUNTIME" ]; then
 		wait_report $DL_GDB "$(patched_for 8 shlib_dl)" 10
 fi
 
-for p in $A_PRE $A_PLAIN $B_PRE $B_PLAIN $DL_PRE $DL_PLAIN $XL_PRE $XL_PLAIN $XU_PRE $XU_PLAIN; do
+for p in $A_PRE $A_PLAIN $B_PRE $B_PLAIN $DL_PRE $DL_PLAIN $DL_POISON $XL_PRE $XL_PLAIN $XU_PRE $XU_PLAIN; do
 	check "pid $p still alive" bash -c "! { [ -z \"\$(awk '{print \$3}' /proc/$p/stat 2>/dev/null)\" ]; }"
 done
 done_testing

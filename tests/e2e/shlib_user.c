@@ -38,6 +38,9 @@ __attribute__((noinline)) int pad_b(int x)
 #endif
 
 extern const char *other_word(void); /* libxse2e_other.so: a DT_NEEDED it uses */
+#ifdef POISONED
+extern int brk_poison_linked(void); /* brk_poison.c */
+#endif
 
 static volatile sig_atomic_t g_hup, g_usr1, g_usr2;
 
@@ -91,6 +94,9 @@ int main(int argc, char **argv)
 #endif
 #ifdef VARIANT_B
 	pad_b(bumps);
+#endif
+#ifdef POISONED
+	(void)brk_poison_linked();
 #endif
 	printf("ready (%s)\n", other_word());
 	for (;;) {
