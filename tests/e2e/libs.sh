@@ -220,6 +220,23 @@ xsp revert shlib
 expect_rc 0 "revert works on the re-applied payload"
 expect_report $DL_PRE original "reverted: the library's own code again"
 
+# ---- 2: a fork child dlopens it (its agent, and the hook's thread, restarted) ----
+SHLIB_CHILD_OUT=$WORK/child.out start_prog shlib_dl pre 7 "$LIB"; DL_PARENT=$SPID
+signal_and_wait $DL_PARENT ALRM '^forked' || diag "no 'forked' line"
+CHILD=$(sed -n 's/^forked //p' "${LOG_OF[$DL_PARENT]}" | tail -n 1)
+echo "$CHILD" >>"$WORK/extra-pids"
+LOG_OF[$CHILD]=$WORK/child.out
+if wait_for 10 grep -q '^ready (child)' "$WORK/child.out" &&
+	wait_for 10 sock_ready "$XSPLICE_SOCKET_DIR/$CHILD.sock"; then
+	pass "the fork child $CHILD runs, with its agent"
+else
+	fail "the fork child $CHILD runs, with its agent"
+fi
+signal_and_wait $CHILD USR1 '^opened:' || diag "no 'opened:' line in the child"
+check "fork child: the library it dlopens runs the installed payload (within 5 s)" \
+	wait_report $CHILD "$(patched_for 7 shlib_dl)" 5
+check "the parent, which has not dlopened it, is untouched" [ "$(report $DL_PARENT)" = closed ]
+
 # ---- 2: attached, then dlopened ----
 start_prog shlib_dl plain 6 "$LIB"; DL_PLAIN=$SPID
 TPID=$DL_PLAIN

@@ -9,12 +9,14 @@
  *   ready (other)    started
  *   opened: <report> right after dlopen returned (shlib_dl)
  *   closed           after dlclose (shlib_dl)
+ *   forked PID       after SIGALRM: a child, whose lines go to $SHLIB_CHILD_OUT
  */
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef EXE_NAME
 #define EXE_NAME "shlib_user"
@@ -42,12 +44,14 @@ extern const char *other_word(void); /* libxse2e_other.so: a DT_NEEDED it uses *
 extern int brk_poison_linked(void); /* brk_poison.c */
 #endif
 
-static volatile sig_atomic_t g_hup, g_usr1, g_usr2;
+static volatile sig_atomic_t g_hup, g_usr1, g_usr2, g_alrm;
 
 static void on_sig(int sig)
 {
 	if (sig == SIGHUP)
 		g_hup = 1;
+	else if (sig == SIGALRM)
+		g_alrm = 1;
 	else if (sig == SIGUSR1)
 		g_usr1 = 1;
 	else
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 #ifndef DLOPEN
 	for (int i = 0; i < bumps; i++)
 		shlib_bump();
@@ -104,6 +109,21 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 		if (report)
 			(void)report(); /* the program keeps calling into the library */
+		if (g_alrm) {
+			/* A fork child with its own stdout ($SHLIB_CHILD_OUT): the
+			 * same program, with the agent restarted in it. */
+			g_alrm = 0;
+			const char *out = getenv("SHLIB_CHILD_OUT");
+			pid_t pid = out ? fork() : -1;
+			if (pid == 0) {
+				if (!freopen(out, "w", stdout))
+					_exit(1);
+				setvbuf(stdout, NULL, _IOLBF, 0);
+				printf("ready (child)\n");
+			} else {
+				printf("forked %d\n", (int)pid);
+			}
+		}
 		if (g_hup) {
 			g_hup = 0;
 			printf("report: %s\n", report ? report() : "closed");
