@@ -16,8 +16,14 @@
  * patched. A payload that fails stays out (upload failed) or stays
  * CHECKED with its reason (apply failed), and the others go on.
  *
- * Threading: runs once, on the thread of the agent's constructor, before
- * the agent's own threads exist; takes the table lock around the table.
+ * After a dlopen (dlhook.c) the same steps run for the objects that are
+ * new since the last look, and for payloads whose applied copy went with
+ * an object that was unloaded (retired, then applied to the new copy).
+ *
+ * Threading: xs_autoload_run once, on the thread of the agent's
+ * constructor, before the agent's own threads exist; the dlopen steps on
+ * the xsplice-dl thread only (g_known is its own). Both take the table
+ * lock around the table.
  */
 #include "autoload.h"
 
