@@ -323,6 +323,26 @@ out:
 
 /* ---- payloads whose object was unloaded (dlhook.c, autoload.c) ---- */
 
+/* The trampoline in the code at f's place now: that of the payload applied
+ * last over the same bytes (a stacked payload replacing the same function
+ * writes its own over ours), or f's. */
+static const struct xs_func *top_func(const struct xs_func *f, uint64_t seq)
+{
+	const struct xs_func *top = f;
+	uint64_t top_seq = seq;
+	for (struct xs_payload *q = g_head; q; q = q->next) {
+		if (q->state != XS_STATE_APPLIED || q->applied_seq <= top_seq)
+			continue;
+		for (unsigned i = 0; i < q->nfuncs; i++)
+			if (q->funcs[i].applied &&
+			    xs_func_patch_addr(&q->funcs[i]) == xs_func_patch_addr(f)) {
+				top = &q->funcs[i];
+				top_seq = q->applied_seq;
+			}
+	}
+	return top;
+}
+
 bool xs_payload_in_force(struct xs_payload *p)
 {
 	XS_ASSERT_TABLE_LOCKED();
@@ -338,7 +358,7 @@ bool xs_payload_in_force(struct xs_payload *p)
 		return false;
 	bool ours = true;
 	for (unsigned i = 0; i < p->nfuncs && ours; i++) {
-		const struct xs_func *f = &p->funcs[i];
+		const struct xs_func *f = top_func(&p->funcs[i], p->applied_seq);
 		uint8_t now[XS_ARCH_PATCH_MAX];
 		if (!f->applied || !f->patch_len)
 			continue;

@@ -222,6 +222,30 @@ xsp revert shlib
 expect_rc 0 "revert works on the re-applied payload"
 expect_report $DL_PRE original "reverted: the library's own code again"
 
+# ---- 2: a payload stacked on it, installed too: applied after it, both again after a reload ----
+xs install "$E2E_BUILD/shlib-stacked.livepatch"
+expect_rc 0 "install a payload stacked on shlib"
+start_prog shlib_dl pre 3 "$LIB" "$E2E_BUILD/libxse2e_dlb.so"; DL_STACK=$SPID
+signal_and_wait $DL_STACK USR1 '^opened:' || diag "no 'opened:' line"
+check "dlopen: the stacked payload is applied on top of shlib" \
+	wait_report $DL_STACK "stacked (counter=43)" 5
+TPID=$DL_STACK
+expect_list "shlib:APPLIED shlib-stacked:APPLIED" "both APPLIED, the base first"
+# Another dlopen: shlib's trampoline is covered by the stacked one's, which
+# is not "shlib's object was reloaded" (once, shlib was applied again on top).
+signal_and_wait $DL_STACK WINCH '^opened extra yes' || diag "no 'opened extra yes' line"
+sleep 0.5
+check "another dlopen changes nothing: still the stacked payload" \
+	[ "$(report $DL_STACK)" = "stacked (counter=43)" ]
+expect_list "shlib:APPLIED shlib-stacked:APPLIED" "the same two payloads, nothing retired"
+signal_and_wait $DL_STACK USR2 '^closed' || diag "no 'closed' line"
+signal_and_wait $DL_STACK USR1 '^opened:' || diag "no second 'opened:' line"
+check "dlclose + dlopen: both applied again, in order" \
+	wait_report $DL_STACK "stacked (counter=43)" 5
+expect_list "shlib:APPLIED shlib-stacked:APPLIED" "both APPLIED again (the old entries retired)"
+xs uninstall shlib-stacked
+expect_rc 0 "uninstall the stacked payload"
+
 # ---- 2: a fork child dlopens it (its agent, and the hook's thread, restarted) ----
 SHLIB_CHILD_OUT=$WORK/child.out start_prog shlib_dl pre 7 "$LIB"; DL_PARENT=$SPID
 signal_and_wait $DL_PARENT ALRM '^forked' || diag "no 'forked' line"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shlib_user BUMPS [LIB]: a program mapping libxse2e_shlib. Built three
+ * shlib_user BUMPS [LIB [EXTRA_LIB]]: a program mapping libxse2e_shlib. Built three
  * times: shlib_user_a and shlib_user_b link the library (b has more code
  * before it, so every address differs), shlib_dl dlopens LIB on SIGUSR1
  * and dlcloses it on SIGUSR2. The library's static counter is bumped BUMPS
@@ -9,6 +9,7 @@
  *   ready (other)    started
  *   opened: <report> right after dlopen returned (shlib_dl)
  *   closed           after dlclose (shlib_dl)
+ *   opened extra Y/N after SIGWINCH: dlopened the library ARGV[3] (shlib_dl)
  *   forked PID       after SIGALRM: a child, whose lines go to $SHLIB_CHILD_OUT
  */
 #include <dlfcn.h>
@@ -44,7 +45,7 @@ extern const char *other_word(void); /* libxse2e_other.so: a DT_NEEDED it uses *
 extern int brk_poison_linked(void); /* brk_poison.c */
 #endif
 
-static volatile sig_atomic_t g_hup, g_usr1, g_usr2, g_alrm;
+static volatile sig_atomic_t g_hup, g_usr1, g_usr2, g_alrm, g_winch;
 
 static void on_sig(int sig)
 {
@@ -52,6 +53,8 @@ static void on_sig(int sig)
 		g_hup = 1;
 	else if (sig == SIGALRM)
 		g_alrm = 1;
+	else if (sig == SIGWINCH)
+		g_winch = 1;
 	else if (sig == SIGUSR1)
 		g_usr1 = 1;
 	else
@@ -93,6 +96,7 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
 #ifndef DLOPEN
 	for (int i = 0; i < bumps; i++)
 		shlib_bump();
@@ -133,6 +137,12 @@ int main(int argc, char **argv)
 			g_usr1 = 0;
 			if (argc > 2)
 				open_lib(argv[2], bumps);
+		}
+		if (g_winch) {
+			/* Another library: one more change of the link map. */
+			g_winch = 0;
+			void *h = argc > 3 ? dlopen(argv[3], RTLD_NOW | RTLD_LOCAL) : NULL;
+			printf("opened extra %s\n", h ? "yes" : "no");
 		}
 		if (g_usr2) {
 			g_usr2 = 0;
