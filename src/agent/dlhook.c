@@ -52,11 +52,17 @@ static uintptr_t g_brk;            /* hooked address, 0 when not hooked */
 static uint8_t g_orig[JMP_LEN];    /* bytes the jump covers */
 static uint8_t g_jmp[JMP_LEN];
 static bool g_thread_wanted;
+static const volatile struct r_debug *g_rdebug; /* the base namespace's */
 
 /* Called by the loader, its lock held, on whatever thread dlopens or
- * dlcloses: count, wake, return. Nothing else. */
+ * dlcloses: count, wake, return. Nothing else. Only the RT_CONSISTENT
+ * call of each change (the RT_ADD / RT_DELETE one before it is skipped:
+ * the thread waits for the whole dlopen anyway); a dlmopen into another
+ * namespace leaves the base one consistent, so both of its calls wake. */
 __attribute__((used, noinline)) static void dl_event(void)
 {
+	if (g_rdebug && g_rdebug->r_state != RT_CONSISTENT)
+		return;
 	atomic_fetch_add_explicit(&g_events, 1, memory_order_release);
 	xs_sys3(SYS_futex, (long)&g_events, FUTEX_WAKE_PRIVATE, 1);
 }
@@ -133,6 +139,7 @@ static int find_brk(uintptr_t *brk, struct xs_err *err)
 		return xs_fail(err, -EPROTO, "the loader's breakpoint function at %#lx is not "
 			       "%d-byte aligned", (unsigned long)r->r_brk, SLOT);
 	*brk = r->r_brk;
+	g_rdebug = r;
 	return 0;
 }
 
