@@ -67,6 +67,19 @@ __attribute__((used, noinline)) static void dl_event(void)
 	xs_sys3(SYS_futex, (long)&g_events, FUTEX_WAKE_PRIVATE, 1);
 }
 
+/* The jump's target: endbr64 first, so an indirect-branch-tracking
+ * process (CET IBT) accepts the jump whatever flags the agent was built
+ * with; a no-op elsewhere. */
+void xs_dl_entry(void) __attribute__((visibility("hidden")));
+__asm__(".text\n"
+	".p2align 4\n"
+	".hidden xs_dl_entry\n"
+	".type xs_dl_entry, @function\n"
+	"xs_dl_entry:\n"
+	"\tendbr64\n"
+	"\tjmp dl_event\n"
+	".size xs_dl_entry, .-xs_dl_entry\n");
+
 /* The padding GCC and gas put after a function: nop forms and int3. */
 static bool is_padding(uint8_t b)
 {
@@ -156,7 +169,7 @@ static int write_hook(uintptr_t brk, struct xs_err *err)
 				       "longer than ret + padding (byte %d is %#04x)",
 				       (unsigned long)brk, i, code[i]);
 	memcpy(g_orig, code, JMP_LEN);
-	uintptr_t to = (uintptr_t)&dl_event;
+	uintptr_t to = (uintptr_t)&xs_dl_entry;
 	g_jmp[0] = 0xff;
 	g_jmp[1] = 0x25;
 	memset(g_jmp + 2, 0, 4);
