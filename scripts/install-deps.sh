@@ -18,7 +18,8 @@ case "${1:-build}" in
   # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
   bench) want="$want redis-server redis-tools time" ;;
   # tests/corpus: Debian source packages built as their debian/rules do
-  corpus) want="$want patch dpkg-dev cmake" ;;
+  # squid (C++): its Build-Depends but debhelper/dh-apparmor (packaging only)
+  corpus) want="$want patch dpkg-dev cmake g++ ed lsb-release libltdl-dev libcppunit-dev libcap2-dev libecap3-dev libexpat1-dev libgnutls28-dev libkrb5-dev comerr-dev libldap2-dev libnetfilter-conntrack-dev libpam0g-dev libsasl2-dev libsystemd-dev libtdb-dev libxml2-dev nettle-dev" ;;
 esac
 missing=""
 for p in $want; do
