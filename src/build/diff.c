@@ -733,6 +733,15 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 			refuse(r, b, x->name, "%s", "is not a plain function in the target (IFUNC or data)");
 			continue;
 		}
+		/* An inline function of a header (C++ COMDAT, a weak symbol) is
+		 * emitted by every unit that uses it, and the target has the one
+		 * copy the linker kept: one entry for it, whichever unit's new
+		 * code (they are the same definition). */
+		bool again = false;
+		for (size_t i = 0; i < r->nfuncs; i++)
+			again |= r->funcs[i].old_addr == ts->value;
+		if (again)
+			continue;
 		if (ts->size < 5) {
 			refuse(r, b, x->name,
 			       "function is %llu bytes in the target, too small for a 5-byte jump",
