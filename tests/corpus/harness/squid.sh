@@ -113,8 +113,8 @@ repro_once() {
 }
 
 load_batch() {
-	local dir=$1 ok=0 bad=0 i
-	for i in 1 2 3 4; do
+	local dir=$1 ok=0 bad=0
+	for _ in 1 2 3 4; do
 		if get_obj "$dir" "$((RANDOM % 1000 + 1))"; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
 	done
 	echo "$ok $bad"
