@@ -13,13 +13,21 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 # openssl (test keys and certificates), linux-kbuild-6.1 (the kernel's
 # scripts/sign-file, whose signatures the agent must accept), clang and
 # libclang-rt-14-dev (libFuzzer, for the fuzz smoke run).
+# Build-Depends of the corpus' real services (tests/corpus/build/*.sh) and
+# their clients: haproxy (libpcre2, lua5.3, opentracing, systemd; ab and curl
+# for the load and the reproducer), dnsmasq (conntrack, idn2, dbus, gmp,
+# nettle, nftables, gettext; dig), Redis (jemalloc, lzf; redis-tools).
+corpus_services="libpcre2-dev liblua5.3-dev libopentracing-c-wrapper-dev libsystemd-dev apache2-utils curl gettext libnetfilter-conntrack-dev libidn2-dev libdbus-1-dev libgmp-dev nettle-dev libnftables-dev bind9-dnsutils python3-minimal libjemalloc-dev liblzf-dev redis-tools perl"
+corpus_squid="g++ ed lsb-release libltdl-dev libcppunit-dev libcap-dev libecap3-dev libexpat1-dev libgnutls28-dev libkrb5-dev comerr-dev libldap2-dev libnetfilter-conntrack-dev libpam0g-dev libsasl2-dev libsystemd-dev libtdb-dev libxml2-dev nettle-dev python3 curl"
 case "${1:-build}" in
   check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake libxml2-utils $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
   # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
   bench) want="$want redis-server redis-tools time" ;;
   # tests/corpus: Debian source packages built as their debian/rules do
-  corpus) want="$want patch dpkg-dev cmake" ;;
+  # squid (C++): its Build-Depends but debhelper/dh-apparmor (packaging
+  # only); its harness uses python3 (the origin) and curl (digest auth)
+  corpus) want="$want patch dpkg-dev cmake $corpus_services $corpus_squid" ;;
 esac
 missing=""
 for p in $want; do

@@ -277,10 +277,14 @@ static void read_depfile(const char *path, struct sbuf *headers, const char *tre
 }
 
 /* Run the real compiler with av. With headers set, the preprocessor lists
- * the files it read (DEPENDENCIES_OUTPUT: nothing changes in the command
+ * the files it read (SUNPRO_DEPENDENCIES: nothing changes in the command
  * line, the object or its debug info, unlike -H or -MD which GCC records in
  * DW_AT_producer); a compile that writes its own dependency file (-MD)
- * ignores the variable, so that file (projdep) is read instead. */
+ * ignores the variable, so that file (projdep) is read instead.
+ * SUNPRO_DEPENDENCIES (-M), not DEPENDENCIES_OUTPUT (-MM): under -MM a
+ * missing <header> is only a warning and the compile succeeds, which turns
+ * every configure header check into "yes" (squid's configure then stops:
+ * "NTLM auth helper SMB_LM ... found but cannot be built"). */
 static int run_real(char **av, struct sbuf *headers, const char *tree, const char *target,
 		    const char *projdep)
 {
@@ -300,7 +304,7 @@ static int run_real(char **av, struct sbuf *headers, const char *tree, const cha
 	if (pid == 0) {
 		if (depfile) {
 			char *spec = xb_asprintf("%s %s", depfile, target ? target : "obj");
-			setenv("DEPENDENCIES_OUTPUT", spec, 1);
+			setenv("SUNPRO_DEPENDENCIES", spec, 1);
 		}
 		execv(av[0], av);
 		fprintf(stderr, "xsplice-build wrapper: %s: %s\n", av[0], strerror(errno));
