@@ -14,6 +14,8 @@ REDIS_CLI=$(command -v redis-cli)
 # shellcheck source=../../real/redis-repro.sh
 source "$here/../../real/redis-repro.sh"
 
+redis_ping() { [ "$(timeout 2 "$REDIS_CLI" -h 127.0.0.1 -p "$1" PING 2>/dev/null)" = PONG ]; }
+
 prog_start() {
 	local tree=$1 dir=$2 port
 	[ -n "$REDIS_CLI" ] || { echo "redis-cli missing (redis-tools)"; return 1; }
@@ -23,7 +25,7 @@ prog_start() {
 		--appendonly no --dir "$dir" --logfile "$dir/server.log" \
 		--crash-memcheck-enabled no </dev/null >/dev/null 2>&1 &
 	echo $! >"$dir/pids"
-	wait_for 20 test "$(timeout 2 "$REDIS_CLI" -h 127.0.0.1 -p "$port" PING 2>/dev/null)" = PONG ||
+	wait_for 20 redis_ping "$port" ||
 		{ echo "redis-server does not answer PING on $port"; tail "$dir/server.log"; return 1; }
 	redis_repro_files "$dir/repro"
 	echo "redis-server $(cat "$dir/pids") on 127.0.0.1:$port"
