@@ -312,8 +312,7 @@ run_case() {
 		PROG=$here/harness/$HARNESS.sh PDIR=$d/prog
 		rm -rf "$PDIR"
 		mkdir -p "$PDIR"
-		if ! XSPLICE_CORPUS_CASE=$name XSPLICE_CORPUS_LOG=$log timeout 300 \
-			"$PROG" start "$b/run" "$PDIR" "$MODE" >"$log/start.log" 2>&1 ||
+		if ! timeout 300 "$PROG" start "$b/run" "$PDIR" "$MODE" >"$log/start.log" 2>&1 ||
 			! mapfile -t PPIDS < <(grep -E '^[0-9]+$' "$PDIR/pids" 2>/dev/null) ||
 			[ ${#PPIDS[@]} = 0 ]; then
 			ROWS+=("$name|-|-|-|-|$HARNESS does not start ($log/start.log)|-|-")
@@ -323,7 +322,7 @@ run_case() {
 			return
 		fi
 		tap ok "$name: $HARNESS started without the agent, pids ${PPIDS[*]}"
-		XSPLICE_CORPUS_CASE=$name XSPLICE_CORPUS_LOG=$log setsid "$PROG" drive "$PDIR" "$MODE" \
+		setsid "$PROG" drive "$PDIR" "$MODE" \
 			>"$out" 2>"$log/drive.err" &
 		HPID=$!
 		PSOCK=$sock

@@ -9,6 +9,7 @@
 # Load: batches of 500 pipelined SET/GET pairs of known values
 # (redis-load.py); an answer is right when GET returns what SET stored.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=prog-lib.sh
 source "$here/prog-lib.sh"
 REDIS_CLI=$(command -v redis-cli)
 # shellcheck source=../../real/redis-repro.sh
@@ -33,6 +34,7 @@ prog_start() {
 
 repro_once() {
 	local dir=$1 mode=$2
+	# shellcheck disable=SC2034 # read by the reproducers
 	PORT=$(cat "$dir/port") REPRO=$dir/repro
 	case "$mode" in
 	hll) repro_hll ;;
