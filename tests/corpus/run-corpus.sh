@@ -277,7 +277,13 @@ run_case() {
 		return
 	fi
 	local stamp
+	# The build script, and the scripts it runs that it names in
+	# "# corpus-uses: PATH" lines (relative to build/): a change in any of
+	# them is a new baseline (and so a new build-cache entry).
+	local u uses
+	uses=$(sed -n 's/^# corpus-uses: //p' "$here/build/$PKG.sh")
 	stamp=$( { echo "$PKG $VERSION"; printf '%s\n' "${base[@]}"; cat "$here/build/$PKG.sh"
+		   for u in $uses; do cat "$here/build/$u"; done
 		   "$XB" --print-cflags; gcc --version | head -1; } | sha256sum | cut -c1-16)
 	# One baseline per package version and patch prefix, shared by the
 	# cases that start from it (and so is xsplice-build's cache entry).
