@@ -277,7 +277,13 @@ run_case() {
 		return
 	fi
 	local stamp
+	# The build script, and the scripts it runs that it names in
+	# "# corpus-uses: PATH" lines (relative to build/): a change in any of
+	# them is a new baseline (and so a new build-cache entry).
+	local u uses
+	uses=$(sed -n 's/^# corpus-uses: //p' "$here/build/$PKG.sh")
 	stamp=$( { echo "$PKG $VERSION"; printf '%s\n' "${base[@]}"; cat "$here/build/$PKG.sh"
+		   for u in $uses; do cat "$here/build/$u"; done
 		   "$XB" --print-cflags; gcc --version | head -1; } | sha256sum | cut -c1-16)
 	# One baseline per package version and patch prefix, shared by the
 	# cases that start from it (and so is xsplice-build's cache entry).
@@ -312,8 +318,7 @@ run_case() {
 		PROG=$here/harness/$HARNESS.sh PDIR=$d/prog
 		rm -rf "$PDIR"
 		mkdir -p "$PDIR"
-		if ! XSPLICE_CORPUS_CASE=$name XSPLICE_CORPUS_LOG=$log timeout 300 \
-			"$PROG" start "$b/run" "$PDIR" "$MODE" >"$log/start.log" 2>&1 ||
+		if ! timeout 300 "$PROG" start "$b/run" "$PDIR" "$MODE" >"$log/start.log" 2>&1 ||
 			! mapfile -t PPIDS < <(grep -E '^[0-9]+$' "$PDIR/pids" 2>/dev/null) ||
 			[ ${#PPIDS[@]} = 0 ]; then
 			ROWS+=("$name|-|-|-|-|$HARNESS does not start ($log/start.log)|-|-")
@@ -323,7 +328,7 @@ run_case() {
 			return
 		fi
 		tap ok "$name: $HARNESS started without the agent, pids ${PPIDS[*]}"
-		XSPLICE_CORPUS_CASE=$name XSPLICE_CORPUS_LOG=$log setsid "$PROG" drive "$PDIR" "$MODE" \
+		setsid "$PROG" drive "$PDIR" "$MODE" \
 			>"$out" 2>"$log/drive.err" &
 		HPID=$!
 		PSOCK=$sock

@@ -15,6 +15,7 @@
 # Load: dig batches of 100 queries for names of a local hosts file
 # (addn-hosts), every answer checked.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=prog-lib.sh
 source "$here/prog-lib.sh"
 
 prog_start() {

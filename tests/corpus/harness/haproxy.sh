@@ -13,6 +13,7 @@
 # backend; an answer is right when it is a 200 whose length is the echo's
 # (ab's "Failed requests" and "Non-2xx responses" are the wrong ones).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=prog-lib.sh
 source "$here/prog-lib.sh"
 
 prog_start() {

@@ -58,6 +58,7 @@ prog_drive() {
 			ok=$((ok + ${o:-0})) bad=$((bad + ${b:-1}))
 			echo "$ok $bad" >"$dir/load.count.new"
 			mv "$dir/load.count.new" "$dir/load.count"
+			sleep 0.1 # busy, not a CPU hog on a shared machine
 		done
 	) &
 	while :; do
@@ -73,9 +74,11 @@ prog_drive() {
 # descendants (the service's own children), TERM then KILL.
 prog_stop() {
 	local dir=$1 all=() p
-	for p in $(cat "$dir/pids" "$dir/aux-pids" 2>/dev/null); do
-		all+=("$p" $(descendants "$p"))
-	done
+	while read -r p; do
+		[ -n "$p" ] || continue
+		all+=("$p")
+		mapfile -t -O ${#all[@]} all < <(descendants "$p")
+	done < <(cat "$dir/pids" "$dir/aux-pids" 2>/dev/null)
 	[ ${#all[@]} = 0 ] && return 0
 	kill -TERM "${all[@]}" 2>/dev/null
 	for _ in $(seq 50); do

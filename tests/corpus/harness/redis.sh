@@ -9,10 +9,13 @@
 # Load: batches of 500 pipelined SET/GET pairs of known values
 # (redis-load.py); an answer is right when GET returns what SET stored.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=prog-lib.sh
 source "$here/prog-lib.sh"
 REDIS_CLI=$(command -v redis-cli)
 # shellcheck source=../../real/redis-repro.sh
 source "$here/../../real/redis-repro.sh"
+
+redis_ping() { [ "$(timeout 2 "$REDIS_CLI" -h 127.0.0.1 -p "$1" PING 2>/dev/null)" = PONG ]; }
 
 prog_start() {
 	local tree=$1 dir=$2 port
@@ -23,7 +26,7 @@ prog_start() {
 		--appendonly no --dir "$dir" --logfile "$dir/server.log" \
 		--crash-memcheck-enabled no </dev/null >/dev/null 2>&1 &
 	echo $! >"$dir/pids"
-	wait_for 20 test "$(timeout 2 "$REDIS_CLI" -h 127.0.0.1 -p "$port" PING 2>/dev/null)" = PONG ||
+	wait_for 20 redis_ping "$port" ||
 		{ echo "redis-server does not answer PING on $port"; tail "$dir/server.log"; return 1; }
 	redis_repro_files "$dir/repro"
 	echo "redis-server $(cat "$dir/pids") on 127.0.0.1:$port"
@@ -31,6 +34,7 @@ prog_start() {
 
 repro_once() {
 	local dir=$1 mode=$2
+	# shellcheck disable=SC2034 # read by the reproducers
 	PORT=$(cat "$dir/port") REPRO=$dir/repro
 	case "$mode" in
 	hll) repro_hll ;;
