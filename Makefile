@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 300
 PREFIX     ?= /usr/local
 MESON_OPTS ?=
 
-.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-fleet bench-redis bench-idle install clean fuzz stress-long corpus
+.PHONY: all deps build release demo check check-quick stress bench-pause bench-start bench-dlopen bench-fleet bench-redis bench-idle install clean fuzz stress-long corpus
 
 all: build
 
@@ -72,6 +72,9 @@ bench-pause: build
 
 bench-start: build
 	@bench/start_cost.sh $(BUILD)
+# CPU per dlopen+dlclose round with and without the agent's loader hook.
+bench-dlopen: build
+	@bench/dlopen_cost.sh $(BUILD)
 # xsplice load --all over 200 processes, with the agent and by attach
 # (ms per process); BENCH_FLEET_N / BENCH_FLEET_JOBS to vary it.
 bench-fleet: build

@@ -2,7 +2,8 @@
 # Install the Debian packages xsplice needs to build and test, if missing.
 # Idempotent and quiet when everything is there. Usage: install-deps.sh [build|check|real|bench|corpus]
 set -eu
-want="gcc make meson ninja-build pkg-config libelf-dev libdw-dev libunwind-dev libcmocka-dev libssl-dev elfutils binutils"
+# libxml2-dev: a test program linking Debian's libxml2 (tests/e2e/libs.sh).
+want="gcc make meson ninja-build pkg-config libelf-dev libdw-dev libunwind-dev libcmocka-dev libssl-dev libxml2-dev elfutils binutils"
 # The real daemons of tests/daemons/ and their clients (their services are
 # not started: policy-rc.d / no systemd; the tests use their own loopback
 # ports and configurations). A daemon whose package cannot be installed is
@@ -12,15 +13,23 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 # openssl (test keys and certificates), linux-kbuild-6.1 (the kernel's
 # scripts/sign-file, whose signatures the agent must accept), clang and
 # libclang-rt-14-dev (libFuzzer, for the fuzz smoke run).
+# Build-Depends of the corpus' real services (tests/corpus/build/*.sh) and
+# their clients: haproxy (libpcre2, lua5.3, opentracing, systemd; ab and curl
+# for the load and the reproducer), dnsmasq (conntrack, idn2, dbus, gmp,
+# nettle, nftables, gettext; dig), Redis (jemalloc, lzf; redis-tools).
+corpus_services="libpcre2-dev liblua5.3-dev libopentracing-c-wrapper-dev libsystemd-dev apache2-utils curl gettext libnetfilter-conntrack-dev libidn2-dev libdbus-1-dev libgmp-dev nettle-dev libnftables-dev bind9-dnsutils python3-minimal libjemalloc-dev liblzf-dev redis-tools perl"
+corpus_squid="g++ ed lsb-release libltdl-dev libcppunit-dev libcap-dev libecap3-dev libexpat1-dev libgnutls28-dev libkrb5-dev comerr-dev libldap2-dev libnetfilter-conntrack-dev libpam0g-dev libsasl2-dev libsystemd-dev libtdb-dev libxml2-dev nettle-dev python3 curl"
 # libarchive's Build-Depends that its library build uses (tests/corpus/build/libarchive.sh).
 libarchive_deps="autoconf automake libtool libbz2-dev liblz4-dev liblzma-dev libxml2-dev libzstd-dev zlib1g-dev libacl1-dev libext2fs-dev nettle-dev"
 case "${1:-build}" in
-  check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake $libarchive_deps $daemons" ;;
+  check) want="$want libc6-dev redis-server redis-tools patch systemd ansible-core python3-voluptuous python3-pycodestyle openssl linux-kbuild-6.1 clang libclang-rt-14-dev gdb linux-perf g++ dpkg-dev cmake libxml2-utils $libarchive_deps $daemons" ;;
   real)  want="$want redis-server redis-tools patch dpkg-dev" ;;
   # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
   bench) want="$want redis-server redis-tools time" ;;
   # tests/corpus: Debian source packages built as their debian/rules do
-  corpus) want="$want patch dpkg-dev cmake $libarchive_deps" ;;
+  # squid (C++): its Build-Depends but debhelper/dh-apparmor (packaging
+  # only); its harness uses python3 (the origin) and curl (digest auth)
+  corpus) want="$want patch dpkg-dev cmake $corpus_services $corpus_squid $libarchive_deps" ;;
 esac
 missing=""
 for p in $want; do

@@ -5,7 +5,8 @@
 #
 #   mkpayload.sh --target BIN --depends FILE --src SRC --include DIR -o OUT
 #
-# OLD_ADDR_<sym>/OLD_SIZE_<sym> come from BIN's symbol table; NEW_SIZE_<fn>
+# OLD_ADDR_<sym>/OLD_SIZE_<sym> come from BIN's symbol table (its dynamic
+# symbols when it is stripped); NEW_SIZE_<fn>
 # from a first compile of SRC; the depends note carries FILE's build-id
 # (FILE is the target binary, or the payload this one stacks on).
 set -eu
@@ -31,7 +32,9 @@ flags="-O2 -fPIC -fno-common -ffunction-sections -fdata-sections -I$inc"
 # Symbols of the target the source refers to.
 defs=""
 for sym in $(grep -o 'OLD_\(ADDR\|SIZE\)_[A-Za-z0-9_]*' "$src" | sed 's/OLD_\(ADDR\|SIZE\)_//' | sort -u); do
-  line=$(nm -S --defined-only "$target" | awk -v s="$sym" '$4 == s && ($3 == "T" || $3 == "t") { print; exit }')
+  line=$(nm -S --defined-only "$target" 2>/dev/null | awk -v s="$sym" '$4 == s && ($3 == "T" || $3 == "t") { print; exit }')
+  # A stripped library, as distributions ship them: its exported functions.
+  [ -n "$line" ] || line=$(nm -D -S --defined-only "$target" | awk -v s="$sym" '{ n = $4; sub(/@.*/, "", n) } n == s && $3 == "T" { print $1, $2, $3, n; exit }')
   [ -n "$line" ] || { echo "mkpayload.sh: $sym not found in $target" >&2; exit 1; }
   set -- $line
   defs="$defs -DOLD_ADDR_$sym=0x$1 -DOLD_SIZE_$sym=0x$2"

@@ -3,7 +3,7 @@
  * libxsplice.so start-up: the constructor initialises the rendezvous,
  * applies the installed payloads when preloaded (autoload.c), starts the
  * action thread, then starts the control thread (control.c) with its
- * socket (socket.c); fork handlers restart the agent in a fork child
+ * socket (socket.c), then hooks the loader for later dlopens (dlhook.c); fork handlers restart the agent in a fork child
  * (docs/decisions.md, "Process life cycle"); the destructor removes the
  * socket. It never writes to stdout and never exits the process; start-up
  * problems go to stderr once.
@@ -25,11 +25,13 @@
 #include "quota.h"
 #include "trust.h"
 #include "autoload.h"
+#include "dlhook.h"
 #include "rendezvous.h"
 #include "shadow.h"
 
 __attribute__((destructor)) static void xs_agent_fini(void)
 {
+	xs_dlhook_stop();
 	xs_control_exit();
 }
 
@@ -59,8 +61,14 @@ __attribute__((constructor)) static void xs_agent_init(void)
 		xs_agent_log("xsplice: agent not started in pid %d: %s\n", (int)getpid(), err.msg);
 		return;
 	}
+	/* Libraries dlopened from now on get their installed payloads
+	 * (dlhook.c). Without the hook the agent works as before. */
+	if (xs_dlhook_start(&err) != 0)
+		xs_agent_log("xsplice: agent in pid %d: libraries dlopened later will not get their "
+			     "installed payloads: %s\n", (int)getpid(), err.msg);
 	/* Registered first so its prepare runs after the table lock's (the
 	 * lock order: table, then shadow). */
 	pthread_atfork(xs_shadow_fork_prepare, xs_shadow_fork_release, xs_shadow_fork_release);
 	pthread_atfork(xs_control_fork_prepare, xs_control_fork_parent, xs_control_fork_child);
+	pthread_atfork(NULL, NULL, xs_dlhook_fork_child);
 }

@@ -16,8 +16,14 @@
  * patched. A payload that fails stays out (upload failed) or stays
  * CHECKED with its reason (apply failed), and the others go on.
  *
- * Threading: runs once, on the thread of the agent's constructor, before
- * the agent's own threads exist; takes the table lock around the table.
+ * After a dlopen (dlhook.c) the same steps run for the objects that are
+ * new since the last look, and for payloads whose applied copy went with
+ * an object that was unloaded (retired, then applied to the new copy).
+ *
+ * Threading: xs_autoload_run once, on the thread of the agent's
+ * constructor, before the agent's own threads exist; the dlopen steps on
+ * the xsplice-dl thread only (g_known is its own). Both take the table
+ * lock around the table.
  */
 #include "autoload.h"
 
@@ -28,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -59,11 +66,26 @@ struct cand {
 	enum cand_state state;
 };
 
+/* An object as the dlopen step tells new from known: where, what, which file. */
+struct objkey {
+	uintptr_t bias;
+	uint64_t path_hash;
+	uint8_t id[XS_BUILD_ID_MAX];
+	size_t len;
+};
+
 struct scan_ctx {
 	struct cand *v;
 	size_t n, cap;
 	bool oom;
+	bool dl;                   /* after a dlopen: only what the new objects need */
+	const struct objkey *fresh; /* dl: the objects that are new */
+	size_t nfresh;
 };
+
+/* The objects seen by the last look (dlhook's thread, and the start). */
+static struct objkey *g_known;
+static size_t g_nknown;
 
 /* XSPLICE_AUTOLOAD: "0" off; "verbose" also logs the payloads skipped as
  * not for this process and a summary with the time taken. */
@@ -137,6 +159,58 @@ static bool concerns_us(struct scan_ctx *c, const struct cand *k)
 	return false; /* ends at nothing here, or a cycle */
 }
 
+/* The object k's chain ends at (its build-id), or NULL. */
+static const uint8_t *chain_end(struct scan_ctx *c, const struct cand *k, size_t *len)
+{
+	for (unsigned depth = 0; depth < MAX_CHAIN && k; depth++) {
+		if (is_object(k->id.depends, k->id.depends_len)) {
+			*len = k->id.depends_len;
+			return k->id.depends;
+		}
+		k = by_build_id(c, k->id.depends, k->id.depends_len);
+	}
+	return NULL;
+}
+
+static bool is_fresh(const struct scan_ctx *c, const uint8_t *id, size_t len)
+{
+	for (size_t i = 0; i < c->nfresh; i++)
+		if (c->fresh[i].len == len && memcmp(c->fresh[i].id, id, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * After a dlopen, k (which concerns an object of the process) is applied
+ * when its object is new and no payload of its name is loaded, or when the
+ * payload of its name was APPLIED to a copy of the object that is gone
+ * (dlclosed, maybe loaded again at the same place: its trampolines are not
+ * there): that one is retired and k applied to the copy loaded now.
+ */
+static bool dl_wanted(struct scan_ctx *c, const struct cand *k)
+{
+	size_t len = 0;
+	const uint8_t *end = chain_end(c, k, &len);
+	if (!end)
+		return false;
+	bool fresh = is_fresh(c, end, len), want = false;
+	xs_payloads_lock();
+	struct xs_payload *p = xs_payload_find(k->name);
+	if (!p) {
+		want = fresh;
+	} else if (p->state == XS_STATE_APPLIED && p->rc != -EAGAIN && !xs_payload_in_force(p)) {
+		char target[XS_PATH_SIZE];
+		snprintf(target, sizeof(target), "%s", p->target_path);
+		xs_payload_retire(p);
+		xs_agent_log("xsplice: pid %d: payload %s was applied to %s, which was unloaded: "
+			     "applying the installed payload again to the copy loaded now\n",
+			     (int)getpid(), k->name, target[0] ? target : "the program");
+		want = true;
+	}
+	xs_payloads_unlock();
+	return want;
+}
+
 static int read_fd(int fd, uint8_t **img, size_t *len, struct xs_err *err)
 {
 	struct stat st;
@@ -178,8 +252,26 @@ static int read_image(const struct cand *k, uint8_t **img, size_t *len, struct x
 	return rc;
 }
 
+/* Apply now; after a dlopen a client's action may be running: wait for
+ * it (up to 10 s), as a client would. */
+static int run_apply(struct xs_payload *p, bool dl, struct xs_err *err)
+{
+	for (int tries = 0;; tries++) {
+		int rc = xs_action_run_now(p, XS_ACTION_APPLY, err);
+		if (rc != -EBUSY || !dl || tries >= 500)
+			return rc;
+		xs_payloads_lock();
+		bool stopped = p->rc == -EBUSY; /* the stop itself failed, not the busy check */
+		xs_payloads_unlock();
+		if (stopped)
+			return rc;
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Upload and apply one; logs the outcome. */
-static void apply_one(struct cand *k)
+static void apply_one(struct cand *k, bool dl)
 {
 	struct xs_err err = { "" };
 	uint8_t *img = NULL;
@@ -211,7 +303,7 @@ static void apply_one(struct cand *k)
 			     k->name, k->path, err.msg);
 		return;
 	}
-	rc = xs_action_run_now(p, XS_ACTION_APPLY, &err);
+	rc = run_apply(p, dl, &err);
 	if (rc) {
 		k->state = C_FAILED;
 		xs_agent_log("xsplice: pid %d: installed payload %s (%s) loaded but not applied "
@@ -258,7 +350,7 @@ static void apply_all(struct scan_ctx *c)
 					continue;
 				}
 			}
-			apply_one(k);
+			apply_one(k, c->dl);
 			progress = true;
 		}
 	}
@@ -328,13 +420,16 @@ static void autoload(struct scan_ctx *c, const char *dir, bool talk, size_t *lis
 	/* Decide for all before skipping any: a chain runs through payloads
 	 * that are not skipped yet. */
 	bool ours[MAX_INSTALLED];
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		ours[i] = c->v[i].state == C_PENDING && concerns_us(c, &c->v[i]);
+		if (ours[i] && c->dl)
+			ours[i] = dl_wanted(c, &c->v[i]);
+	}
 	for (size_t i = 0; i < c->n; i++) {
 		if (ours[i] || c->v[i].state != C_PENDING)
 			continue;
 		c->v[i].state = C_SKIPPED; /* not for this process: silent unless asked */
-		if (talk) {
+		if (talk && !c->dl) {
 			char dep[2 * XS_BUILD_ID_MAX + 1];
 			xs_hex_encode(c->v[i].id.depends, c->v[i].id.depends_len, dep);
 			xs_agent_log("xsplice: pid %d: installed payload %s is not for this process "
@@ -368,4 +463,117 @@ void xs_autoload_run(void)
 	for (size_t i = 0; i < c.n; i++)
 		free(c.v[i].path);
 	free(c.v);
+}
+
+/* ---- after a dlopen (dlhook.c's thread) ---- */
+
+static uint64_t hash_path(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The objects loaded now (malloc'd), or -errno. */
+static int take_objects(struct objkey **out, size_t *n)
+{
+	struct xs_err err = { "" };
+	xs_payloads_lock();
+	int rc = xs_objects_refresh(&err);
+	size_t cnt = rc ? 0 : xs_objects_count();
+	struct objkey *v = cnt ? calloc(cnt, sizeof(*v)) : NULL;
+	if (!rc && cnt && !v)
+		rc = -ENOMEM;
+	for (size_t i = 0; !rc && i < cnt; i++) {
+		const struct xs_object *o = xs_object_at(i);
+		v[i].bias = o->bias;
+		v[i].path_hash = hash_path(o->path);
+		v[i].len = o->build_id_len;
+		memcpy(v[i].id, o->build_id, o->build_id_len);
+	}
+	xs_payloads_unlock();
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static bool known(const struct objkey *k)
+{
+	for (size_t i = 0; i < g_nknown; i++)
+		if (g_known[i].bias == k->bias && g_known[i].path_hash == k->path_hash &&
+		    g_known[i].len == k->len && memcmp(g_known[i].id, k->id, k->len) == 0)
+			return true;
+	return false;
+}
+
+void xs_autoload_remember_objects(void)
+{
+	struct objkey *v = NULL;
+	size_t n = 0;
+	if (take_objects(&v, &n) != 0)
+		return; /* then every object counts as new at the first dlopen */
+	free(g_known);
+	g_known = v;
+	g_nknown = n;
+}
+
+static void count_entry(const char *name, const char *path, bool bad, void *arg)
+{
+	(void)name;
+	(void)path;
+	(void)bad;
+	++*(size_t *)arg;
+}
+
+bool xs_autoload_anything_installed(void)
+{
+	char dir[4096];
+	struct xs_err err = { "" };
+	size_t n = 0;
+	if (xs_patchdir_default(dir, sizeof(dir)) || xs_patchdir_trusted(dir, &err) ||
+	    xs_patchdir_scan(dir, count_entry, &n, &err))
+		return false; /* absent (the common case), or refused: the start said why */
+	return n > 0;
+}
+
+void xs_autoload_after_dlopen(void)
+{
+	struct objkey *now = NULL;
+	size_t n = 0;
+	if (take_objects(&now, &n) != 0)
+		return;
+	/* New: not loaded (at that place, from that file) at the last look. */
+	size_t nfresh = 0;
+	struct objkey *fresh = n ? calloc(n, sizeof(*fresh)) : NULL;
+	for (size_t i = 0; fresh && i < n; i++)
+		if (!known(&now[i]))
+			fresh[nfresh++] = now[i];
+	free(g_known);
+	g_known = now;
+	g_nknown = n;
+
+	char dir[4096];
+	if (fresh && xs_patchdir_default(dir, sizeof(dir)) == 0) {
+		struct scan_ctx c = { .dl = true, .fresh = fresh, .nfresh = nfresh };
+		size_t listed = 0;
+		uint64_t t0 = xs_mono_ns();
+		autoload(&c, dir, false, &listed);
+		if (verbose()) {
+			size_t applied = 0;
+			for (size_t i = 0; i < c.n; i++)
+				applied += c.v[i].state == C_APPLIED;
+			xs_agent_log("xsplice: pid %d: after a dlopen (%zu new objects): %zu installed, "
+				     "%zu applied, %llu us\n", (int)getpid(), nfresh, listed, applied,
+				     (unsigned long long)((xs_mono_ns() - t0) / 1000));
+		}
+		for (size_t i = 0; i < c.n; i++)
+			free(c.v[i].path);
+		free(c.v);
+	}
+	free(fresh);
 }

@@ -30,4 +30,20 @@ bool xs_autoload_wanted(void);
  */
 void xs_autoload_run(void);
 
+/*
+ * For the dlopen hook (dlhook.c): remember the objects loaded now; then,
+ * after each change of the link map, apply the installed payloads whose
+ * chain ends at an object not loaded at the last look, and re-apply those
+ * whose APPLIED copy went with an object that was dlclosed (and perhaps
+ * loaded again). Same checks, order, bad marks and log lines as at start.
+ * Runs on the dlopen thread, the table NOT locked.
+ */
+void xs_autoload_remember_objects(void);
+/* Is any payload installed? (a directory listing; false when the
+ * directory is absent or refused). Nothing else is done after a dlopen
+ * when not: the objects are not even looked at, so those loaded meanwhile
+ * count as new at the first dlopen after an install. */
+bool xs_autoload_anything_installed(void);
+void xs_autoload_after_dlopen(void);
+
 #endif

@@ -11,6 +11,7 @@
 #include "payload.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 
 #include "common/hex.h"
 #include "elf.h"
+#include "procfs.h"
 #include "quota.h"
 #include "trust.h"
 #include "shadow.h"
@@ -317,6 +319,69 @@ out:
 	free(copy);
 	free(p);
 	return rc;
+}
+
+/* ---- payloads whose object was unloaded (dlhook.c, autoload.c) ---- */
+
+/* The trampoline in the code at f's place now: that of the payload applied
+ * last over the same bytes (a stacked payload replacing the same function
+ * writes its own over ours), or f's. */
+static const struct xs_func *top_func(const struct xs_func *f, uint64_t seq)
+{
+	const struct xs_func *top = f;
+	uint64_t top_seq = seq;
+	for (struct xs_payload *q = g_head; q; q = q->next) {
+		if (q->state != XS_STATE_APPLIED || q->applied_seq <= top_seq)
+			continue;
+		for (unsigned i = 0; i < q->nfuncs; i++)
+			if (q->funcs[i].applied &&
+			    xs_func_patch_addr(&q->funcs[i]) == xs_func_patch_addr(f)) {
+				top = &q->funcs[i];
+				top_seq = q->applied_seq;
+			}
+	}
+	return top;
+}
+
+bool xs_payload_in_force(struct xs_payload *p)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	struct xs_err ignored = { "" };
+	if (p->state != XS_STATE_APPLIED || xs_payload_revalidate(p, &ignored) != 0)
+		return false;
+	/* Same object, same place: still our trampolines? A library
+	 * dlclosed and dlopened again at the same address has its own bytes
+	 * back. Read through /proc/self/mem: an unmap meanwhile is an error,
+	 * not a fault in the agent. */
+	int fd = xs_procfs_open("self/mem", O_RDONLY);
+	if (fd < 0)
+		return false;
+	bool ours = true;
+	for (unsigned i = 0; i < p->nfuncs && ours; i++) {
+		const struct xs_func *f = top_func(&p->funcs[i], p->applied_seq);
+		uint8_t now[XS_ARCH_PATCH_MAX];
+		if (!f->applied || !f->patch_len)
+			continue;
+		ssize_t n = pread(fd, now, f->patch_len, (off_t)xs_func_patch_addr(f));
+		ours = n == (ssize_t)f->patch_len && memcmp(now, f->patch, f->patch_len) == 0;
+	}
+	close(fd);
+	return ours;
+}
+
+void xs_payload_retire(struct xs_payload *p)
+{
+	XS_ASSERT_TABLE_LOCKED();
+	for (struct xs_payload **pp = &g_head; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	/* Nothing freed: the program may still hold a pointer into the
+	 * payload's code or data (a callback it registered). The cost is the
+	 * payload's mapping, once per unload of its object. */
+	p->next = NULL;
+	xs_payloads_bump_version();
 }
 
 /* ---- targets that moved (docs/decisions.md, "Payloads and dependencies") ---- */

@@ -96,6 +96,20 @@ int xs_payload_revalidate(struct xs_payload *p, struct xs_err *err);
  * -ENOENT if none holds it. */
 int xs_payload_symbolize(uintptr_t addr, char *buf, size_t len);
 
+/*
+ * Is p APPLIED, its object (and those of the payloads below) still loaded
+ * where it was, and every trampoline still in the object's code? False
+ * when the object was dlclosed, or dlclosed and loaded again (even at the
+ * same address: the new copy has its own bytes). Refreshes the object list.
+ */
+bool xs_payload_in_force(struct xs_payload *p);
+/*
+ * Take p out of the table without unmapping it: for an APPLIED payload
+ * whose object was unloaded, so that the installed payload of that name
+ * can be applied to the object loaded again. Its memory stays mapped.
+ */
+void xs_payload_retire(struct xs_payload *p);
+
 /* UNLOAD (checked by xs_payload_check_action): free and forget. */
 void xs_payload_unload(struct xs_payload *p);
 

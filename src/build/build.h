@@ -146,6 +146,13 @@ struct xb_sec {
 	struct xb_sec *cmp_with;
 	bool include;
 	size_t out_idx;          /* index in the payload part */
+	/* .eh_frame cut down to the included code (ehframe.c): the object's
+	 * own contents are kept here, data/rela are the copy. */
+	const unsigned char *orig_data;
+	size_t orig_size;
+	struct xb_rela *orig_rela;
+	size_t orig_nrela;
+	unsigned char *owned_data;
 };
 
 enum xb_status { XB_UNKNOWN, XB_SAME, XB_CHANGED, XB_NEW };
@@ -282,6 +289,14 @@ int xb_reloc_target(const struct xb_rela *r, struct xb_sym **sym, struct xb_sec 
 /* Name of the payload symbol for an external reference from the patched
  * object (target symbols get unique names for locals). */
 const char *xb_ext_name(struct xb_result *r, const char *name);
+
+/* ---- ehframe.c: the payload's unwind information ---- */
+
+/* Cut o's .eh_frame down to the CIEs/FDEs of its included code sections,
+ * relocations (start address, LSDA, personality) moved with them; called
+ * again after more code was included. The section, or NULL when no
+ * included code has an FDE (or the object has no .eh_frame). */
+struct xb_sec *xb_eh_frame_select(struct xb_obj *o);
 
 /* ---- extras.c: hooks, metadata, expectations ---- */
 

@@ -281,11 +281,10 @@ static void read_depfile(const char *path, struct sbuf *headers, const char *tre
  * line, the object or its debug info, unlike -H or -MD which GCC records in
  * DW_AT_producer); a compile that writes its own dependency file (-MD)
  * ignores the variable, so that file (projdep) is read instead.
- * Not DEPENDENCIES_OUTPUT: that is -MM, under which GCC makes a missing
- * <system> header a warning, so configure's header probes all succeed
- * (libarchive's HAVE_BLAKE2_H, HAVE_WINDOWS_H ...) and the original build
- * is not the running one. SUNPRO_DEPENDENCIES (-M) keeps it an error; it
- * also lists system headers, which read_depfile drops (not in the tree). */
+ * SUNPRO_DEPENDENCIES (-M), not DEPENDENCIES_OUTPUT (-MM): under -MM a
+ * missing <header> is only a warning and the compile succeeds, which turns
+ * every configure header check into "yes" (squid's configure then stops:
+ * "NTLM auth helper SMB_LM ... found but cannot be built"). */
 static int run_real(char **av, struct sbuf *headers, const char *tree, const char *target,
 		    const char *projdep)
 {

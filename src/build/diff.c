@@ -363,6 +363,10 @@ static bool special_section(const char *n)
 	return false;
 }
 
+#define STARTUP_CHANGED                                                                     \
+	"start-up code changed (a static initialiser or constructor runs once at start, not "  \
+	"again after the patch)"
+
 /* Record that name cannot be patched, and why (each reason once per name). */
 static void __attribute__((format(printf, 4, 5)))
 refuse(struct xb_result *r, struct xb_obj *o, const char *name, const char *fmt, ...)
@@ -454,6 +458,29 @@ void xb_diff(struct xb_pair *p, struct xb_result *r)
 	}
 	if (p->is_new_obj)
 		return;
+	/* Start-up code: a changed constructor (C++ static initialiser, or a
+	 * function .init_array/.ctors calls) ran before the patch and never
+	 * runs again, so patching it changes nothing and the initial values it
+	 * sets stay the old ones. GCC's out-of-line helper of the initialisers
+	 * (-O0) counts as one. */
+	for (size_t i = 1; i < b->nsec; i++) {
+		struct xb_sec *s = &b->sec[i];
+		if (!special_section(s->name))
+			continue;
+		for (size_t k = 0; k < s->nrela; k++) {
+			struct reloc_target tg;
+			resolve_reloc(&s->rela[k], &tg);
+			struct xb_sym *f = tg.sym;
+			if (f && f->type == STT_FUNC && f->sec && f->status != XB_SAME)
+				refuse(r, b, f->name, "%s", STARTUP_CHANGED);
+		}
+	}
+	for (size_t j = 1; j < b->nsym; j++) {
+		struct xb_sym *y = &b->sym[j];
+		if (y->type == STT_FUNC && y->sec && y->status == XB_CHANGED &&
+		    strstr(y->name, "__static_initialization_and_destruction_"))
+			refuse(r, b, y->name, "%s", STARTUP_CHANGED);
+	}
 	/* Data: no layout or initial value may change under running code. */
 	for (size_t j = 1; j < b->nsym; j++) {
 		struct xb_sym *y = &b->sym[j];
@@ -581,79 +608,101 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 			p->any = true;
 		}
 	}
-	for (size_t w = 0; w < nwork; w++) {
-		struct xb_sec *s = work[w];
-		const char *who = s->nents ? s->ents[0]->name : s->name;
-		for (size_t k = 0; k < s->nrela; k++) {
-			const struct xb_rela *ra = &s->rela[k];
-			struct reloc_target tg;
-			resolve_reloc(ra, &tg);
-			if (!reloc_supported(ra->type)) {
-				refuse(r, b, who,
-				       "uses relocation %s (type %u) against %s, which the agent does not apply",
-				       xs_reloc_name_x86_64(ra->type), ra->type, ra->sym->name);
-				continue;
-			}
-			if (!tg.sym) {
-				if ((tg.sec->sh.sh_flags & SHF_WRITE) && !p->is_new_obj) {
-					/* State without a symbol cannot be bound to the running copy. */
-					refuse(r, b, who, "references anonymous writable data in %s",
-					       tg.sec->name);
+	/* The work list: included sections whose references are followed. When
+	 * it is done, the unwind information of the included code (ehframe.c)
+	 * is added and its references (LSDAs, personality) followed in turn;
+	 * again while that brings in more code. */
+	size_t w = 0, ncode = 0;
+	for (;;) {
+		for (; w < nwork; w++) {
+			struct xb_sec *s = work[w];
+			const char *who = s->nents ? s->ents[0]->name : s->name;
+			for (size_t k = 0; k < s->nrela; k++) {
+				const struct xb_rela *ra = &s->rela[k];
+				struct reloc_target tg;
+				resolve_reloc(ra, &tg);
+				if (!reloc_supported(ra->type)) {
+					refuse(r, b, who,
+					       "uses relocation %s (type %u) against %s, which the agent does not apply",
+					       xs_reloc_name_x86_64(ra->type), ra->type, ra->sym->name);
 					continue;
 				}
-				include_sec(tg.sec, &work, &nwork);
-				continue;
-			}
-			struct xb_sym *y = tg.sym;
-			if (y->sec && y->sec->include)
-				continue;
-			if (!y->sec) {
-				if (y->s.st_shndx == SHN_UNDEF) {
-					const struct xb_tsym *ts;
-					y->extname = xb_ext_name(r, y->name);
-					struct xb_ext *e = ext_find(r, y->extname);
-					e->type = y->type;
-					if (!e->in_target && t->has_symtab &&
-					    !xb_target_lookup(t, y->name, false, NULL, &ts, NULL)) {
-						e->addr = ts->value;
-						e->size = ts->size;
-						e->type = ts->type;
-						e->in_target = true;
+				if (!tg.sym) {
+					if ((tg.sec->sh.sh_flags & SHF_WRITE) && !p->is_new_obj) {
+						/* State without a symbol cannot be bound to the running copy. */
+						refuse(r, b, who, "references anonymous writable data in %s",
+						       tg.sec->name);
+						continue;
 					}
-				} else if (y->s.st_shndx == SHN_COMMON) {
-					refuse(r, b, y->name, "%s",
-					       "common symbol (build with -fno-common)");
-				}
-				continue;
-			}
-			if (!y->twin) {
-				if (y->type == STT_TLS) {
-					refuse(r, b, y->name, "%s",
-					       "new thread-local variable (the TLS block cannot grow)");
+					include_sec(tg.sec, &work, &nwork);
 					continue;
 				}
-				if (y->type != STT_FUNC)
-					xb_list_add(&r->notes, y->name, b->file, "new data, fresh copy in the payload");
-				include_sec(y->sec, &work, &nwork);
-				continue;
+				struct xb_sym *y = tg.sym;
+				if (y->sec && y->sec->include)
+					continue;
+				if (!y->sec) {
+					if (y->s.st_shndx == SHN_UNDEF) {
+						const struct xb_tsym *ts;
+						y->extname = xb_ext_name(r, y->name);
+						struct xb_ext *e = ext_find(r, y->extname);
+						e->type = y->type;
+						if (!e->in_target && t->has_symtab &&
+						    !xb_target_lookup(t, y->name, false, NULL, &ts, NULL)) {
+							e->addr = ts->value;
+							e->size = ts->size;
+							e->type = ts->type;
+							e->in_target = true;
+						}
+					} else if (y->s.st_shndx == SHN_COMMON) {
+						refuse(r, b, y->name, "%s",
+						       "common symbol (build with -fno-common)");
+					}
+					continue;
+				}
+				if (!y->twin) {
+					if (y->type == STT_TLS) {
+						refuse(r, b, y->name, "%s",
+						       "new thread-local variable (the TLS block cannot grow)");
+						continue;
+					}
+					if (y->type != STT_FUNC)
+						xb_list_add(&r->notes, y->name, b->file, "new data, fresh copy in the payload");
+					include_sec(y->sec, &work, &nwork);
+					continue;
+				}
+				if (y->extname)
+					continue;
+				struct xs_err e2 = { { 0 } };
+				int rc = bind_target(p, y, t, r, &e2);
+				if (!rc)
+					continue;
+				bool ro = !(y->sec->sh.sh_flags & SHF_WRITE) && y->type != STT_TLS;
+				if (rc == -ENOENT && (y->type == STT_FUNC || ro)) {
+					/* Unchanged code or constants the linker dropped or inlined:
+					 * a private copy behaves the same. */
+					y->copy = true;
+					xb_list_add(&r->notes, y->name, b->file,
+						    "not in the target, private copy in the payload");
+					include_sec(y->sec, &work, &nwork);
+					continue;
+				}
+				refuse(r, b, y->twin->name, "referenced by %s: %s", who, e2.msg);
 			}
-			if (y->extname)
-				continue;
-			struct xs_err e2 = { { 0 } };
-			int rc = bind_target(p, y, t, r, &e2);
-			if (!rc)
-				continue;
-			bool ro = !(y->sec->sh.sh_flags & SHF_WRITE) && y->type != STT_TLS;
-			if (rc == -ENOENT && (y->type == STT_FUNC || ro)) {
-				/* Unchanged code or constants the linker dropped or inlined:
-				 * a private copy behaves the same. */
-				y->copy = true;
-				xb_list_add(&r->notes, y->name, b->file,
-					    "not in the target, private copy in the payload");
-				include_sec(y->sec, &work, &nwork);
-				continue;
-			}
-			refuse(r, b, y->twin->name, "referenced by %s: %s", who, e2.msg);
+		}
+		size_t nc = 0;
+		for (size_t i = 1; i < b->nsec; i++)
+			nc += b->sec[i].include && (b->sec[i].sh.sh_flags & SHF_EXECINSTR);
+		if (nc == ncode)
+			break;
+		ncode = nc;
+		struct xb_sec *eh = xb_eh_frame_select(b);
+		if (!eh)
+			break;
+		if (!eh->include) {
+			include_sec(eh, &work, &nwork);
+		} else { /* rebuilt: follow its references again */
+			work = xb_realloc(work, nwork + 1, sizeof(*work));
+			work[nwork++] = eh;
 		}
 	}
 	free(work);
@@ -684,6 +733,15 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 			refuse(r, b, x->name, "%s", "is not a plain function in the target (IFUNC or data)");
 			continue;
 		}
+		/* An inline function of a header (C++ COMDAT, a weak symbol) is
+		 * emitted by every unit that uses it, and the target has the one
+		 * copy the linker kept: one entry for it, whichever unit's new
+		 * code (they are the same definition). */
+		bool again = false;
+		for (size_t i = 0; i < r->nfuncs; i++)
+			again |= r->funcs[i].old_addr == ts->value;
+		if (again)
+			continue;
 		if (ts->size < 5) {
 			refuse(r, b, x->name,
 			       "function is %llu bytes in the target, too small for a 5-byte jump",

@@ -151,6 +151,9 @@ void xb_obj_close(struct xb_obj *o)
 	for (size_t i = 0; i < o->nsec; i++) {
 		free(o->sec[i].rela);
 		free(o->sec[i].ents);
+		if (o->sec[i].orig_data) /* an .eh_frame cut down by ehframe.c */
+			free(o->sec[i].orig_rela);
+		free(o->sec[i].owned_data);
 	}
 	free(o->sec);
 	for (size_t i = 0; i < o->nsym; i++)

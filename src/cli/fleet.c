@@ -497,6 +497,45 @@ static void run_pool(const struct job *j, struct target *targets, const size_t *
 /* ---- the targets ---- */
 
 /*
+ * A narrowed run (--tree, --comm) names the processes the operator means:
+ * those of them with an agent that do not map the object are listed as
+ * skipped, with the reason, instead of silently left out. Unnarrowed, a
+ * host's every other process would be listed.
+ */
+static int add_unmapped(const struct ctx *c, const uint8_t *id, size_t idn,
+			struct xs_proc **procs, size_t *nprocs, struct xs_err *err)
+{
+	struct xs_scan_opts o = { .tree = c->tree, .comm = c->comm, .agents_only = true };
+	struct xs_proc *v = NULL;
+	size_t n = 0;
+	int rc = xs_proc_scan(&o, &v, &n, err);
+	if (rc)
+		return rc;
+	struct xs_proc *all = n ? realloc(*procs, (*nprocs + n) * sizeof(*all)) : *procs;
+	if (!all) {
+		free(v);
+		return xs_fail(err, -ENOMEM, "out of memory");
+	}
+	*procs = all;
+	char hex[2 * XS_BUILD_ID_MAX + 1] = "";
+	xs_hex_encode(id, idn, hex);
+	size_t had = *nprocs;
+	for (size_t i = 0; i < n; i++) {
+		bool listed = false;
+		for (size_t k = 0; k < had && !listed; k++)
+			listed = all[k].pid == v[i].pid;
+		if (listed)
+			continue;
+		all[*nprocs] = v[i];
+		snprintf(all[*nprocs].reason, sizeof(all[*nprocs].reason),
+			 "does not map the object the payload is for (build-id %.16s...)", hex);
+		(*nprocs)++;
+	}
+	free(v);
+	return 0;
+}
+
+/*
  * A stacked payload depends on another payload's build-id: the processes
  * whose agent holds that payload. Asked only when no process maps an
  * object with the build-id (the usual payload sits on an object).
@@ -600,6 +639,8 @@ static int fleet_core(struct ctx *c, struct job *j, unsigned flags)
 		if (!rc && nprocs == 0) {
 			free(procs);
 			rc = fleet_stacked_targets(c, id, idn, &procs, &nprocs, &err);
+		} else if (!rc && (c->tree > 0 || c->comm)) {
+			rc = add_unmapped(c, id, idn, &procs, &nprocs, &err);
 		}
 	} else {
 		struct xs_scan_opts o = { .tree = c->tree, .comm = c->comm, .agents_only = true };

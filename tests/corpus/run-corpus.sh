@@ -18,9 +18,11 @@
 # deb entries: /etc/apt is not changed), baseline = the series up to the
 # fix, build it with the package's build command (tests/corpus/build/PKG.sh,
 # a replica of debian/rules) under `xsplice-build --wrap`, start the harness
-# with the agent preloaded, check the reproducer misbehaves, xsplice-build
-# the fix, `xsplice load`, check it is fixed and the load saw no wrong
-# answer, `xsplice revert`, check the old behaviour is back.
+# with the agent preloaded (or, in program mode, harness/HARNESS.sh starts
+# the real service without it and drives reproducer and load), check the
+# reproducer misbehaves, xsplice-build the fix, `xsplice load` (attaching to
+# a program), check it is fixed and the load saw no wrong answer, `xsplice
+# revert`, check the old behaviour is back and every process is alive.
 # Prints a table and "K of N fixed live" (refusals expected by a negative
 # control count as right answers, and are listed apart).
 # Exit: 0 every case ended as expected, 1 otherwise, 77 sources unavailable.
@@ -133,6 +135,7 @@ fetch() {
 	touch "$PRISTINE/.complete"
 }
 
+patch_files() { sed -n 's/^+++ [ab]\/\([^ \t]*\).*/\1/p' "$1" | sort -u; }
 series() { sed -e 's/#.*//' -e 's/[ \t]*$//' -e '/^$/d' "$1/debian/patches/series" | awk '{print $1}'; }
 
 # ------------------------------------------------------------ one case
@@ -155,21 +158,86 @@ load_ok() { tail -n 1 "$1" | sed -n 's/.*load: \([0-9]*\) ok, .*/\1/p'; }
 ROWS=()
 fixed=0 total=0 refused_ok=0 controls=0 bad=0
 HPID=
+# Program mode (harness/HARNESS.sh): the program's script, its work dir and
+# the pids to patch (the drive loop is HPID, its own process group).
+PROG= PDIR= PSOCK= PPIDS=()
 
 stop_harness() {
 	if [ -n "$HPID" ]; then
-		kill "$HPID" 2>/dev/null
+		if [ -n "$PROG" ]; then
+			kill -- -"$HPID" 2>/dev/null
+		else
+			kill "$HPID" 2>/dev/null
+		fi
 		wait "$HPID" 2>/dev/null
 		HPID=
 	fi
+	if [ -n "$PROG" ]; then
+		timeout 60 "$PROG" stop "$PDIR" >>"$PDIR/stop.log" 2>&1
+		PROG= PPIDS=()
+	fi
 }
 trap stop_harness EXIT
+
+# The payload into the target(s): harness mode and a program's single pid,
+# `xsplice -p PID load` (which attaches the agent to a program started
+# without it); a program with several pids, each of them the same way, or
+# with ALL=yes `xsplice load --all --tree FIRST_PID` (every process of the
+# service that maps the target, attaching where needed). Then every pid must
+# have the payload applied.
+load_payload() { # load_payload FILE LOG
+	local p rc=0
+	if [ -z "$PROG" ]; then
+		timeout 60 "$XSPLICE" -p "$HPID" load "$1" >"$2" 2>&1
+		return
+	fi
+	if [ "$ALL" = yes ]; then
+		XSPLICE_SOCKET_DIR=$PSOCK timeout 120 "$XSPLICE" load --all --tree "${PPIDS[0]}" "$1" >"$2" 2>&1 || rc=1
+	else
+		for p in "${PPIDS[@]}"; do
+			echo "== pid $p" >>"$2"
+			XSPLICE_SOCKET_DIR=$PSOCK timeout 60 "$XSPLICE" -p "$p" load "$1" >>"$2" 2>&1 || { rc=1; break; }
+		done
+	fi
+	for p in "${PPIDS[@]}"; do
+		XSPLICE_SOCKET_DIR=$PSOCK timeout 30 "$XSPLICE" --no-attach -p "$p" get "$3" >>"$2" 2>&1 &&
+			tail -n 3 "$2" | grep -q APPLIED || { echo "pid $p: $3 not applied" >>"$2"; rc=1; }
+	done
+	return $rc
+}
+revert_payload() { # revert_payload NAME LOG
+	local p rc=0
+	if [ -z "$PROG" ]; then
+		timeout 60 "$XSPLICE" -p "$HPID" revert "$1" >"$2" 2>&1
+		return
+	fi
+	if [ "$ALL" = yes ]; then
+		XSPLICE_SOCKET_DIR=$PSOCK timeout 120 "$XSPLICE" revert --all --tree "${PPIDS[0]}" "$1" >"$2" 2>&1 || rc=1
+	else
+		for p in "${PPIDS[@]}"; do
+			echo "== pid $p" >>"$2"
+			XSPLICE_SOCKET_DIR=$PSOCK timeout 60 "$XSPLICE" --no-attach -p "$p" revert "$1" >>"$2" 2>&1 || rc=1
+		done
+	fi
+	return $rc
+}
+alive_all() { # the harness, or every pid of the program and its drive loop
+	local p
+	if [ -z "$PROG" ]; then
+		kill -0 "$HPID" 2>/dev/null
+		return
+	fi
+	kill -0 "$HPID" 2>/dev/null || { echo "the drive loop"; return 1; }
+	for p in "${PPIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null || { echo "pid $p"; return 1; }
+	done
+}
 
 run_case() {
 	local name=$1 cf=$here/cases/$1.case
 	# case variables (see README.md)
 	local PKG= VERSION= FIX= TARGET= LIB= INCLUDE= HARNESS= MODE= BEFORE= AFTER= EXPECT=fixed
-	local REFUSAL= WHAT= PATCH=
+	local REFUSAL= WHAT= ALL=no BASE= PATCH=
 	# shellcheck disable=SC1090
 	source "$cf" || { ROWS+=("$name|-|-|-|-|bad case file|-|-"); bad=$((bad + 1)); return; }
 	local d=$WORK/cases/$name log=$LOGS/$name
@@ -185,20 +253,39 @@ run_case() {
 		return
 	fi
 	tap ok "$name: source $PKG=$VERSION"
-	# Baseline: the series up to (not including) the fix.
-	local base=() p found=no
+	# Baseline: the series up to (not including) the fix, or BASE (an
+	# earlier patch) when the patches from BASE to the fix touch none of
+	# the fix's files: the same baseline for the fix, shared by cases.
+	local base=() between=() p found=no upto=${BASE:-$FIX}
 	while read -r p; do
 		[ "$p" = "$FIX" ] && { found=yes; break; }
-		base+=("$p")
+		if [ "$p" = "$upto" ] || [ ${#between[@]} -gt 0 ]; then between+=("$p"); else base+=("$p"); fi
 	done < <(series "$PRISTINE")
-	if [ $found = no ]; then
-		ROWS+=("$name|-|-|-|-|$FIX not in the series|-|-")
+	if [ $found = no ] || { [ "$upto" != "$FIX" ] && [ ${#between[@]} = 0 ]; }; then
+		ROWS+=("$name|-|-|-|-|$FIX (after ${BASE:-nothing}) not in the series|-|-")
 		tap not "$name: $FIX in the series"
 		bad=$((bad + 1))
 		return
 	fi
+	local clash=
+	for p in "${between[@]}"; do
+		clash+=$(comm -12 <(patch_files "$PRISTINE/debian/patches/$FIX") \
+			<(patch_files "$PRISTINE/debian/patches/$p") | tr '\n' ' ')
+	done
+	if [ -n "$clash" ]; then
+		ROWS+=("$name|-|-|-|-|patches between BASE and the fix touch $clash|-|-")
+		tap not "$name: patches between $BASE and $FIX touch its files: $clash"
+		bad=$((bad + 1))
+		return
+	fi
 	local stamp
+	# The build script, and the scripts it runs that it names in
+	# "# corpus-uses: PATH" lines (relative to build/): a change in any of
+	# them is a new baseline (and so a new build-cache entry).
+	local u uses
+	uses=$(sed -n 's/^# corpus-uses: //p' "$here/build/$PKG.sh")
 	stamp=$( { echo "$PKG $VERSION"; printf '%s\n' "${base[@]}"; cat "$here/build/$PKG.sh"
+		   for u in $uses; do cat "$here/build/$u"; done
 		   "$XB" --print-cflags; gcc --version | head -1; } | sha256sum | cut -c1-16)
 	# One baseline per package version and patch prefix, shared by the
 	# cases that start from it (and so is xsplice-build's cache entry).
@@ -223,25 +310,46 @@ run_case() {
 			return
 		fi
 	fi
-	tap ok "$name: baseline = ${#base[@]} patches of the series, built with debian/rules' flags"
-	# The harness, linked with the running build's library.
-	local libdir
-	libdir=$(dirname "$b/run/$TARGET")
-	local incs=() i
-	for i in $INCLUDE; do incs+=(-I"$b/run/$i"); done
-	cc -O2 -g -pthread "${incs[@]}" -o "$d/harness" "$here/harness/$HARNESS.c" \
-		-L"$libdir" -l"$LIB" -Wl,-rpath,"$libdir" >"$log/harness-build.log" 2>&1 ||
-		{ ROWS+=("$name|-|-|-|-|harness does not build|-|-"); tap not "$name: harness"; bad=$((bad + 1)); return; }
+	tap ok "$name: baseline = ${#base[@]} patches of the series${BASE:+ (up to $BASE; the ${#between[@]} before the fix touch none of its files)}, built with debian/rules' flags"
 	local sock=$d/agents out=$d/harness.out
 	rm -rf "$sock"
 	mkdir -p "$sock"
 	chmod 700 "$sock"
-	local asan
-	asan=$(ldd "$AGENT" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }')
-	XSPLICE_SOCKET_DIR=$sock LD_PRELOAD="${asan:+$asan }$AGENT" "$d/harness" "$MODE" \
-		>"$out" 2>"$log/harness.err" &
-	HPID=$!
-	for _ in $(seq 250); do [ -S "$sock/$HPID.sock" ] && break; sleep 0.02; done
+	if [ -x "$here/harness/$HARNESS.sh" ]; then
+		# Program mode: the real program(s), started without the agent.
+		PROG=$here/harness/$HARNESS.sh PDIR=$d/prog
+		rm -rf "$PDIR"
+		mkdir -p "$PDIR"
+		if ! timeout 300 "$PROG" start "$b/run" "$PDIR" "$MODE" >"$log/start.log" 2>&1 ||
+			! mapfile -t PPIDS < <(grep -E '^[0-9]+$' "$PDIR/pids" 2>/dev/null) ||
+			[ ${#PPIDS[@]} = 0 ]; then
+			ROWS+=("$name|-|-|-|-|$HARNESS does not start ($log/start.log)|-|-")
+			tap not "$name: start $HARNESS: $(tail -n 1 "$log/start.log")"
+			bad=$((bad + 1))
+			stop_harness
+			return
+		fi
+		tap ok "$name: $HARNESS started without the agent, pids ${PPIDS[*]}"
+		setsid "$PROG" drive "$PDIR" "$MODE" \
+			>"$out" 2>"$log/drive.err" &
+		HPID=$!
+		PSOCK=$sock
+	else
+		# The harness, linked with the running build's library.
+		local libdir
+		libdir=$(dirname "$b/run/$TARGET")
+		local incs=() i
+		for i in $INCLUDE; do incs+=(-I"$b/run/$i"); done
+		cc -O2 -g -pthread "${incs[@]}" -o "$d/harness" "$here/harness/$HARNESS.c" \
+			-L"$libdir" -l"$LIB" -Wl,-rpath,"$libdir" >"$log/harness-build.log" 2>&1 ||
+			{ ROWS+=("$name|-|-|-|-|harness does not build|-|-"); tap not "$name: harness"; bad=$((bad + 1)); return; }
+		local asan
+		asan=$(ldd "$AGENT" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }')
+		XSPLICE_SOCKET_DIR=$sock LD_PRELOAD="${asan:+$asan }$AGENT" "$d/harness" "$MODE" \
+			>"$out" 2>"$log/harness.err" &
+		HPID=$!
+		for _ in $(seq 250); do [ -S "$sock/$HPID.sock" ] && break; sleep 0.02; done
+	fi
 	if wait_line "$out" "^repro: ($BEFORE)  load"; then
 		tap ok "$name: unpatched: $(last_repro "$out")"
 	else
@@ -291,7 +399,7 @@ run_case() {
 	fi
 	local bad0
 	bad0=$(load_bad "$out")
-	if timeout 60 "$XSPLICE" -p "$HPID" load "$d/$name.livepatch" >"$log/load.txt" 2>&1; then
+	if load_payload "$d/$name.livepatch" "$log/load.txt" "$name"; then
 		applied=yes
 		tap ok "$name: xsplice load"
 	else
@@ -314,18 +422,20 @@ run_case() {
 		fixedok=no
 		result="wrong answers under load ($bad0 -> $bad1)"
 	fi
-	if [ $applied = yes ] && timeout 60 "$XSPLICE" -p "$HPID" revert "$name" >"$log/revert.txt" 2>&1 &&
+	if [ $applied = yes ] && revert_payload "$name" "$log/revert.txt" &&
 		wait_line "$out" "^repro: ($BEFORE)  load"; then
 		reverted=yes
 		tap ok "$name: reverted: $(last_repro "$out")"
 	else
 		tap not "$name: revert: $(tail -1 "$log/revert.txt" 2>/dev/null)"
 	fi
-	if kill -0 "$HPID" 2>/dev/null; then
-		tap ok "$name: harness still running"
+	local dead
+	if dead=$(alive_all); then
+		tap ok "$name: ${PROG:+every process of }$HARNESS still running"
 	else
-		tap not "$name: harness died"
+		tap not "$name: $HARNESS died${dead:+: $dead}"
 		fixedok=no
+		result="died: ${dead:-harness}"
 	fi
 	stop_harness
 	if [ $fixedok = yes ] && [ $reverted = yes ]; then

@@ -1,7 +1,7 @@
 #!/bin/bash
 # An idle agent costs its program nothing: after a client has come and
 # gone and an action has run, the agent's threads (xsplice-ctl,
-# xsplice-action) make no context switch at all over 3 s, i.e. they never
+# xsplice-action, xsplice-dl) make no context switch at all over 3 s, i.e. they never
 # wake up on their own (no poll timeout, no timer). Issue 14, "idle cost".
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -27,11 +27,11 @@ xsp list
 expect_rc 0 "a client came and went"
 # Let the agent see the last client's close.
 sleep 0.3
-for name in xsplice-ctl xsplice-action; do
+for name in xsplice-ctl xsplice-action xsplice-dl; do
 	eval "before_${name//-/_}=$(switches "$TPID" $name)"
 done
 sleep 3
-for name in xsplice-ctl xsplice-action; do
+for name in xsplice-ctl xsplice-action xsplice-dl; do
 	var="before_${name//-/_}"
 	b=${!var}
 	a=$(switches "$TPID" $name)

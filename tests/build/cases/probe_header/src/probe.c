@@ -1,0 +1,2 @@
+#include <xsplice-no-such-header.h>
+int probe;
