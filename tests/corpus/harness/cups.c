@@ -1,0 +1,2 @@
+/* placeholder until the reproducer is written */
+static void repro(const char *mode);
