@@ -25,7 +25,7 @@ esac
 # public suffix list libcurl's cookie engine loads at run time.
 if [ "${1:-build}" = corpus ]; then
   want="$want autoconf automake libtool libbrotli-dev libidn2-dev libkrb5-dev libldap2-dev libnghttp2-dev libpsl-dev librtmp-dev libssh2-1-dev libzstd-dev zlib1g-dev publicsuffix"
-  want="$want libavahi-client-dev libavahi-common-dev libdbus-1-dev libgnutls28-dev libpam0g-dev libpaper-dev libsystemd-dev libusb-1.0-0-dev"
+  want="$want libavahi-client-dev libavahi-common-dev libdbus-1-dev libgnutls28-dev libpam0g-dev libpaper-dev libsystemd-dev libusb-1.0-0-dev po4a"
 fi
 missing=""
 for p in $want; do

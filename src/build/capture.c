@@ -277,10 +277,15 @@ static void read_depfile(const char *path, struct sbuf *headers, const char *tre
 }
 
 /* Run the real compiler with av. With headers set, the preprocessor lists
- * the files it read (DEPENDENCIES_OUTPUT: nothing changes in the command
+ * the files it read (SUNPRO_DEPENDENCIES: nothing changes in the command
  * line, the object or its debug info, unlike -H or -MD which GCC records in
  * DW_AT_producer); a compile that writes its own dependency file (-MD)
- * ignores the variable, so that file (projdep) is read instead. */
+ * ignores the variable, so that file (projdep) is read instead.
+ * SUNPRO_DEPENDENCIES, not DEPENDENCIES_OUTPUT: with the latter (user
+ * headers only, like -MM) a missing <system> header is only a warning and
+ * the compile succeeds, so configure's header checks (curl's
+ * proto/bsdsocket.h) said "yes" and configured another program than the
+ * one running. System headers in the list are dropped by read_depfile. */
 static int run_real(char **av, struct sbuf *headers, const char *tree, const char *target,
 		    const char *projdep)
 {
@@ -300,7 +305,7 @@ static int run_real(char **av, struct sbuf *headers, const char *tree, const cha
 	if (pid == 0) {
 		if (depfile) {
 			char *spec = xb_asprintf("%s %s", depfile, target ? target : "obj");
-			setenv("DEPENDENCIES_OUTPUT", spec, 1);
+			setenv("SUNPRO_DEPENDENCIES", spec, 1);
 		}
 		execv(av[0], av);
 		fprintf(stderr, "xsplice-build wrapper: %s: %s\n", av[0], strerror(errno));
