@@ -31,6 +31,13 @@ case "${1:-build}" in
   # only); its harness uses python3 (the origin) and curl (digest auth)
   corpus) want="$want patch dpkg-dev cmake $corpus_services $corpus_squid $libarchive_deps" ;;
 esac
+# tests/corpus: the Build-Depends of curl's openssl flavour and of cups that
+# their configure scripts use (the cases' build/PKG.sh replicas), and the
+# public suffix list libcurl's cookie engine loads at run time.
+if [ "${1:-build}" = corpus ]; then
+  want="$want autoconf automake libtool libbrotli-dev libidn2-dev libkrb5-dev libldap2-dev libnghttp2-dev libpsl-dev librtmp-dev libssh2-1-dev libzstd-dev zlib1g-dev publicsuffix"
+  want="$want libavahi-client-dev libavahi-common-dev libdbus-1-dev libgnutls28-dev libpam0g-dev libpaper-dev libsystemd-dev libusb-1.0-0-dev po4a"
+fi
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

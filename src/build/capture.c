@@ -281,10 +281,11 @@ static void read_depfile(const char *path, struct sbuf *headers, const char *tre
  * line, the object or its debug info, unlike -H or -MD which GCC records in
  * DW_AT_producer); a compile that writes its own dependency file (-MD)
  * ignores the variable, so that file (projdep) is read instead.
- * SUNPRO_DEPENDENCIES (-M), not DEPENDENCIES_OUTPUT (-MM): under -MM a
- * missing <header> is only a warning and the compile succeeds, which turns
- * every configure header check into "yes" (squid's configure then stops:
- * "NTLM auth helper SMB_LM ... found but cannot be built"). */
+ * SUNPRO_DEPENDENCIES, not DEPENDENCIES_OUTPUT: with the latter (user
+ * headers only, like -MM) a missing <system> header is only a warning and
+ * the compile succeeds, so configure's header checks (curl's
+ * proto/bsdsocket.h; squid's NTLM helper checks) said "yes" and configured another program than the
+ * one running. System headers in the list are dropped by read_depfile. */
 static int run_real(char **av, struct sbuf *headers, const char *tree, const char *target,
 		    const char *projdep)
 {

@@ -7,6 +7,9 @@
  * been recompiled. When the build system does not recompile it (a stamp
  * file, a bundled dependency built once, no header dependencies), the
  * payload would silently lack part of the fix: the file is refused instead.
+ * A build that copies the tree into a build directory first compiles copies
+ * of the patched files: those count when their contents are the patched
+ * file's (copies_of).
  * Threading: single-threaded, like all of xsplice-build (build.h).
  */
 #include "build.h"
@@ -94,6 +97,111 @@ static bool c_family(const char *path)
 	return xb_has_extension(path, ext);
 }
 
+/* The whole of a file, NULL if unreadable; *len its size. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	for (;;) {
+		if (n == cap)
+			buf = xb_realloc(buf, cap = cap ? 2 * cap : 65536, 1);
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static bool same_contents(const char *a, const char *b)
+{
+	size_t la = 0, lb = 0;
+	char *x = slurp(a, &la), *y = x ? slurp(b, &lb) : NULL;
+	bool same = x && y && la == lb && !memcmp(x, y, la);
+	free(x);
+	free(y);
+	return same;
+}
+
+static bool in_list(char **l, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i], s))
+			return true;
+	return false;
+}
+
+/* Copies of the patched file REL (canonical path FILE) that the original
+ * build compiled or included instead of it: builds that first copy the
+ * source tree into a build directory (curl's debian/rules: `tar` into
+ * debian/build, one copy per TLS flavour) compile DIR/debian/build/lib/x.c,
+ * never DIR/lib/x.c. A copy is a file of the tree the compiles read whose
+ * path ends in "/REL" and whose contents after the patched build are the
+ * patched file's: the path alone would also match an unrelated file of the
+ * same name, or a copy the build did not refresh (then the object compiled
+ * from it was not recompiled either, and is refused below). */
+static size_t copies_of(const struct xb_coverage_in *in, const char *rel, const char *file,
+			char ***out)
+{
+	char *tail = xb_asprintf("/%s", rel), *tree = xb_canon_path(in->tree);
+	size_t tl = strlen(tail), treel = strlen(tree), n = 0;
+	char **cand = NULL;
+	size_t ncand = 0;
+	for (size_t k = 0; k < in->ndeps; k++) {
+		const struct xb_dep *d = &in->deps[k];
+		for (size_t h = 0; h <= d->nheaders; h++) {
+			const char *f = h == 0 ? d->src : d->headers[h - 1];
+			size_t fl = strlen(f);
+			if (fl <= tl || strcmp(f + fl - tl, tail) || !strcmp(f, file) ||
+			    strncmp(f, tree, treel) || f[treel] != '/' || in_list(cand, ncand, f))
+				continue;
+			cand = xb_realloc(cand, ncand + 1, sizeof(*cand));
+			cand[ncand++] = xb_strdup(f);
+		}
+	}
+	*out = NULL;
+	for (size_t i = 0; i < ncand; i++) {
+		if (same_contents(cand[i], file)) {
+			*out = xb_realloc(*out, n + 1, sizeof(**out));
+			(*out)[n++] = cand[i];
+		} else {
+			free(cand[i]);
+		}
+	}
+	free(cand);
+	free(tail);
+	free(tree);
+	return n;
+}
+
+/* The compiles that read FILE: how many, how many of the target's, and the
+ * first object of the target that the patched build did not recompile. */
+static void users_of(const struct xb_coverage_in *in, const char *file, size_t *nusers,
+		     size_t *ntarget, const struct xb_dep **missing)
+{
+	for (size_t k = 0; k < in->ndeps; k++) {
+		const struct xb_dep *d = &in->deps[k];
+		if (!uses(d, file))
+			continue;
+		(*nusers)++;
+		if (in->linkset && !xb_set_has(in->linkset, in->nlinkset, d->obj))
+			continue;
+		(*ntarget)++;
+		if (!xb_set_has(in->recompiled, in->nrecompiled, d->obj) && !*missing)
+			*missing = d;
+	}
+}
+
 void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r)
 {
 	for (size_t i = 0; i < in->patch->nfiles; i++) {
@@ -109,16 +217,18 @@ void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r)
 		free(abs);
 		size_t nusers = 0, ntarget = 0;
 		const struct xb_dep *missing = NULL;
-		for (size_t k = 0; k < in->ndeps; k++) {
-			const struct xb_dep *d = &in->deps[k];
-			if (!uses(d, file))
-				continue;
-			nusers++;
-			if (in->linkset && !xb_set_has(in->linkset, in->nlinkset, d->obj))
-				continue;
-			ntarget++;
-			if (!xb_set_has(in->recompiled, in->nrecompiled, d->obj) && !missing)
-				missing = d;
+		users_of(in, file, &nusers, &ntarget, &missing);
+		if (!nusers) {
+			char **copies = NULL;
+			size_t ncopies = copies_of(in, rel, file, &copies);
+			for (size_t c = 0; c < ncopies; c++) {
+				users_of(in, copies[c], &nusers, &ntarget, &missing);
+				char *why = xb_asprintf("compiled as its copy %s", copies[c]);
+				xb_list_add(&r->notes, rel, NULL, why);
+				free(why);
+				free(copies[c]);
+			}
+			free(copies);
 		}
 		if (missing) {
 			char *why = xb_asprintf(

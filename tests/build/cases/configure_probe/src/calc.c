@@ -1,0 +1,12 @@
+#include "calc.h"
+#include "config.h"
+
+int compute(int x)
+{
+	return x * 2 + 1 + EXTRA;
+}
+
+int other(int x)
+{
+	return x - 7 + EXTRA;
+}
