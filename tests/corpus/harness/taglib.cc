@@ -58,7 +58,7 @@ static void repro(const char *mode)
 /* The load's files, made once: a 1-second 8 kHz mono 8-bit WAV tagged
  * through taglib (before any payload), and an MP3 of 20 silent MPEG-1
  * layer III frames (128 kbit/s, 44.1 kHz) behind an ID3v2 tag. */
-static ByteVector good_wav, good_mp3;
+static const ByteVector *good_wav, *good_mp3; /* never freed: load threads outlive main */
 static pthread_once_t made = PTHREAD_ONCE_INIT;
 
 static void make_files(void)
@@ -86,7 +86,7 @@ static void make_files(void)
 		f.ID3v2Tag()->setArtist("xsplice");
 		f.save();
 	}
-	good_wav = *ws.data();
+	good_wav = new ByteVector(*ws.data());
 
 	ByteVector frames;
 	for (int i = 0; i < 20; i++) {
@@ -101,14 +101,14 @@ static void make_files(void)
 		f.ID3v2Tag(true)->setAlbum("corpus");
 		f.save(MPEG::File::ID3v2);
 	}
-	good_mp3 = *ms.data();
+	good_mp3 = new ByteVector(*ms.data());
 }
 
 static bool load_once(void)
 {
 	static thread_local unsigned long n;
 	pthread_once(&made, make_files);
-	ByteVectorStream ws(good_wav);
+	ByteVectorStream ws(*good_wav);
 	{
 		RIFF::WAV::File f(&ws);
 		if (!f.isValid() || !f.audioProperties() || f.audioProperties()->sampleRate() != 8000 ||
@@ -129,7 +129,7 @@ static bool load_once(void)
 	    g.tag()->artist() != "xsplice" || g.audioProperties()->sampleRate() != 8000)
 		return false;
 
-	ByteVectorStream ms(good_mp3);
+	ByteVectorStream ms(*good_mp3);
 	MPEG::File m(&ms, ID3v2::FrameFactory::instance());
 	return m.isValid() && m.tag()->title() == "mp3 title" && m.tag()->album() == "corpus" &&
 	       m.audioProperties() && m.audioProperties()->sampleRate() == 44100 &&
