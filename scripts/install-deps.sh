@@ -18,6 +18,9 @@ daemons="redis-server redis-tools nginx-light haproxy memcached dnsmasq rsyslog 
 # for the load and the reproducer), dnsmasq (conntrack, idn2, dbus, gmp,
 # nettle, nftables, gettext; dig), Redis (jemalloc, lzf; redis-tools).
 corpus_services="libpcre2-dev liblua5.3-dev libopentracing-c-wrapper-dev libsystemd-dev apache2-utils curl gettext libnetfilter-conntrack-dev libidn2-dev libdbus-1-dev libgmp-dev nettle-dev libnftables-dev bind9-dnsutils python3-minimal libjemalloc-dev liblzf-dev redis-tools perl"
+# libebml (cmake only) and taglib (boost, utf8cpp, zlib; cppunit for
+# BUILD_TESTING=ON as debian/rules sets it), the C++ library cases.
+corpus_cxxlibs="g++ cmake libboost-dev libutfcpp-dev zlib1g-dev libcppunit-dev"
 corpus_squid="g++ ed lsb-release libltdl-dev libcppunit-dev libcap-dev libecap3-dev libexpat1-dev libgnutls28-dev libkrb5-dev comerr-dev libldap2-dev libnetfilter-conntrack-dev libpam0g-dev libsasl2-dev libsystemd-dev libtdb-dev libxml2-dev nettle-dev python3 curl"
 # libarchive's Build-Depends that its library build uses (tests/corpus/build/libarchive.sh).
 libarchive_deps="autoconf automake libtool libbz2-dev liblz4-dev liblzma-dev libxml2-dev libzstd-dev zlib1g-dev libacl1-dev libext2fs-dev nettle-dev"
@@ -29,7 +32,7 @@ case "${1:-build}" in
   # tests/corpus: Debian source packages built as their debian/rules do
   # squid (C++): its Build-Depends but debhelper/dh-apparmor (packaging
   # only); its harness uses python3 (the origin) and curl (digest auth)
-  corpus) want="$want patch dpkg-dev cmake $corpus_services $corpus_squid $libarchive_deps" ;;
+  corpus) want="$want patch dpkg-dev cmake $corpus_services $corpus_squid $libarchive_deps $corpus_cxxlibs" ;;
 esac
 # tests/corpus: the Build-Depends of curl's openssl flavour and of cups that
 # their configure scripts use (the cases' build/PKG.sh replicas), and the

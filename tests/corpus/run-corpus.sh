@@ -340,7 +340,10 @@ run_case() {
 		libdir=$(dirname "$b/run/$TARGET")
 		local incs=() i
 		for i in $INCLUDE; do incs+=(-I"$b/run/$i"); done
-		cc -O2 -g -pthread "${incs[@]}" -o "$d/harness" "$here/harness/$HARNESS.c" \
+		# harness/NAME.c, or harness/NAME.cc for a C++ library (c++)
+		local hsrc=$here/harness/$HARNESS.c hcc=cc
+		[ -f "$hsrc" ] || { hsrc=$here/harness/$HARNESS.cc hcc=c++; }
+		"$hcc" -O2 -g -pthread "${incs[@]}" -o "$d/harness" "$hsrc" \
 			-L"$libdir" -l"$LIB" -Wl,-rpath,"$libdir" >"$log/harness-build.log" 2>&1 ||
 			{ ROWS+=("$name|-|-|-|-|harness does not build|-|-"); tap not "$name: harness"; bad=$((bad + 1)); return; }
 		local asan

@@ -7,7 +7,7 @@
  *     repro: RESULT  load: N ok, M bad
  * while LOAD_THREADS threads keep calling the library with inputs whose
  * right answer is known (the "still correct under load" check).
- * A package harness defines repro(mode) (prints its RESULT to stdout and
+ * A package harness (C, or C++ in NAME.cc) defines repro(mode) (prints its RESULT to stdout and
  * exits 0) and load_once() (true when the library's answer was right).
  */
 #ifndef CORPUS_HARNESS_H
@@ -15,7 +15,15 @@
 
 #include <pthread.h>
 #include <signal.h>
+#ifdef __cplusplus
+/* A C++ harness (harness/NAME.cc, compiled with c++): the same loop. */
+#include <atomic>
+typedef std::atomic<unsigned long> atomic_ulong;
+using std::atomic_fetch_add;
+using std::atomic_load;
+#else
 #include <stdatomic.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +68,7 @@ static char *at_page_end(const char *s, size_t len)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	size_t span = ((len + (size_t)pg - 1) / (size_t)pg + 1) * (size_t)pg;
-	char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *m = (char *)mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	mprotect(m + span - pg, (size_t)pg, PROT_NONE);
