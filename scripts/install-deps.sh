@@ -18,7 +18,8 @@ case "${1:-build}" in
   # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
   bench) want="$want redis-server redis-tools time" ;;
   # tests/corpus: Debian source packages built as their debian/rules do
-  corpus) want="$want patch dpkg-dev cmake" ;;
+  # libarchive (its Build-Depends, dh_autoreconf), expat (buildconf.sh, docbook2x for xmlwf.1)
+  corpus) want="$want patch dpkg-dev cmake dh-autoreconf pkg-config libbz2-dev liblz4-dev liblzma-dev libxml2-dev libzstd-dev zlib1g-dev libacl1-dev libext2fs-dev nettle-dev sharutils docbook-to-man docbook2x" ;;
 esac
 missing=""
 for p in $want; do
