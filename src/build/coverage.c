@@ -94,6 +94,24 @@ static bool c_family(const char *path)
 	return xb_has_extension(path, ext);
 }
 
+/* Who read file in the original build: users, those linked into the
+ * target, and the first of those the patched build did not recompile. */
+static void users_of(const struct xb_coverage_in *in, const char *file, size_t *nusers,
+		     size_t *ntarget, const struct xb_dep **missing)
+{
+	for (size_t k = 0; k < in->ndeps; k++) {
+		const struct xb_dep *d = &in->deps[k];
+		if (!uses(d, file))
+			continue;
+		(*nusers)++;
+		if (in->linkset && !xb_set_has(in->linkset, in->nlinkset, d->obj))
+			continue;
+		(*ntarget)++;
+		if (!xb_set_has(in->recompiled, in->nrecompiled, d->obj) && !*missing)
+			*missing = d;
+	}
+}
+
 void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r)
 {
 	for (size_t i = 0; i < in->patch->nfiles; i++) {
@@ -109,16 +127,19 @@ void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r)
 		free(abs);
 		size_t nusers = 0, ntarget = 0;
 		const struct xb_dep *missing = NULL;
-		for (size_t k = 0; k < in->ndeps; k++) {
-			const struct xb_dep *d = &in->deps[k];
-			if (!uses(d, file))
+		users_of(in, file, &nusers, &ntarget, &missing);
+		/* Compiled only as copies (copies.c): what the copies' users say. */
+		for (size_t c = 0; !nusers && in->copies && c < in->copies->n; c++) {
+			if (strcmp(in->copies->v[c].rel, rel))
 				continue;
-			nusers++;
-			if (in->linkset && !xb_set_has(in->linkset, in->nlinkset, d->obj))
-				continue;
-			ntarget++;
-			if (!xb_set_has(in->recompiled, in->nrecompiled, d->obj) && !missing)
-				missing = d;
+			size_t cu = 0;
+			users_of(in, in->copies->v[c].copy, &cu, &ntarget, &missing);
+			char *n = xb_asprintf("not compiled itself; copied by the build as %s "
+					      "(the same contents before the patch): patched there too",
+					      in->copies->v[c].copy + strlen(in->tree) + 1);
+			xb_list_add(&r->notes, rel, NULL, n);
+			free(n);
+			nusers += cu;
 		}
 		if (missing) {
 			char *why = xb_asprintf(
