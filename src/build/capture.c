@@ -277,7 +277,7 @@ static void read_depfile(const char *path, struct sbuf *headers, const char *tre
 }
 
 /* Run the real compiler with av. With headers set, the preprocessor lists
- * the files it read (DEPENDENCIES_OUTPUT: nothing changes in the command
+ * the files it read (SUNPRO_DEPENDENCIES: nothing changes in the command
  * line, the object or its debug info, unlike -H or -MD which GCC records in
  * DW_AT_producer); a compile that writes its own dependency file (-MD)
  * ignores the variable, so that file (projdep) is read instead. */
@@ -300,7 +300,12 @@ static int run_real(char **av, struct sbuf *headers, const char *tree, const cha
 	if (pid == 0) {
 		if (depfile) {
 			char *spec = xb_asprintf("%s %s", depfile, target ? target : "obj");
-			setenv("DEPENDENCIES_OUTPUT", spec, 1);
+			/* SUNPRO_DEPENDENCIES, not DEPENDENCIES_OUTPUT: with the
+			 * latter (-MM-like) GCC takes a missing <header> for a
+			 * generated one, a warning and exit 0, so configure's
+			 * header checks inside the build command found headers
+			 * that do not exist (libarchive's <blake2.h>). */
+			setenv("SUNPRO_DEPENDENCIES", spec, 1);
 		}
 		execv(av[0], av);
 		fprintf(stderr, "xsplice-build wrapper: %s: %s\n", av[0], strerror(errno));
