@@ -129,7 +129,8 @@ void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r)
 		const struct xb_dep *missing = NULL;
 		users_of(in, file, &nusers, &ntarget, &missing);
 		/* Compiled only as copies (copies.c): what the copies' users say. */
-		for (size_t c = 0; !nusers && in->copies && c < in->copies->n; c++) {
+		bool self = nusers > 0;
+		for (size_t c = 0; !self && in->copies && c < in->copies->n; c++) {
 			if (strcmp(in->copies->v[c].rel, rel))
 				continue;
 			size_t cu = 0;
