@@ -30,9 +30,10 @@ case "${1:-build}" in
   # bench-redis: redis; bench-fleet: /usr/bin/time for the command's own CPU time
   bench) want="$want redis-server redis-tools time" ;;
   # tests/corpus: Debian source packages built as their debian/rules do
+  # expat: buildconf.sh, docbook2x for xmlwf.1; libarchive: dh_autoreconf
   # squid (C++): its Build-Depends but debhelper/dh-apparmor (packaging
   # only); its harness uses python3 (the origin) and curl (digest auth)
-  corpus) want="$want patch dpkg-dev cmake $corpus_services $corpus_squid $libarchive_deps $corpus_cxxlibs" ;;
+  corpus) want="$want patch dpkg-dev cmake $corpus_services $corpus_squid $libarchive_deps $corpus_cxxlibs dh-autoreconf pkg-config sharutils docbook-to-man docbook2x" ;;
 esac
 # tests/corpus: the Build-Depends of curl's openssl flavour and of cups that
 # their configure scripts use (the cases' build/PKG.sh replicas), and the

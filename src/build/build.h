@@ -328,9 +328,28 @@ struct xb_dep {
 int xb_read_deps(const char *path, struct xb_dep **out, size_t *n, struct xs_err *err);
 void xb_deps_free(struct xb_dep *d, size_t n);
 
+/* ---- copies.c: sources the build compiles as copies ---- */
+/* A patched file (rel, relative to the tree) that no compile read, and a
+ * file a compile did read with the same contents before the patch. */
+struct xb_copy {
+	char *rel;
+	char *copy; /* canonical */
+};
+struct xb_copies {
+	struct xb_copy *v;
+	size_t n;
+};
+/* Before the patch; tree canonical, deps of the original build. */
+int xb_find_copies(const char *tree, const struct xb_patch *p, const struct xb_dep *deps,
+		   size_t ndeps, struct xb_copies *out);
+/* After the patch: each copy gets its patched file's new contents. */
+int xb_update_copies(const char *tree, const struct xb_copies *c, struct xs_err *err);
+void xb_copies_free(struct xb_copies *c);
+
 struct xb_coverage_in {
 	const char *tree;
 	const struct xb_patch *patch;
+	const struct xb_copies *copies; /* may be NULL */
 	const struct xb_dep *deps;  /* original build */
 	size_t ndeps;
 	char *const *recompiled;    /* canonical objects of the patched build */

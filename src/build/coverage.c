@@ -218,6 +218,22 @@ void xb_check_coverage(const struct xb_coverage_in *in, struct xb_result *r)
 		size_t nusers = 0, ntarget = 0;
 		const struct xb_dep *missing = NULL;
 		users_of(in, file, &nusers, &ntarget, &missing);
+		/* Compiled only as copies (copies.c): what the copies' users say. */
+		bool self = nusers > 0;
+		for (size_t c = 0; !self && in->copies && c < in->copies->n; c++) {
+			if (strcmp(in->copies->v[c].rel, rel))
+				continue;
+			size_t cu = 0;
+			users_of(in, in->copies->v[c].copy, &cu, &ntarget, &missing);
+			char *n = xb_asprintf("not compiled itself; copied by the build as %s "
+					      "(the same contents before the patch): patched there too",
+					      in->copies->v[c].copy + strlen(in->tree) + 1);
+			xb_list_add(&r->notes, rel, NULL, n);
+			free(n);
+			nusers += cu;
+		}
+		/* Copies the build itself refreshes: the same contents as the
+		 * patched file after the patched build (copies_of). */
 		if (!nusers) {
 			char **copies = NULL;
 			size_t ncopies = copies_of(in, rel, file, &copies);

@@ -112,6 +112,7 @@ struct build_ctx {
 	uint8_t depends[XS_BUILD_ID_MAX];
 	size_t depends_len;
 	struct xb_patch patch;
+	struct xb_copies copies; /* patched files the build compiles as copies */
 
 	/* The work directory and what lives in it. */
 	char *work;
@@ -182,6 +183,7 @@ static void build_ctx_free(struct build_ctx *c)
 	xb_free_log(c->patched_objs, c->npatched_objs);
 	xb_result_free(&c->res);
 	xb_patch_free(&c->patch);
+	xb_copies_free(&c->copies);
 	xb_target_close(&c->target);
 	xb_cache_close(&c->cache);
 	if (c->work && c->made_work && !c->o->keep)
@@ -573,16 +575,24 @@ static int find_target_link(struct build_ctx *c)
 /* The patch, then the line-neutral rewrite (#line after each hunk). */
 static int apply_patch(struct build_ctx *c)
 {
+	/* Patched files the original build compiled only as copies made
+	 * behind a stamp (copies.c): found before the patch changes them. */
+	char rtree[PATH_MAX];
+	const char *tree = realpath(c->tree, rtree) ? rtree : c->tree;
+	xb_find_copies(tree, &c->patch, c->deps, c->ndeps, &c->copies);
 	xb_info("applying %s", c->patch_path);
 	int rc = xb_patch_apply(c->tree, c->patch_path, &c->patch, &c->err);
-	if (rc || c->o->no_line_fixup)
+	if (rc)
 		return rc;
 	unsigned nfix = 0;
-	if ((rc = xb_line_fixup(c->tree, &c->patch, &nfix, &c->err)))
+	if (!c->o->no_line_fixup && (rc = xb_line_fixup(c->tree, &c->patch, &nfix, &c->err)))
 		return rc;
 	if (nfix)
 		xb_info("line-neutral rewrite: %u #line directive%s", nfix, nfix == 1 ? "" : "s");
-	return 0;
+	for (size_t i = 0; i < c->copies.n; i++)
+		xb_info("%s: compiled as its copy %s: patched there too", c->copies.v[i].rel,
+			c->copies.v[i].copy + strlen(tree) + 1);
+	return xb_update_copies(c->tree, &c->copies, &c->err);
 }
 
 /* The same tree again: make recompiles what the patch touched. */
@@ -609,6 +619,7 @@ static int check_coverage(struct build_ctx *c)
 		rec[i] = xb_canon_path(c->patched_objs[i].obj);
 	struct xb_coverage_in in = { .tree = c->tree,
 				     .patch = &c->patch,
+				     .copies = &c->copies,
 				     .deps = c->deps,
 				     .ndeps = c->ndeps,
 				     .recompiled = rec,
