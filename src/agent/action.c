@@ -142,9 +142,16 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 		goto done;
 	pl->memfd = rc;
 	pl->writing = &g_unrecorded;
+	/* The ranges the stack check tests, for the handlers' fast path
+	 * (without them every thread unwinds). */
+	struct xs_scan_range *watch = calloc(pl->nranges ? pl->nranges : 1, sizeof(*watch));
+	for (unsigned i = 0; watch && i < pl->nranges; i++)
+		watch[i] = (struct xs_scan_range){ pl->ranges[i].lo, pl->ranges[i].hi };
 	/* g_stats is written inside the stop, on success only. */
-	rc = xs_rendezvous_run(job_critical, &j, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS,
-			       &g_cancel, &g_stats, &err);
+	rc = xs_rendezvous_run(job_critical, &j, watch, pl->nranges,
+			       timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS, &g_cancel, &g_stats,
+			       &err);
+	free(watch);
 done:
 	xs_code_close(pl->memfd);
 	if (j.committed) {
