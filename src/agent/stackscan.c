@@ -212,8 +212,19 @@ __attribute__((no_sanitize("address"))) bool xs_stackscan_clear(const void *ucon
 		return false;
 	if (n == 0)
 		return true;
-	for (uintptr_t w = from; w < top; w += 8)
+	/* The frame's saved FPU/vector registers are register values, never
+	 * a place an unwinder finds a return address; a vector register may
+	 * well hold a copy of a code pointer (a struct sigaction just copied):
+	 * not scanned. */
+	uintptr_t fp_lo, fp_hi;
+	xs_arch_context_fpstate(ucontext, &fp_lo, &fp_hi);
+	for (uintptr_t w = from; w < top; w += 8) {
+		if (w >= fp_lo && w < fp_hi) {
+			w = ((fp_hi + 7) & ~(uintptr_t)7) - 8;
+			continue;
+		}
 		if (hit(g_filter, n, *(const volatile uintptr_t *)w))
 			return false;
+	}
 	return true;
 }
