@@ -27,6 +27,7 @@
 #include "arch/syscall.h"
 #include "audit.h"
 #include "action_hooks.h"
+#include "agent.h"
 #include "codewrite.h"
 #include "common/latency.h"
 #include "common/clock.h"
@@ -161,6 +162,7 @@ done:
 		xs_audit_done_record(&audit, 0, "");
 		xs_hook_steps_free(&hooks);
 		xs_plan_free(pl);
+		xs_control_action_ended();
 		return;
 	}
 	xs_payloads_lock();
@@ -190,6 +192,7 @@ finish:
 	atomic_store(&g_unrecorded, false);
 	xs_payloads_unlock();
 	xs_plan_free(pl);
+	xs_control_action_ended();
 }
 
 static void *action_thread(void *arg)

@@ -288,6 +288,13 @@ static int check_handler(struct xs_err *err)
 		       g_signo, g_signo - SIGRTMIN, SIGRTMIN, SIGRTMAX);
 }
 
+bool xs_rendezvous_handler_ours(void)
+{
+	struct sigaction cur;
+	return g_signo && sigaction(g_signo, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+	       cur.sa_sigaction == park_handler;
+}
+
 bool xs_rendezvous_in_handler(void)
 {
 	uint32_t cap = atomic_load(&g_cap);

@@ -61,6 +61,8 @@ typedef int (*xs_critical_fn)(void *ctx, const struct xs_thread_stack *const *th
 #define XS_DEFAULT_SIGNAL_OFFSET 6
 int xs_rendezvous_init(struct xs_err *err);
 int xs_rendezvous_signal(void);
+/* Is the park handler still installed on the reserved signal? */
+bool xs_rendezvous_handler_ours(void);
 /* Is the calling thread inside its park handler, recording its stack? */
 bool xs_rendezvous_in_handler(void);
 
