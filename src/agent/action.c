@@ -45,6 +45,8 @@ static _Atomic bool g_cancel;         /* a client asked to cancel it */
  * (xs_action_fork_prepare), or the child's table would not match its code. */
 static _Atomic bool g_unrecorded;
 static struct xs_rendezvous_stats g_stats;
+static _Atomic pid_t g_action_tid;    /* the action thread, for its priority */
+static _Atomic bool g_boosted;        /* it runs SCHED_FIFO for the queued action */
 static uint64_t g_submit_ns, g_action_ns;
 
 struct xs_rendezvous_stats xs_action_last_stats(uint64_t *action_ns)
@@ -199,6 +201,7 @@ static void *action_thread(void *arg)
 {
 	(void)arg;
 	xs_thread_prefer_latency();
+	atomic_store(&g_action_tid, (pid_t)xs_sys3(SYS_gettid, 0, 0, 0));
 	xs_payloads_lock();
 	for (;;) {
 		while (!g_job)
@@ -208,6 +211,9 @@ static void *action_thread(void *arg)
 		g_job = NULL;
 		xs_payloads_unlock();
 		run_job(p, cmd, timeout);
+		/* Back to the normal policy as soon as the action is over. */
+		if (atomic_exchange(&g_boosted, false))
+			xs_thread_unboost(0);
 		xs_payloads_lock();
 	}
 	return NULL;
@@ -246,6 +252,12 @@ int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, s
 	g_job = p;
 	g_job_cmd = cmd;
 	g_job_timeout = timeout_ms;
+	/* Real-time for the action's length, where permitted (decisions.md):
+	 * its wake-up, the signals it sends and the commit are not queued
+	 * behind the program's busy threads. */
+	pid_t at = atomic_load(&g_action_tid);
+	if (at && !atomic_load(&g_boosted) && xs_thread_boost(at))
+		atomic_store(&g_boosted, true);
 	pthread_cond_signal(&g_cond);
 	return 0;
 }
@@ -335,4 +347,6 @@ void xs_action_fork_child(void)
 	g_busy[0] = '\0';
 	g_running = NULL;
 	atomic_store(&g_cancel, false);
+	atomic_store(&g_boosted, false);
+	atomic_store(&g_action_tid, 0);
 }

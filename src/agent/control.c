@@ -90,6 +90,7 @@ static bool g_started;
 static uint64_t g_inflight; /* request body bytes held by all clients (quota.c) */
 static _Atomic int g_waiters;    /* clients waiting for an action's end */
 static _Atomic pid_t g_ctl_tid;  /* the control thread, woken when an action ends */
+static bool g_ctl_boosted;       /* SCHED_FIFO while a client waits (control thread only) */
 /* While a client waits, poll at least this often: the wake-up signal can
  * come just before poll() is entered (then poll would not see it). */
 #define XS_WAIT_RECHECK_MS 20
@@ -300,6 +301,10 @@ static void serve_frame(struct client *c)
 		 * and answered at once with no outcome: the client asks GET). */
 		c->waiting = true;
 		atomic_fetch_add(&g_waiters, 1);
+		/* Real-time while someone waits (decisions.md): the reply is
+		 * not queued behind the program's busy threads. */
+		if (!g_ctl_boosted)
+			g_ctl_boosted = xs_thread_boost(0);
 		snprintf(c->wait_name, sizeof(c->wait_name), "%s", rq.name);
 		xs_info_release(&info);
 		return;
@@ -312,7 +317,10 @@ static void stop_waiting(struct client *c)
 {
 	if (c->waiting) {
 		c->waiting = false;
-		atomic_fetch_sub(&g_waiters, 1);
+		if (atomic_fetch_sub(&g_waiters, 1) == 1 && g_ctl_boosted) {
+			xs_thread_unboost(0);
+			g_ctl_boosted = false;
+		}
 	}
 }
 
@@ -713,6 +721,7 @@ void xs_control_fork_child(void)
 	g_inflight = 0;
 	atomic_store(&g_waiters, 0);
 	atomic_store(&g_ctl_tid, 0);
+	g_ctl_boosted = false;
 	if (xs_sock_is_ours(&g_sock))
 		close(g_sock.fd);
 	g_sock.fd = -1;
