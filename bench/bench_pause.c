@@ -88,6 +88,10 @@ struct result {
 	/* the whole `xsplice apply|revert` command, and /bin/true beside it */
 	int ncli, cli_failed;
 	double cli_med, cli_p99, true_med;
+	/* CPU time (schedstat) spent by the program's own threads during
+	 * one action, per parked worker thread, and by the agent's action
+	 * thread: what the stop costs, free of the wait for a CPU. */
+	double wcpu_thr_med, acpu_med;
 	/* --profile */
 	bool profiled;
 	double handlers_med;         /* handler runs that reached the unwinder */
@@ -410,6 +414,47 @@ static uint64_t run_timed(char *const argv[], const char *sockdir)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? d : 0;
 }
 
+/* CPU time so far (ns, /proc/PID/task/TID/schedstat) of the program's
+ * own threads (workers) and of the agent's action thread. */
+static void target_cpu(pid_t pid, uint64_t *workers, uint64_t *action, int *nworkers)
+{
+	char path[320];
+	*workers = *action = 0;
+	*nworkers = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char comm[32] = "", buf[128];
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = 0;
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		unsigned long long run = 0;
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				run = strtoull(buf, NULL, 10);
+			fclose(f);
+		}
+		if (!strncmp(comm, "xsplice-action", 14))
+			*action += run;
+		else if (strncmp(comm, "xsplice-", 8)) {
+			*workers += run;
+			(*nworkers)++;
+		}
+	}
+	closedir(d);
+}
+
 static void run_config(const struct opts *o, const char *kind, int n, struct result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -429,6 +474,7 @@ static void run_config(const struct opts *o, const char *kind, int n, struct res
 	double *span = calloc(cap, sizeof(double));
 	double *pt_stop = calloc(cap, sizeof(double)), *pt_total = calloc(cap, sizeof(double));
 	double *cli = calloc(cap, sizeof(double)), *tru = calloc(cap, sizeof(double));
+	double *wcpu = calloc(cap, sizeof(double)), *acpu = calloc(cap, sizeof(double));
 	size_t npt = 0, ncli = 0, ntrue = 0;
 	char pidbuf[16];
 	size_t ucap = cap * (size_t)(n + 4);
@@ -472,8 +518,14 @@ static void run_config(const struct opts *o, const char *kind, int n, struct res
 			uint32_t cmd = k == 0 ? XS_ACTION_APPLY : XS_ACTION_REVERT;
 			uint64_t lat = 0;
 			uint64_t log_before = t.log ? atomic_load(&t.log->n) : 0;
+			uint64_t w0 = 0, a0 = 0, w1 = 0, a1 = 0;
+			int nw = 0;
+			if (!strcmp(kind, "idle"))
+				target_cpu(t.pid, &w0, &a0, &nw);
 			while ((rc = act(c, cmd, o->poll_ns, &lat, &err)) == -EBUSY)
 				r->busy_retries++;
+			if (!strcmp(kind, "idle"))
+				target_cpu(t.pid, &w1, &a1, &nw);
 			if (rc) {
 				snprintf(r->error, sizeof(r->error), "%s: %s (%d)", xs_action_name(cmd),
 					 err.msg, rc);
@@ -492,6 +544,8 @@ static void run_config(const struct opts *o, const char *kind, int n, struct res
 				agent[na] = (double)info->last_action_ns;
 				client[na] = (double)lat;
 				parked[na] = info->last_threads;
+				wcpu[na] = nw ? (double)(w1 - w0) / nw : 0;
+				acpu[na] = (double)(a1 - a0);
 				attempts += info->last_attempts;
 				if (t.log) {
 					/* Handler runs logged during this action (all
@@ -574,6 +628,8 @@ static void run_config(const struct opts *o, const char *kind, int n, struct res
 	r->client_p99 = p99(client, na);
 	r->agent_med = median(agent, na);
 	r->agent_p99 = p99(agent, na);
+	r->wcpu_thr_med = median(wcpu, na);
+	r->acpu_med = median(acpu, na);
 	if (t.log) {
 		r->profiled = true;
 		r->handlers_med = median(handlers, na);
@@ -602,6 +658,8 @@ out:
 	free(pt_total);
 	free(cli);
 	free(tru);
+	free(wcpu);
+	free(acpu);
 	free(unw_thread);
 	free(unw_init);
 	free(steps);
@@ -685,6 +743,17 @@ static void print_table(const struct result *res, int nres, const struct opts *o
 		       r->pause_med > 0 ? r->ptrace_total_med / r->pause_med : 0, r->cli_med / 1e3,
 		       r->cli_p99 / 1e3, r->true_med / 1e3, r->cli_failed, tbuf);
 	}
+	printf("\nCPU time of one action (idle kind: /proc/PID/task/*/schedstat around it; the "
+	       "program's threads\nrun nothing but the park handler then): per worker thread, "
+	       "and the agent's action thread.\n");
+	printf("%-5s %7s | %12s %12s\n", "kind", "threads", "cpu/thread", "action-cpu");
+	for (int i = 0; i < nres; i++) {
+		const struct result *r = &res[i];
+		if (!r->ok || strcmp(r->kind, "idle"))
+			continue;
+		printf("%-5s %7d | %12.2f %12.1f\n", r->kind, r->threads, r->wcpu_thr_med / 1e3,
+		       r->acpu_med / 1e3);
+	}
 	bool any = false;
 	for (int i = 0; i < nres; i++)
 		any |= res[i].profiled && res[i].ok;
@@ -744,6 +813,9 @@ static void print_json(const struct result *res, int nres, const struct opts *o)
 			printf(",\n     \"command_ns\": {\"median\": %.0f, \"p99\": %.0f, "
 			       "\"bin_true_median\": %.0f, \"failed\": %d}", r->cli_med, r->cli_p99,
 			       r->true_med, r->cli_failed);
+		if (!strcmp(r->kind, "idle"))
+			printf(",\n     \"cpu_ns\": {\"per_worker_thread\": %.0f, \"action_thread\": %.0f}",
+			       r->wcpu_thr_med, r->acpu_med);
 		if (r->profiled)
 			printf(",\n     \"unwind\": {\"handlers\": %.0f, \"sum_ns\": %.0f, \"span_ns\": %.0f, "
 			       "\"per_thread_ns\": {\"median\": %.0f, \"p99\": %.0f}, "

@@ -39,6 +39,9 @@
 /* INFO request flags (optional u32 body; docs/protocol.md, "Metadata"). */
 #define XS_INFO_METADATA  0x1u             /* append each payload's description/version */
 #define XS_INFO_FLAGS_KNOWN XS_INFO_METADATA
+/* ACTION flags (an optional u32 after timeout_ms; absent = 0). */
+#define XS_ACTION_F_WAIT  0x1u             /* reply once the action has ended, with its outcome */
+#define XS_ACTION_FLAGS_KNOWN XS_ACTION_F_WAIT
 
 enum xs_op {
 	XS_OP_UPLOAD = 0,
@@ -88,6 +91,7 @@ struct xs_request {
 	/* ACTION */
 	uint32_t cmd;              /* enum xs_action */
 	uint32_t timeout_ms;       /* 0 = agent default */
+	uint32_t action_flags;     /* XS_ACTION_F_* (0: the original request is sent) */
 	/* INFO: XS_INFO_* (0: the original empty body is sent) */
 	uint32_t info_flags;
 };
@@ -183,6 +187,9 @@ struct xs_response {
 	uint32_t state;
 	int32_t rc;                  /* last action's result, -EAGAIN while running */
 	char rc_reason[XS_REASON_SIZE];
+	/* ACTION with XS_ACTION_F_WAIT: the reply carries the outcome (state,
+	 * rc, rc_reason as GET's); false when it came at once (UNLOAD). */
+	bool action_ended;
 	/* LIST */
 	uint32_t list_version;
 	uint32_t list_count;         /* entries returned */

@@ -27,6 +27,7 @@
 #include "arch/syscall.h"
 #include "audit.h"
 #include "action_hooks.h"
+#include "agent.h"
 #include "codewrite.h"
 #include "common/latency.h"
 #include "common/clock.h"
@@ -44,6 +45,8 @@ static _Atomic bool g_cancel;         /* a client asked to cancel it */
  * (xs_action_fork_prepare), or the child's table would not match its code. */
 static _Atomic bool g_unrecorded;
 static struct xs_rendezvous_stats g_stats;
+static _Atomic pid_t g_action_tid;    /* the action thread, for its priority */
+static _Atomic bool g_boosted;        /* it runs SCHED_FIFO for the queued action */
 static uint64_t g_submit_ns, g_action_ns;
 
 struct xs_rendezvous_stats xs_action_last_stats(uint64_t *action_ns)
@@ -142,9 +145,16 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 		goto done;
 	pl->memfd = rc;
 	pl->writing = &g_unrecorded;
+	/* The ranges the stack check tests, for the handlers' fast path
+	 * (without them every thread unwinds). */
+	struct xs_scan_range *watch = calloc(pl->nranges ? pl->nranges : 1, sizeof(*watch));
+	for (unsigned i = 0; watch && i < pl->nranges; i++)
+		watch[i] = (struct xs_scan_range){ pl->ranges[i].lo, pl->ranges[i].hi };
 	/* g_stats is written inside the stop, on success only. */
-	rc = xs_rendezvous_run(job_critical, &j, timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS,
-			       &g_cancel, &g_stats, &err);
+	rc = xs_rendezvous_run(job_critical, &j, watch, pl->nranges,
+			       timeout_ms ? timeout_ms : XS_DEFAULT_TIMEOUT_MS, &g_cancel, &g_stats,
+			       &err);
+	free(watch);
 done:
 	xs_code_close(pl->memfd);
 	if (j.committed) {
@@ -154,6 +164,7 @@ done:
 		xs_audit_done_record(&audit, 0, "");
 		xs_hook_steps_free(&hooks);
 		xs_plan_free(pl);
+		xs_control_action_ended();
 		return;
 	}
 	xs_payloads_lock();
@@ -183,12 +194,14 @@ finish:
 	atomic_store(&g_unrecorded, false);
 	xs_payloads_unlock();
 	xs_plan_free(pl);
+	xs_control_action_ended();
 }
 
 static void *action_thread(void *arg)
 {
 	(void)arg;
 	xs_thread_prefer_latency();
+	atomic_store(&g_action_tid, (pid_t)xs_sys3(SYS_gettid, 0, 0, 0));
 	xs_payloads_lock();
 	for (;;) {
 		while (!g_job)
@@ -198,6 +211,9 @@ static void *action_thread(void *arg)
 		g_job = NULL;
 		xs_payloads_unlock();
 		run_job(p, cmd, timeout);
+		/* Back to the normal policy as soon as the action is over. */
+		if (atomic_exchange(&g_boosted, false))
+			xs_thread_unboost(0);
 		xs_payloads_lock();
 	}
 	return NULL;
@@ -236,6 +252,12 @@ int xs_action_request(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms, s
 	g_job = p;
 	g_job_cmd = cmd;
 	g_job_timeout = timeout_ms;
+	/* Real-time for the action's length, where permitted (decisions.md):
+	 * its wake-up, the signals it sends and the commit are not queued
+	 * behind the program's busy threads. */
+	pid_t at = atomic_load(&g_action_tid);
+	if (at && !atomic_load(&g_boosted) && xs_thread_boost(at))
+		atomic_store(&g_boosted, true);
 	pthread_cond_signal(&g_cond);
 	return 0;
 }
@@ -325,4 +347,6 @@ void xs_action_fork_child(void)
 	g_busy[0] = '\0';
 	g_running = NULL;
 	atomic_store(&g_cancel, false);
+	atomic_store(&g_boosted, false);
+	atomic_store(&g_action_tid, 0);
 }

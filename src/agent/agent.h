@@ -47,5 +47,8 @@ void xs_control_fork_parent(void);
 void xs_control_fork_child(void);
 /* At exit: remove our socket path (only in the process that created it). */
 void xs_control_exit(void);
+/* An action has ended (its outcome is recorded): wake the control thread
+ * if a client waits for it (XS_ACTION_F_WAIT). Any thread, not in a stop. */
+void xs_control_action_ended(void);
 
 #endif

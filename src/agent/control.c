@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +73,10 @@ struct client {
 	bool close_after;    /* end once the reply is out (the stream is out of step) */
 	uint64_t last_ms;    /* last sign of life, for the idle timeout */
 	struct xs_peer peer; /* SO_PEERCRED at accept, for the audit trail */
+	/* An ACTION with XS_ACTION_F_WAIT was accepted: its reply goes out
+	 * when that payload's action has ended (check_waiters). */
+	bool waiting;
+	char wait_name[XS_NAME_SIZE];
 	struct xs_rate rate; /* requests per second (quota.c) */
 };
 
@@ -82,6 +88,12 @@ static pid_t g_owner_pid;
 static unsigned g_idle_ms = XS_IDLE_DEFAULT_MS;
 static bool g_started;
 static uint64_t g_inflight; /* request body bytes held by all clients (quota.c) */
+static _Atomic int g_waiters;    /* clients waiting for an action's end */
+static _Atomic pid_t g_ctl_tid;  /* the control thread, woken when an action ends */
+static bool g_ctl_boosted;       /* SCHED_FIFO while a client waits (control thread only) */
+/* While a client waits, poll at least this often: the wake-up signal can
+ * come just before poll() is entered (then poll would not see it). */
+#define XS_WAIT_RECHECK_MS 20
 
 static uint64_t now_ms(void)
 {
@@ -283,8 +295,85 @@ static void serve_frame(struct client *c)
 	struct xs_info info;
 	memset(&info, 0, sizeof(info));
 	dispatch(&rq, &rs, &info, &c->peer);
+	if (rq.op == XS_OP_ACTION && (rq.action_flags & XS_ACTION_F_WAIT) && rs.ret == 0 &&
+	    rq.cmd != XS_ACTION_UNLOAD) {
+		/* Accepted: answer when it has ended (UNLOAD is done already,
+		 * and answered at once with no outcome: the client asks GET). */
+		c->waiting = true;
+		atomic_fetch_add(&g_waiters, 1);
+		/* Real-time while someone waits (decisions.md): the reply is
+		 * not queued behind the program's busy threads. */
+		if (!g_ctl_boosted)
+			g_ctl_boosted = xs_thread_boost(0);
+		snprintf(c->wait_name, sizeof(c->wait_name), "%s", rq.name);
+		xs_info_release(&info);
+		return;
+	}
 	queue_response(c, &rs);
 	xs_info_release(&info);
+}
+
+static void stop_waiting(struct client *c)
+{
+	if (c->waiting) {
+		c->waiting = false;
+		if (atomic_fetch_sub(&g_waiters, 1) == 1 && g_ctl_boosted) {
+			xs_thread_unboost(0);
+			g_ctl_boosted = false;
+		}
+	}
+}
+
+/* Clients waiting for an action: the reply, with GET's fields, once the
+ * payload's rc is no longer -EAGAIN. */
+static void check_waiters(void)
+{
+	if (!atomic_load(&g_waiters))
+		return;
+	for (int i = 0; i < g_nclients; i++) {
+		struct client *c = &g_clients[i];
+		if (!c->waiting)
+			continue;
+		struct xs_response rs;
+		memset(&rs, 0, sizeof(rs));
+		rs.op = XS_OP_ACTION;
+		xs_payloads_lock();
+		struct xs_payload *p = xs_payload_find(c->wait_name);
+		if (p && p->rc == -EAGAIN) {
+			xs_payloads_unlock();
+			continue;
+		}
+		if (!p) {
+			rs.ret = -ENOENT;
+			snprintf(rs.reason, sizeof(rs.reason), "payload '%s' is gone", c->wait_name);
+		} else {
+			rs.action_ended = true;
+			rs.state = p->state;
+			rs.rc = p->rc;
+			snprintf(rs.rc_reason, sizeof(rs.rc_reason), "%s", p->rc ? p->reason : "");
+		}
+		xs_payloads_unlock();
+		stop_waiting(c);
+		queue_response(c, &rs);
+	}
+}
+
+void xs_control_action_ended(void)
+{
+	pid_t tid = atomic_load(&g_ctl_tid);
+	/* Never into a handler the program put on the signal. */
+	if (!atomic_load(&g_waiters) || !tid || !xs_rendezvous_handler_ours())
+		return;
+	/* The park signal with no attempt in it: the handler returns at
+	 * once, and poll() in the control thread ends with EINTR. */
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = xs_rendezvous_signal();
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_ptr = (void *)(uintptr_t)UINT64_MAX;
+	syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, si.si_signo, &si);
 }
 
 /* Read what is there (up to one frame). Returns <0 when the connection must end. */
@@ -360,6 +449,7 @@ static void client_drop(int i, bool ours)
 {
 	struct client *c = &g_clients[i];
 	client_reset(c);
+	stop_waiting(c);
 	free(c->out);
 	if (ours && client_is_ours(c))
 		close(c->fd);
@@ -374,7 +464,8 @@ static unsigned next_slot_s(uint64_t now)
 	for (int i = 0; i < g_nclients; i++) {
 		const struct client *c = &g_clients[i];
 		uint64_t at = c->started_ms ? c->started_ms + XS_REQUEST_IO_MS
-			      : c->out ? c->out_since + XS_REPLY_DRAIN_MS : c->last_ms + g_idle_ms;
+			      : c->out ? c->out_since + XS_REPLY_DRAIN_MS
+			      : c->waiting ? now + XS_WAIT_RECHECK_MS : c->last_ms + g_idle_ms;
 		if (at < best)
 			best = at;
 	}
@@ -443,6 +534,7 @@ static void check_listener(uint64_t now, uint64_t *retry_at, bool invalid)
 
 static void control_round(struct pollfd *fds, int n, uint64_t now, uint64_t *retry_at)
 {
+	check_waiters();
 	/* Backwards: a drop moves the last client (already seen) into i. */
 	for (int i = g_nclients - 1; i >= 0; i--) {
 		struct client *c = &g_clients[i];
@@ -468,7 +560,7 @@ static void control_round(struct pollfd *fds, int n, uint64_t now, uint64_t *ret
 				 "request incomplete after 5 s; closing the connection");
 			rc = -1;
 		}
-		if (!rc && !c->started_ms && !c->out && since(now, c->last_ms) > g_idle_ms &&
+		if (!rc && !c->started_ms && !c->out && !c->waiting && since(now, c->last_ms) > g_idle_ms &&
 		    client_is_ours(c)) {
 			char why[120];
 			snprintf(why, sizeof(why), "connection idle for %u ms; closed by the agent",
@@ -501,7 +593,8 @@ static int poll_timeout(uint64_t now, uint64_t retry_at)
 	for (int i = 0; i < g_nclients; i++) {
 		const struct client *c = &g_clients[i];
 		uint64_t at = c->started_ms ? c->started_ms + XS_REQUEST_IO_MS
-			      : c->out ? c->out_since + XS_REPLY_DRAIN_MS : c->last_ms + g_idle_ms;
+			      : c->out ? c->out_since + XS_REPLY_DRAIN_MS
+			      : c->waiting ? now + XS_WAIT_RECHECK_MS : c->last_ms + g_idle_ms;
 		if (at + 1 < t)
 			t = at + 1;
 	}
@@ -521,6 +614,7 @@ static void *control_thread(void *arg)
 	uint64_t retry_at = 0;
 
 	xs_thread_prefer_latency();
+	atomic_store(&g_ctl_tid, (pid_t)syscall(SYS_gettid));
 	if (in_child) {
 		/* A child that execs at once never gets this far: give it a
 		 * moment before making a socket on its behalf. */
@@ -537,7 +631,9 @@ static void *control_thread(void *arg)
 		fds[0].revents = 0;
 		for (int i = 0; i < g_nclients; i++) {
 			fds[1 + i].fd = g_clients[i].fd;
-			fds[1 + i].events = g_clients[i].out ? POLLOUT : POLLIN;
+			/* A waiting client is not read (lock step): only its
+			 * hang-up is noticed (always reported). */
+			fds[1 + i].events = g_clients[i].out ? POLLOUT : g_clients[i].waiting ? 0 : POLLIN;
 			fds[1 + i].revents = 0;
 		}
 		int n = 1 + g_nclients;
@@ -623,6 +719,9 @@ void xs_control_fork_child(void)
 	memset(g_clients, 0, sizeof(g_clients));
 	g_nclients = 0;
 	g_inflight = 0;
+	atomic_store(&g_waiters, 0);
+	atomic_store(&g_ctl_tid, 0);
+	g_ctl_boosted = false;
 	if (xs_sock_is_ours(&g_sock))
 		close(g_sock.fd);
 	g_sock.fd = -1;

@@ -31,6 +31,7 @@
 #include "arch/syscall.h"
 #include "loader_snapshot.h"
 #include "procfs.h"
+#include "stackscan.h"
 
 /*
  * One slot per signalled thread. Its word holds (attempt << 32 | state) and
@@ -121,6 +122,11 @@ static void record_stack(struct xs_thread_stack *st, void *ucv)
 	 * the unwinder fails below. */
 	st->pcs[st->nframes++] = xs_arch_context_pc(uc);
 	st->sp = xs_arch_context_sp(uc);
+	/* No word of the live stack can be a checked address: nothing an
+	 * unwind could find is in the way (stackscan.h). */
+	st->scanned = xs_stackscan_clear(uc, st->tid == g_pid);
+	if (st->scanned)
+		return;
 	if (unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) {
 		st->truncated = true;
 		return;
@@ -282,6 +288,13 @@ static int check_handler(struct xs_err *err)
 		       g_signo, g_signo - SIGRTMIN, SIGRTMIN, SIGRTMAX);
 }
 
+bool xs_rendezvous_handler_ours(void)
+{
+	struct sigaction cur;
+	return g_signo && sigaction(g_signo, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+	       cur.sa_sigaction == park_handler;
+}
+
 bool xs_rendezvous_in_handler(void)
 {
 	uint32_t cap = atomic_load(&g_cap);
@@ -344,6 +357,7 @@ int xs_rendezvous_init(struct xs_err *err)
 	unw_accessors_t *acc = unw_get_accessors(unw_local_addr_space);
 	if (acc)
 		acc->access_mem = safe_access_mem;
+	xs_stackscan_init();
 	const char *strict = getenv("XSPLICE_STRICT_PARK");
 	g_strict = strict && *strict && strcmp(strict, "0") != 0;
 	dl_iterate_phdr(find_own_text, NULL);
@@ -473,6 +487,7 @@ static int signal_new_threads(struct attempt *a, pid_t self)
 		s->st.tid = tid;
 		s->st.nframes = 0;
 		s->st.conservative = false;
+		s->st.scanned = false;
 		atomic_store(&s->word, slot_word(a->gen, SLOT_SENT));
 		if (!a->t_first_signal)
 			a->t_first_signal = now_ns();
@@ -631,9 +646,9 @@ static int ensure_capacity(uint32_t cap, bool fresh, struct xs_err *err)
 	return 0;
 }
 
-int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
-		      const _Atomic bool *cancel, struct xs_rendezvous_stats *stats,
-		      struct xs_err *err)
+int xs_rendezvous_run(xs_critical_fn fn, void *ctx, const struct xs_scan_range *watch,
+		      unsigned nwatch, unsigned timeout_ms, const _Atomic bool *cancel,
+		      struct xs_rendezvous_stats *stats, struct xs_err *err)
 {
 	if (!g_signo)
 		return xs_fail(err, -ENOSYS, "the thread rendezvous is not initialised");
@@ -650,6 +665,12 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 	int hrc = check_handler(err);
 	if (hrc)
 		return hrc;
+	/* The handlers' fast path for this stop; not rewritten while a
+	 * handler of an earlier stop may still be recording. */
+	if (watch && !g_snapshot_in_use)
+		xs_stackscan_prepare(watch, nwatch);
+	else
+		xs_stackscan_off();
 
 	for (;;) {
 		/* Allocate before parking: no malloc with threads parked. */
@@ -696,7 +717,7 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 		}
 		if (r == 0) {
 			a.t_arrived = now_ns();
-			unsigned n = 0;
+			unsigned n = 0, nscanned = 0;
 			/* Why this stop cannot go on (worded after the release:
 			 * no formatting while threads are parked). */
 			enum { STOP_OK, STOP_WOKE, STOP_UNCHECKABLE } why = STOP_OK;
@@ -720,8 +741,10 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 						why_tid = sl->st.tid;
 					}
 				}
-				if (st == SLOT_ARRIVED || st == SLOT_ASLEEP)
+				if (st == SLOT_ARRIVED || st == SLOT_ASLEEP) {
 					g_stacks[n++] = &sl->st;
+					nscanned += st == SLOT_ARRIVED && sl->st.scanned;
+				}
 			}
 			struct xs_err werr = { "" };
 			r = why ? -EAGAIN : fn(ctx, g_stacks, n);
@@ -733,6 +756,7 @@ int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
 				stats->pause_ns = t_release - a.t_first_signal;
 				stats->park_ns = a.t_arrived - a.t_first_signal;
 				stats->threads = n;
+				stats->scanned = nscanned;
 				stats->attempts = attempts;
 			}
 			fresh = !release_all(&a);

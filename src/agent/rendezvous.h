@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "stackscan.h"
 #include "xsplice/error.h"
 
 #define XS_STACK_MAX 64
@@ -30,6 +31,9 @@ struct xs_thread_stack {
 	 * be unwound from here, so every word in [sp, stack_hi) is treated as
 	 * a possible return address (conservative). pcs[0] is its PC. */
 	bool conservative;
+	/* Cleared by the handler's stack scan (stackscan.h): no word of its
+	 * stack is in a checked range; pcs[0] only, nothing unwound. */
+	bool scanned;
 	uintptr_t sp, stack_hi;
 	uintptr_t pcs[XS_STACK_MAX];
 };
@@ -38,6 +42,7 @@ struct xs_rendezvous_stats {
 	uint64_t pause_ns;      /* first signal sent -> release issued (all threads woken) */
 	uint64_t park_ns;       /* first signal sent -> last thread arrived */
 	unsigned threads;       /* threads parked in the successful attempt */
+	unsigned scanned;       /* of them, cleared by the stack scan without unwinding */
 	unsigned attempts;
 };
 
@@ -56,11 +61,15 @@ typedef int (*xs_critical_fn)(void *ctx, const struct xs_thread_stack *const *th
 #define XS_DEFAULT_SIGNAL_OFFSET 6
 int xs_rendezvous_init(struct xs_err *err);
 int xs_rendezvous_signal(void);
+/* Is the park handler still installed on the reserved signal? */
+bool xs_rendezvous_handler_ours(void);
 /* Is the calling thread inside its park handler, recording its stack? */
 bool xs_rendezvous_in_handler(void);
 
 /*
- * Park all threads, run fn, release; retry on -EAGAIN until timeout_ms,
+ * Park all threads, run fn, release; watch[0..nwatch) are the address
+ * ranges fn checks stacks against (NULL: unknown, every parked thread
+ * unwinds; see stackscan.h); retry on -EAGAIN until timeout_ms,
  * or until *cancel (looked at between attempts, never during a stop):
  * then -ECANCELED.
  * On running out of time: -EBUSY with the reason of the last conflict, or
@@ -69,8 +78,8 @@ bool xs_rendezvous_in_handler(void);
  * *stats is written only when fn returned 0, before the release (while
  * every thread that might read it is parked); otherwise left alone.
  */
-int xs_rendezvous_run(xs_critical_fn fn, void *ctx, unsigned timeout_ms,
-		      const _Atomic bool *cancel, struct xs_rendezvous_stats *stats,
-		      struct xs_err *err);
+int xs_rendezvous_run(xs_critical_fn fn, void *ctx, const struct xs_scan_range *watch,
+		      unsigned nwatch, unsigned timeout_ms, const _Atomic bool *cancel,
+		      struct xs_rendezvous_stats *stats, struct xs_err *err);
 
 #endif

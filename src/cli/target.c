@@ -163,10 +163,8 @@ void dot(void *arg)
 int run_action(struct ctx *c, const char *name, uint32_t cmd,
 		      void (*progress)(void *arg), void *arg, struct xs_err *err)
 {
-	int rc = xs_ctl_action(c->ctl, name, cmd, c->timeout_ms, err);
-	if (!rc)
-		rc = xs_ctl_wait(c->ctl, name, cmd, wait_bound(c), progress, arg, err);
-	return rc;
+	/* One round trip: the agent answers when the action has ended. */
+	return xs_ctl_act(c->ctl, name, cmd, c->timeout_ms, wait_bound(c), progress, arg, err);
 }
 
 /*

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,6 +35,10 @@ struct sched_attr {
 	uint32_t sched_util_min;
 	uint32_t sched_util_max;
 };
+
+#ifndef SCHED_FLAG_RESET_ON_FORK
+#define SCHED_FLAG_RESET_ON_FORK 0x01
+#endif
 
 /* The shortest slice the kernel accepts (it clamps to 0.1..100 ms). */
 #define XS_SLICE_NS 100000ull
@@ -57,4 +62,43 @@ int xs_thread_prefer_latency(void)
 	if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+bool xs_thread_boost(pid_t tid)
+{
+	const char *env = getenv("XSPLICE_RT_BOOST");
+	if (env && strcmp(env, "0") == 0)
+		return false;
+	struct sched_attr a;
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, tid, &a, sizeof(a), 0) < 0)
+		return false;
+	if (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH)
+		return false;
+	struct sched_attr rt;
+	memset(&rt, 0, sizeof(rt));
+	rt.size = sizeof(rt);
+	rt.sched_policy = SCHED_FIFO;
+	rt.sched_priority = 1;
+	/* Not inherited by anything the thread might create. */
+	rt.sched_flags = SCHED_FLAG_RESET_ON_FORK;
+	return syscall(SYS_sched_setattr, tid, &rt, 0) == 0;
+}
+
+void xs_thread_unboost(pid_t tid)
+{
+	struct sched_attr a;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.sched_policy = SCHED_OTHER;
+	/* The nice value is the thread's own: kept by the kernel across the
+	 * real-time period (sched_nice is applied anew here, so read it). */
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, (id_t)(tid ? tid : (pid_t)syscall(SYS_gettid)));
+	a.sched_nice = errno ? 0 : nice;
+	a.sched_runtime = XS_SLICE_NS;
+	if (syscall(SYS_sched_setattr, tid, &a, 0) < 0) {
+		a.sched_runtime = 0; /* a kernel without custom slices */
+		syscall(SYS_sched_setattr, tid, &a, 0);
+	}
 }

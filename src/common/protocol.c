@@ -177,6 +177,12 @@ int xs_encode_request(const struct xs_request *rq, uint8_t **frame, size_t *fram
 			w.rc = xs_fail(err, -EINVAL, "cmd: unknown action %u", rq->cmd);
 		wb_u32(&w, rq->cmd);
 		wb_u32(&w, rq->timeout_ms);
+		/* Flags only when set: an agent that predates them still
+		 * understands the request (and refuses one with them). */
+		if (rq->action_flags & ~XS_ACTION_FLAGS_KNOWN)
+			w.rc = xs_fail(err, -EINVAL, "action flags: unknown %#x", rq->action_flags);
+		if (rq->action_flags)
+			wb_u32(&w, rq->action_flags);
 		break;
 	case XS_OP_INFO:
 		/* The original INFO request is empty: flags only when set, so
@@ -312,6 +318,15 @@ int xs_encode_response(const struct xs_response *rs, uint8_t **frame, size_t *fr
 			wb_u32(&w, rs->state);
 			wb_u32(&w, (uint32_t)rs->rc);
 			wb_reason(&w, rs->rc_reason);
+			break;
+		case XS_OP_ACTION:
+			/* Only to a request with XS_ACTION_F_WAIT: the original
+			 * reply is empty. */
+			if (rs->action_ended) {
+				wb_u32(&w, rs->state);
+				wb_u32(&w, (uint32_t)rs->rc);
+				wb_reason(&w, rs->rc_reason);
+			}
 			break;
 		case XS_OP_LIST:
 			if (!w.rc && rs->list_count > XS_LIST_MAX)
@@ -510,6 +525,15 @@ int xs_decode_request(uint16_t op, const uint8_t *body, size_t len, struct xs_re
 			return rc;
 		if (!xs_action_name(rq->cmd))
 			return xs_fail(err, -EINVAL, "cmd: unknown action %u", rq->cmd);
+		if (r.left >= 4) {
+			if ((rc = rb_u32(&r, &rq->action_flags, "action flags", err)))
+				return rc;
+			if (rq->action_flags == 0)
+				return xs_fail(err, -EINVAL, "action flags: 0 is not sent as a field");
+			if (rq->action_flags & ~XS_ACTION_FLAGS_KNOWN)
+				return xs_fail(err, -EINVAL, "action flags: unknown %#x",
+					       rq->action_flags & ~XS_ACTION_FLAGS_KNOWN);
+		}
 		break;
 	case XS_OP_INFO:
 		/* Optional flags; fewer than 4 bytes are trailing bytes. */
@@ -774,6 +798,20 @@ static int dec_response(uint16_t op, struct rbuf *r, struct xs_response *rs, str
 			    (rc = rb_i32(r, &e->rc, "entry rc", err)))
 				return xs_fail_prefix(err, rc, "entry %u", i);
 		}
+		break;
+	case XS_OP_ACTION:
+		/* The outcome (XS_ACTION_F_WAIT) or nothing; fewer bytes than a
+		 * state are trailing bytes. */
+		if (r->left < 4)
+			break;
+		if ((rc = rb_u32(r, &rs->state, "state", err)) ||
+		    (rc = check_state(rs->state, "state", err)) ||
+		    (rc = rb_i32(r, &rs->rc, "rc", err)) ||
+		    (rc = rb_str(r, rs->rc_reason, sizeof(rs->rc_reason), 0, "rc_reason", err)))
+			return rc;
+		if (rs->rc == -EAGAIN)
+			return xs_fail(err, -EBADMSG, "rc: an ended action cannot be -EAGAIN");
+		rs->action_ended = true;
 		break;
 	case XS_OP_INFO:
 		if ((rc = dec_info(r, &rs->info, err)))

@@ -759,6 +759,49 @@ int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wai
 	}
 }
 
+int xs_ctl_act(struct xs_ctl *ctl, const char *name, uint32_t cmd, uint32_t timeout_ms,
+	       unsigned wait_ms, void (*progress)(void *arg), void *arg, struct xs_err *err)
+{
+	struct xs_request rq = { .op = XS_OP_ACTION, .cmd = cmd, .timeout_ms = timeout_ms,
+				 .action_flags = XS_ACTION_F_WAIT };
+	struct xs_response rs;
+	int rc = set_name(&rq, name, err);
+	if (rc)
+		return rc;
+	if (!xs_action_name(cmd))
+		return xs_fail(err, -EINVAL, "unknown action %u", cmd);
+	/* The reply comes when the action has ended: wait for it as long
+	 * as the caller would have polled. */
+	unsigned io = ctl->io_timeout_ms;
+	if (wait_ms > io)
+		ctl->io_timeout_ms = wait_ms;
+	rc = roundtrip(ctl, &rq, &rs, err);
+	ctl->io_timeout_ms = io;
+	if (rc == -EBADMSG) {
+		/* An agent from before the flag refuses the field: the
+		 * original request, then GET until the end. */
+		xs_response_free(&rs);
+		if (err)
+			err->msg[0] = '\0';
+		rq.action_flags = 0;
+		rc = roundtrip(ctl, &rq, &rs, err);
+	}
+	if (rc) {
+		xs_response_free(&rs);
+		return rc;
+	}
+	bool ended = rs.action_ended;
+	int32_t arc = rs.rc;
+	char reason[XS_REASON_SIZE];
+	snprintf(reason, sizeof(reason), "%s", rs.rc_reason);
+	xs_response_free(&rs);
+	if (!ended) /* answered at once (UNLOAD, an old agent) */
+		return xs_ctl_wait(ctl, name, cmd, wait_ms, progress, arg, err);
+	if (arc)
+		return xs_fail(err, arc, "%s", reason[0] ? reason : strerror(-arc));
+	return 0;
+}
+
 int xs_ctl_info(struct xs_ctl *ctl, struct xs_info **info, struct xs_err *err)
 {
 	struct xs_request rq = { .op = XS_OP_INFO, .info_flags = XS_INFO_METADATA };

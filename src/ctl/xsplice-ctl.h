@@ -69,6 +69,15 @@ int xs_ctl_action(struct xs_ctl *ctl, const char *name, uint32_t cmd, uint32_t t
  */
 int xs_ctl_wait(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned wait_ms,
 		void (*progress)(void *arg), void *arg, struct xs_err *err);
+/*
+ * ACTION and its outcome in one round trip (XS_ACTION_F_WAIT: the agent
+ * answers when the action has ended; docs/protocol.md). With an agent
+ * that predates the flag, or for UNLOAD, the same as xs_ctl_action +
+ * xs_ctl_wait (progress is called only while polling). Returns the
+ * action's rc, its reason in err; -ETIMEDOUT after wait_ms.
+ */
+int xs_ctl_act(struct xs_ctl *ctl, const char *name, uint32_t cmd, uint32_t timeout_ms,
+	       unsigned wait_ms, void (*progress)(void *arg), void *arg, struct xs_err *err);
 int xs_ctl_info(struct xs_ctl *ctl, struct xs_info **info, struct xs_err *err);
 void xs_info_free(struct xs_info *info);
 

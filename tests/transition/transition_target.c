@@ -15,6 +15,10 @@
  *                        answers "tid T" once it is inside
  *   slowblock MS         the same, but the worker blocks every signal first
  *   slowdone             1 when the last slow worker has left, else 0
+ *   stale MS             a worker keeps a pointer into slow_function's body
+ *                        in a local (a word the stack scan matches, not a
+ *                        return address) and sleeps MS outside it; "tid T"
+ *   staledone            1 once that worker has returned
  *   slowdeep MS DEPTH    from now on slow workers sleep DEPTH frames below
  *                        slow_function (answers DEPTH; MS is ignored)
  *   maps N               N more one-page mappings; answers how many
@@ -244,6 +248,28 @@ static void *slow_worker(void *arg)
 	return NULL;
 }
 
+static atomic_int stale_tid, stale_done = 1;
+
+/* A live frame holding a stale code pointer into slow_function, shaped
+ * like a return address (past its first byte), while the thread sleeps
+ * elsewhere. */
+NOIPA static void stale_sleep(long ms)
+{
+	volatile uintptr_t stale = (uintptr_t)slow_function + 4;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	atomic_store(&stale_tid, gettid_raw());
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	deep_sink += (long)stale;
+}
+
+static void *stale_worker(void *arg)
+{
+	stale_sleep((long)(intptr_t)arg);
+	atomic_store(&stale_done, 1);
+	return NULL;
+}
+
 static atomic_int nap_tid, nap_done = 1;
 
 static void *nap_worker(void *arg)
@@ -418,6 +444,20 @@ static void handle(const char *req, char *out, size_t len)
 		while (!atomic_load(&slow_inside))
 			sleep_ms(1);
 		snprintf(out, len, "tid %d", atomic_load(&slow_tid));
+	} else if (sscanf(req, "stale %ld", &v) == 1) {
+		atomic_store(&stale_tid, 0);
+		atomic_store(&stale_done, 0);
+		pthread_t t;
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		pthread_create(&t, &at, stale_worker, (void *)(intptr_t)v);
+		pthread_attr_destroy(&at);
+		while (!atomic_load(&stale_tid))
+			sleep_ms(1);
+		snprintf(out, len, "tid %d", atomic_load(&stale_tid));
+	} else if (strcmp(req, "staledone") == 0) {
+		snprintf(out, len, "%d", atomic_load(&stale_done));
 	} else if (strcmp(req, "slowdone") == 0) {
 		snprintf(out, len, "%d", !atomic_load(&slow_inside));
 	} else if (strcmp(req, "nap") == 0) {

@@ -52,6 +52,9 @@ size_t xs_arch_endbr_skip(uintptr_t fn, size_t room);
  * ucontext (void * so callers need no <ucontext.h>). */
 uintptr_t xs_arch_context_pc(const void *ucontext);
 uintptr_t xs_arch_context_sp(const void *ucontext);
+/* Where a signal frame keeps the FPU/vector registers: [*lo, *hi), or
+ * an empty range when it has none. */
+void xs_arch_context_fpstate(const void *ucontext, uintptr_t *lo, uintptr_t *hi);
 
 /* Serialise this CPU's instruction stream (cpuid on x86). */
 void xs_arch_serialize(void);

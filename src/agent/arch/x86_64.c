@@ -221,3 +221,22 @@ uintptr_t xs_arch_context_sp(const void *ucontext)
 {
 	return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RSP];
 }
+
+/* The kernel's layout (arch/x86/include/uapi/asm/sigcontext.h): a 512-byte
+ * fxsave area whose bytes 464.. (sw_reserved) say, with magic1, how large
+ * the whole xsave area is; magic2 follows its end. */
+void xs_arch_context_fpstate(const void *ucontext, uintptr_t *lo, uintptr_t *hi)
+{
+	const uint8_t *fp = (const uint8_t *)((const ucontext_t *)ucontext)->uc_mcontext.fpregs;
+	*lo = *hi = 0;
+	if (!fp)
+		return;
+	uint32_t magic1 = *(const volatile uint32_t *)(fp + 464);
+	uint32_t ext = *(const volatile uint32_t *)(fp + 468);
+	uintptr_t size = 512;
+	if (magic1 == 0x46505853u && ext > 512 && ext <= 65536 &&
+	    *(const volatile uint32_t *)(fp + ext - 4) == 0x46505845u)
+		size = ext;
+	*lo = (uintptr_t)fp;
+	*hi = (uintptr_t)fp + size;
+}

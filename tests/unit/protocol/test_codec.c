@@ -953,6 +953,64 @@ static void test_mutations(void **state)
 	print_message("mutations: 50000, accepted and re-encoded identically: %u\n", accepted);
 }
 
+/* ACTION with XS_ACTION_F_WAIT (docs/protocol.md, "Waiting for the end"):
+ * the flag only when set, refused as 0 or unknown; the reply carries the
+ * outcome only when there is one, and both old forms still decode. */
+static void test_action_wait(void **state)
+{
+	(void)state;
+	struct xs_err err = { "" };
+	struct xs_request rq = { .op = XS_OP_ACTION, .cmd = XS_ACTION_APPLY, .timeout_ms = 300,
+				 .action_flags = XS_ACTION_F_WAIT }, out;
+	strcpy(rq.name, "p");
+	uint8_t *f, *f0;
+	size_t n, n0;
+	enc_rq(&rq, &f, &n);
+	assert_int_equal(xs_decode_request(XS_OP_ACTION, f + HDR, n - HDR, &out, &err), 0);
+	assert_int_equal(out.action_flags, XS_ACTION_F_WAIT);
+	assert_int_equal(out.timeout_ms, 300);
+	rq.action_flags = 0;
+	enc_rq(&rq, &f0, &n0);
+	assert_int_equal(n - n0, 4); /* the original request, plus the field */
+	assert_int_equal(xs_decode_request(XS_OP_ACTION, f0 + HDR, n0 - HDR, &out, &err), 0);
+	assert_int_equal(out.action_flags, 0);
+	uint8_t *bad = malloc(n - HDR);
+	assert_non_null(bad);
+	memcpy(bad, f + HDR, n - HDR);
+	memset(bad + (n - HDR) - 4, 0, 4);
+	expect_rq_fail(XS_OP_ACTION, bad, n - HDR, -EINVAL, "action flags");
+	bad[n - HDR - 4] = 2;
+	expect_rq_fail(XS_OP_ACTION, bad, n - HDR, -EINVAL, "unknown");
+	free(bad);
+	free(f);
+	free(f0);
+	rq.action_flags = 4;
+	assert_int_equal(xs_encode_request(&rq, &f, &n, &err), -EINVAL);
+
+	/* Replies: empty (accepted, the original), and with the outcome. */
+	struct xs_response rs = { .op = XS_OP_ACTION }, back;
+	enc_rs(&rs, &f, &n);
+	assert_int_equal(xs_decode_response(XS_OP_ACTION, f + HDR, n - HDR, &back, &err), 0);
+	assert_false(back.action_ended);
+	free(f);
+	rs.action_ended = true;
+	rs.state = XS_STATE_CHECKED;
+	rs.rc = -EBUSY;
+	strcpy(rs.rc_reason, "thread 7 is in function f");
+	enc_rs(&rs, &f, &n);
+	assert_int_equal(xs_decode_response(XS_OP_ACTION, f + HDR, n - HDR, &back, &err), 0);
+	assert_true(back.action_ended);
+	assert_int_equal(back.state, XS_STATE_CHECKED);
+	assert_int_equal(back.rc, -EBUSY);
+	assert_string_equal(back.rc_reason, rs.rc_reason);
+	free(f);
+	/* An ended action is never -EAGAIN. */
+	rs.rc = -EAGAIN;
+	enc_rs(&rs, &f, &n);
+	assert_int_not_equal(xs_decode_response(XS_OP_ACTION, f + HDR, n - HDR, &back, &err), 0);
+	free(f);
+}
+
 /* INFO metadata (docs/protocol.md, "Metadata"): the flag in the request,
  * the trailer in the reply only when asked; both directions decode the old
  * forms (an old agent's reply, an old client's empty request). */
@@ -1018,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(test_info_audit),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_info_metadata),
+		cmocka_unit_test(test_action_wait),
 	};
 	return cmocka_run_group_tests_name("protocol codec", tests, NULL, NULL);
 }
