@@ -285,8 +285,10 @@ static void *altstack_thread(void *arg)
 	g_clear = -1;
 	raise(SIGUSR2);
 	*out = g_clear;
+	void *mem = ss.ss_sp;
 	ss.ss_flags = SS_DISABLE;
 	sigaltstack(&ss, NULL);
+	free(mem);
 	return NULL;
 }
 
