@@ -37,6 +37,9 @@ char *xb_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1,
  * off (fn may change the line). A missing file has no lines: 0. */
 int xb_each_line(const char *path, void (*fn)(char *line, void *arg), void *arg,
 		 struct xs_err *err);
+/* The whole regular file path in *buf (NUL-terminated, *len bytes, freed by
+ * the caller): 0, or -errno / -EINVAL (not a regular file) / -EIO. */
+int xb_read_file(const char *path, char **buf, size_t *len);
 
 /* ---- capture.c: the compiler wrapper and its log ---- */
 
@@ -327,6 +330,10 @@ struct xb_dep {
 };
 int xb_read_deps(const char *path, struct xb_dep **out, size_t *n, struct xs_err *err);
 void xb_deps_free(struct xb_dep *d, size_t n);
+/* Every file under tree (canonical) that a compile of deps read, source or
+ * header: sorted, each once; *n of them (strings and array freed by the
+ * caller). */
+char **xb_files_read(const char *tree, const struct xb_dep *deps, size_t ndeps, size_t *n);
 
 /* ---- copies.c: sources the build compiles as copies ---- */
 /* A patched file (rel, relative to the tree) that no compile read, and a

@@ -22,79 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int read_all(const char *path, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	*len = (size_t)st.st_size;
-	*buf = xb_calloc(*len + 1, 1);
-	size_t got = 0;
-	while (got < *len) {
-		ssize_t r = read(fd, *buf + got, *len - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (got != *len) {
-		free(*buf);
-		*buf = NULL;
-		return -EIO;
-	}
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool c_source(const char *path)
 {
 	static const char *const ext[] = { ".c", ".h", ".cc", ".cpp", ".cxx", ".c++", ".hh",
 					   ".hpp", ".hxx", ".C", ".H", ".inc", ".def", NULL };
 	return xb_has_extension(path, ext);
-}
-
-/* Every file of the tree that a compile read (source or header), once. */
-static char **files_read(const char *tree, const struct xb_dep *deps, size_t ndeps, size_t *n)
-{
-	size_t cap = 0;
-	char **v = NULL;
-	size_t tl = strlen(tree);
-	*n = 0;
-	for (size_t i = 0; i < ndeps; i++) {
-		for (size_t k = 0; k <= deps[i].nheaders; k++) {
-			const char *f = k < deps[i].nheaders ? deps[i].headers[k] : deps[i].src;
-			if (strncmp(f, tree, tl) || f[tl] != '/')
-				continue;
-			if (*n == cap) {
-				cap = cap ? 2 * cap : 64;
-				v = xb_realloc(v, cap, sizeof(*v));
-			}
-			v[(*n)++] = xb_strdup(f);
-		}
-	}
-	if (!*n)
-		return v;
-	qsort(v, *n, sizeof(*v), cmp_str);
-	size_t u = 1;
-	for (size_t i = 1; i < *n; i++) {
-		if (strcmp(v[i], v[u - 1]))
-			v[u++] = v[i];
-		else
-			free(v[i]);
-	}
-	*n = u;
-	return v;
 }
 
 static bool read_by_a_compile(const struct xb_dep *deps, size_t ndeps, const char *file)
@@ -163,17 +95,17 @@ int xb_find_copies(const char *tree, const struct xb_patch *p, const struct xb_d
 		char *body = NULL;
 		size_t len = 0;
 		struct stat st;
-		if (read_by_a_compile(deps, ndeps, file) || read_all(file, &body, &len)) {
+		if (read_by_a_compile(deps, ndeps, file) || xb_read_file(file, &body, &len)) {
 			free(file);
 			continue; /* compiled itself, or new: nothing to follow */
 		}
 		if (!read)
-			read = files_read(tree, deps, ndeps, &nread);
+			read = xb_files_read(tree, deps, ndeps, &nread);
 		for (size_t k = 0; k < nread; k++) {
 			char *cb = NULL;
 			size_t cl = 0;
 			if (!strcmp(read[k], file) || is_patched(tree, p, read[k]) ||
-			    stat(read[k], &st) || (size_t)st.st_size != len || read_all(read[k], &cb, &cl))
+			    stat(read[k], &st) || (size_t)st.st_size != len || xb_read_file(read[k], &cb, &cl))
 				continue;
 			if (cl == len && !memcmp(cb, body, len)) {
 				out->v = xb_realloc(out->v, out->n + 1, sizeof(*out->v));
@@ -198,7 +130,7 @@ int xb_update_copies(const char *tree, const struct xb_copies *c, struct xs_err 
 		char *src = xb_asprintf("%s/%s", tree, c->v[i].rel);
 		char *body = NULL;
 		size_t len = 0;
-		int rc = read_all(src, &body, &len);
+		int rc = xb_read_file(src, &body, &len);
 		free(src);
 		if (rc == -ENOENT)
 			continue; /* deleted by the patch: the copy stays, coverage says so */

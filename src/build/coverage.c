@@ -97,48 +97,15 @@ static bool c_family(const char *path)
 	return xb_has_extension(path, ext);
 }
 
-/* The whole of a file, NULL if unreadable; *len its size. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n == cap)
-			buf = xb_realloc(buf, cap = cap ? 2 * cap : 65536, 1);
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
-
 static bool same_contents(const char *a, const char *b)
 {
+	char *x = NULL, *y = NULL;
 	size_t la = 0, lb = 0;
-	char *x = slurp(a, &la), *y = x ? slurp(b, &lb) : NULL;
-	bool same = x && y && la == lb && !memcmp(x, y, la);
+	bool same = !xb_read_file(a, &x, &la) && !xb_read_file(b, &y, &lb) && la == lb &&
+		    !memcmp(x, y, la);
 	free(x);
 	free(y);
 	return same;
-}
-
-static bool in_list(char **l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
 }
 
 /* Copies of the patched file REL (canonical path FILE) that the original
@@ -154,31 +121,20 @@ static size_t copies_of(const struct xb_coverage_in *in, const char *rel, const 
 			char ***out)
 {
 	char *tail = xb_asprintf("/%s", rel), *tree = xb_canon_path(in->tree);
-	size_t tl = strlen(tail), treel = strlen(tree), n = 0;
-	char **cand = NULL;
-	size_t ncand = 0;
-	for (size_t k = 0; k < in->ndeps; k++) {
-		const struct xb_dep *d = &in->deps[k];
-		for (size_t h = 0; h <= d->nheaders; h++) {
-			const char *f = h == 0 ? d->src : d->headers[h - 1];
-			size_t fl = strlen(f);
-			if (fl <= tl || strcmp(f + fl - tl, tail) || !strcmp(f, file) ||
-			    strncmp(f, tree, treel) || f[treel] != '/' || in_list(cand, ncand, f))
-				continue;
-			cand = xb_realloc(cand, ncand + 1, sizeof(*cand));
-			cand[ncand++] = xb_strdup(f);
-		}
-	}
+	size_t tl = strlen(tail), n = 0, nread = 0;
+	char **read = xb_files_read(tree, in->deps, in->ndeps, &nread);
 	*out = NULL;
-	for (size_t i = 0; i < ncand; i++) {
-		if (same_contents(cand[i], file)) {
+	for (size_t i = 0; i < nread; i++) {
+		size_t fl = strlen(read[i]);
+		if (fl > tl && !strcmp(read[i] + fl - tl, tail) && strcmp(read[i], file) &&
+		    same_contents(read[i], file)) {
 			*out = xb_realloc(*out, n + 1, sizeof(**out));
-			(*out)[n++] = cand[i];
+			(*out)[n++] = read[i];
 		} else {
-			free(cand[i]);
+			free(read[i]);
 		}
 	}
-	free(cand);
+	free(read);
 	free(tail);
 	free(tree);
 	return n;

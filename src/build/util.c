@@ -8,10 +8,13 @@
 #include "build.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int xb_verbose;
 
@@ -159,3 +162,71 @@ int xb_each_line(const char *path, void (*fn)(char *line, void *arg), void *arg,
 	fclose(f);
 	return 0;
 }
+
+int xb_read_file(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	*len = (size_t)st.st_size;
+	*buf = xb_calloc(*len + 1, 1);
+	size_t got = 0;
+	while (got < *len) {
+		ssize_t r = read(fd, *buf + got, *len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (got != *len) {
+		free(*buf);
+		*buf = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **xb_files_read(const char *tree, const struct xb_dep *deps, size_t ndeps, size_t *n)
+{
+	size_t cap = 0;
+	char **v = NULL;
+	size_t tl = strlen(tree);
+	*n = 0;
+	for (size_t i = 0; i < ndeps; i++) {
+		for (size_t k = 0; k <= deps[i].nheaders; k++) {
+			const char *f = k < deps[i].nheaders ? deps[i].headers[k] : deps[i].src;
+			if (strncmp(f, tree, tl) || f[tl] != '/')
+				continue;
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 64;
+				v = xb_realloc(v, cap, sizeof(*v));
+			}
+			v[(*n)++] = xb_strdup(f);
+		}
+	}
+	if (!*n)
+		return v;
+	qsort(v, *n, sizeof(*v), cmp_str);
+	size_t u = 1;
+	for (size_t i = 1; i < *n; i++) {
+		if (strcmp(v[i], v[u - 1]))
+			v[u++] = v[i];
+		else
+			free(v[i]);
+	}
+	*n = u;
+	return v;
+}
+
