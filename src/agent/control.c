@@ -458,7 +458,10 @@ static void client_drop(int i, bool ours)
 }
 
 /* Seconds until an idle connection frees a slot (for the 17th client). */
-static unsigned next_slot_s(uint64_t now)
+/* When the control thread must next look at a client without being woken:
+ * its request's or reply's I/O bound, the recheck of a waiting client, or
+ * its idle timeout; the earliest of all clients, UINT64_MAX with none. */
+static uint64_t next_client_due_ms(uint64_t now)
 {
 	uint64_t best = UINT64_MAX;
 	for (int i = 0; i < g_nclients; i++) {
@@ -469,6 +472,12 @@ static unsigned next_slot_s(uint64_t now)
 		if (at < best)
 			best = at;
 	}
+	return best;
+}
+
+static unsigned next_slot_s(uint64_t now)
+{
+	uint64_t best = next_client_due_ms(now);
 	return best == UINT64_MAX || best <= now ? 0 : (unsigned)((best - now + 999) / 1000);
 }
 
@@ -589,15 +598,9 @@ static void control_round(struct pollfd *fds, int n, uint64_t now, uint64_t *ret
  */
 static int poll_timeout(uint64_t now, uint64_t retry_at)
 {
-	uint64_t t = UINT64_MAX;
-	for (int i = 0; i < g_nclients; i++) {
-		const struct client *c = &g_clients[i];
-		uint64_t at = c->started_ms ? c->started_ms + XS_REQUEST_IO_MS
-			      : c->out ? c->out_since + XS_REPLY_DRAIN_MS
-			      : c->waiting ? now + XS_WAIT_RECHECK_MS : c->last_ms + g_idle_ms;
-		if (at + 1 < t)
-			t = at + 1;
-	}
+	uint64_t t = next_client_due_ms(now);
+	if (t != UINT64_MAX)
+		t++; /* past the bound, so the check that follows sees it expired */
 	if (g_sock.fd < 0 && retry_at && retry_at < t)
 		t = retry_at;
 	if (t == UINT64_MAX)
