@@ -28,10 +28,12 @@ fi
 python3 - "$fuzz_tap" "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
+failures = []  # (test, what failed): repeated at the end, where CI's tail shows it
 try:
     tap = open(sys.argv[1]).read()
     passed += len(re.findall(r"^ok\b(?!.*# SKIP)", tap, re.M))
     failed += len(re.findall(r"^not ok\b", tap, re.M))
+    failures += [("fuzz smoke", l) for l in re.findall(r"^not ok\b.*$", tap, re.M)]
     skipped += len(re.findall(r"^1\.\.0 # SKIP", tap, re.M))
     failed += len(re.findall(r"^Bail out!", tap, re.M))  # the smoke run could not start
 except OSError:
@@ -42,9 +44,11 @@ for path in sys.argv[2:]:
     except OSError:
         print(f"missing {path}: counted as a failure")
         failed += 1
+        failures.append((path, "missing: the test run did not finish"))
         continue
     for line in lines:
         t = json.loads(line)
+        t["name"] = f"{path.split('/meson-logs')[0]}: {t['name']}"  # which build ran it
         out = t.get("stdout") or ""
         res = t.get("result")
         tap_ok = len(re.findall(r"^ok\b(?!.*# SKIP)", out, re.M))
@@ -57,9 +61,19 @@ for path in sys.argv[2:]:
             s = max(s, 1)
         elif res not in ("OK", "EXPECTEDFAIL") and f == 0:
             f = 1  # crashed or timed out before reporting its own failures
+            tail = [l for l in (out + (t.get("stderr") or "")).splitlines() if l.strip()][-3:]
+            failures.append((t["name"], f"{res} after {t.get('duration', 0):.0f} s; last output: "
+                             + (" | ".join(tail) if tail else "(none)")))
+        if f:
+            failures += [(t["name"], l) for l in re.findall(r"^not ok\b.*$", out, re.M)]
+            failures += [(t["name"], l) for l in re.findall(r"^\[  FAILED  \] (?!\d+ test).*$", out, re.M)]
         elif p + f + s == 0:
             p = 1  # a plain pass/fail test
         passed, failed, skipped = passed + p, failed + f, skipped + s
+if failures:
+    print("== what failed (the full output is in the logs above and in meson-logs/testlog.txt)")
+    for name, what in failures:
+        print(f"  {name}: {what[:400]}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed else 0)
 PY
