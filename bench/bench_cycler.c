@@ -73,9 +73,8 @@ int main(int argc, char **argv)
 	uint64_t end = now_ns() + (uint64_t)secs * 1000000000ull, next = now_ns();
 	uint32_t cmd = XS_ACTION_APPLY;
 	while (!g_stop && now_ns() < end && n < cap) {
-		int rc = xs_ctl_action(c, "bench-redis", cmd, 0, &err);
-		if (!rc)
-			rc = xs_ctl_wait(c, "bench-redis", cmd, 30000, NULL, NULL, &err);
+		/* One request per action: the agent replies when it has ended. */
+		int rc = xs_ctl_act(c, "bench-redis", cmd, 0, 30000, NULL, NULL, &err);
 		if (rc == -EBUSY) {
 			busy++;
 			continue;
@@ -100,8 +99,7 @@ int main(int argc, char **argv)
 	}
 	if (cmd == XS_ACTION_REVERT) {
 		/* leave it reverted */
-		if (!xs_ctl_action(c, "bench-redis", cmd, 0, &err))
-			xs_ctl_wait(c, "bench-redis", cmd, 30000, NULL, NULL, &err);
+		xs_ctl_act(c, "bench-redis", cmd, 0, 30000, NULL, NULL, &err);
 	}
 	xs_ctl_action(c, "bench-redis", XS_ACTION_UNLOAD, 0, &err);
 	qsort(pause, n, sizeof(*pause), cmp_u64);

@@ -94,54 +94,15 @@ static const char *changed_word(const char *verb)
 
 /* ---- one process (in a worker) ---- */
 
-static void sleep_us(unsigned us)
-{
-	struct timespec ts = { 0, (long)us * 1000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/*
- * Wait for the action on name to end. The agent usually finishes an action
- * within a millisecond: poll from 50 us, doubling up to 5 ms (the ctl
- * library's fixed 10 ms poll would be most of the time per process).
- */
-static int wait_done(struct xs_ctl *ctl, const char *name, uint32_t cmd, unsigned bound_ms,
-		     struct xs_err *err)
-{
-	uint64_t deadline = xs_mono_ms() + bound_ms;
-	unsigned us = 50;
-	char reason[XS_REASON_SIZE];
-	for (;;) {
-		uint32_t state;
-		int32_t arc;
-		int rc = xs_ctl_get(ctl, name, &state, &arc, reason, err);
-		if (rc == -ENOENT && cmd == XS_ACTION_UNLOAD)
-			return 0;
-		if (rc)
-			return rc;
-		if (arc != -EAGAIN)
-			return arc ? xs_fail(err, arc, "%s", reason[0] ? reason : strerror(-arc)) : 0;
-		if (xs_mono_ms() >= deadline)
-			return xs_fail(err, -ETIMEDOUT, "%s of %s still running after %u ms",
-				       xs_action_name(cmd) ? xs_action_name(cmd) : "action", name,
-				       bound_ms);
-		sleep_us(us);
-		if (us < 5000)
-			us *= 2;
-	}
-}
-
+/* The action, answered when it has ended (the wait flag; an agent from
+ * before it is polled by the ctl library). */
 static int act(struct xs_ctl *ctl, const struct job *j, const char *name, uint32_t cmd,
 	       struct xs_err *err)
 {
-	int rc = xs_ctl_action(ctl, name, cmd, j->timeout_ms, err);
-	if (!rc) {
-		uint64_t w = (uint64_t)(j->timeout_ms ? j->timeout_ms : AGENT_DEFAULT_GUESS_MS) +
-			     WAIT_MARGIN_MS;
-		rc = wait_done(ctl, name, cmd, w > UINT32_MAX ? UINT32_MAX : (unsigned)w, err);
-	}
-	return rc;
+	uint64_t w = (uint64_t)(j->timeout_ms ? j->timeout_ms : AGENT_DEFAULT_GUESS_MS) +
+		     WAIT_MARGIN_MS;
+	return xs_ctl_act(ctl, name, cmd, j->timeout_ms, w > UINT32_MAX ? UINT32_MAX : (unsigned)w,
+			  NULL, NULL, err);
 }
 
 static enum result say(struct target *t, enum result r, const char *fmt, ...)
