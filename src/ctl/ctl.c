@@ -47,7 +47,6 @@ struct xs_ctl {
 	int fd;
 	int pid; /* 0 when connected by path */
 	unsigned io_timeout_ms;
-	bool answered; /* a reply came on this connection */
 	char path[XS_PATH_SIZE];
 };
 
@@ -495,13 +494,13 @@ static int roundtrip_once(struct xs_ctl *ctl, const struct xs_request *rq,
 		/* The agent may have said why before closing (too many
 		 * clients): prefer its words. */
 		struct xs_err rerr = { "" };
+		*unread = true; /* our bytes never reached it */
 		if (xs_read_frame(ctl->fd, &h, &body, 1, 200, &rerr) == 0) {
 			int refused = agent_refusal(&h, body, err);
 			free(body);
 			if (refused)
 				return refused;
 		}
-		*unread = true;
 		return explain_close(ctl, rc, err);
 	}
 	if (rc)
@@ -513,15 +512,18 @@ static int roundtrip_once(struct xs_ctl *ctl, const struct xs_request *rq,
 		*unread = true;
 	if (rc == -ENOTCONN || rc == -ECONNRESET)
 		return explain_close(ctl, rc, err);
-	ctl->answered = true;
 	if (rc == -ETIMEDOUT)
 		return xs_fail_prefix(err, rc, "waiting for the agent");
 	if (rc)
 		return xs_fail_prefix(err, rc == -ENOMEM ? rc : -EPROTO, "bad reply from the agent");
 	if ((h.op & (uint16_t)~XS_OP_REPLY) != rq->op) {
-		/* Refused before the agent read our request (too many clients). */
+		/* Said before the agent read our request: too many clients,
+		 * or it closed the connection as idle (ETIMEDOUT) just as we
+		 * sent. Either way the request was not carried out. */
 		int refused = agent_refusal(&h, body, err);
 		free(body);
+		if (refused == -ETIMEDOUT)
+			*unread = true;
 		if (refused)
 			return refused;
 		return xs_fail(err, -EPROTO, "bad reply from the agent: op %u answers op %u",
@@ -574,8 +576,11 @@ static int roundtrip(struct xs_ctl *ctl, const struct xs_request *rq, struct xs_
 {
 	bool unread = false;
 	int rc = roundtrip_once(ctl, rq, rs, &unread, err);
-	/* Only before the first reply: later, a reset is a real error. */
-	if (!unread || ctl->answered || reconnect(ctl) != 0)
+	/* The agent provably did not read the request (a reset, a refused
+	 * send, or its idle-close notice: the protocol is lock-step, so no
+	 * earlier request of ours was pending): connect again and send it
+	 * once more. Among too many clients (EBUSY) the refusal stands. */
+	if (!unread || rc == -EBUSY || reconnect(ctl) != 0)
 		return rc;
 	xs_response_free(rs);
 	if (err)
