@@ -125,13 +125,22 @@ int main(int argc, char **argv)
 
 	struct xs_ctl *c = NULL;
 	struct xs_err err = { "" };
-	int rc = -ENOENT;
-	for (int i = 0; i < 200 && rc; i++) {
+	/* Up to 60 s: a loaded machine may take seconds to start the target
+	 * (the bound was 4 s); stop early if it died. */
+	int rc = -ENOENT, status = 0;
+	double start = now_s();
+	while (rc && now_s() - start < 60) {
 		usleep(20000);
+		if (waitpid(target, &status, WNOHANG) == target) {
+			printf("not ok 1 - connect to the agent: the target exited first (%s %d)\n",
+			       WIFEXITED(status) ? "status" : "signal",
+			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			return 1;
+		}
 		rc = xs_ctl_connect_pid(target, &c, &err);
 	}
 	if (rc) {
-		printf("not ok 1 - connect to the agent: %s\n", err.msg);
+		printf("not ok 1 - connect to the agent within %.0f s: %s\n", now_s() - start, err.msg);
 		kill(target, SIGKILL);
 		return 1;
 	}
@@ -191,7 +200,6 @@ int main(int argc, char **argv)
 	xs_ctl_close(c);
 
 	kill(target, SIGTERM);
-	int status = 0;
 	waitpid(target, &status, 0);
 	char out[512] = "";
 	ssize_t n = read(outpipe[0], out, sizeof(out) - 1);
