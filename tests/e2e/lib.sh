@@ -167,7 +167,7 @@ gone() {
 
 # start_target [THREADS] [BINARY]: demo target with the agent preloaded.
 # Sets TPID, TSOCK, ASOCK. Fails the test (Bail out) if the agent does not
-# come up within 10 s.
+# come up within 30 s (a loaded CI runner can take seconds).
 start_target() {
 	local threads=${1:-4} bin=${2:-$TARGET}
 	TARGET_N=$(( ${TARGET_N:-0} + 1 ))
@@ -176,7 +176,7 @@ start_target() {
 	LD_PRELOAD=$AGENT_PRELOAD spawn "$bin" serve "$TSOCK" "$threads" 2>"$TLOG"
 	TPID=$LAST_PID
 	ASOCK=$XSPLICE_SOCKET_DIR/$TPID.sock
-	if ! wait_for 10 sock_ready "$ASOCK" || ! wait_for 10 sock_ready "$TSOCK"; then
+	if ! wait_for 30 sock_ready "$ASOCK" || ! wait_for 30 sock_ready "$TSOCK"; then
 		echo "Bail out! the demo target (pid $TPID) did not start with its agent"
 		diag "$(cat "$TLOG")"
 		exit 1

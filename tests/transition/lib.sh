@@ -37,7 +37,7 @@ start_tt() {
 	LD_PRELOAD=$AGENT_PRELOAD spawn "$TT" serve "$TSOCK" "$mode" >"$TOUT" 2>"$TLOG"
 	TPID=$LAST_PID
 	ASOCK=$XSPLICE_SOCKET_DIR/$TPID.sock
-	if ! wait_for 10 sock_ready "$ASOCK" || ! wait_for 10 sock_ready "$TSOCK"; then
+	if ! wait_for 30 sock_ready "$ASOCK" || ! wait_for 30 sock_ready "$TSOCK"; then
 		echo "Bail out! the transition target (pid $TPID) did not start with its agent"
 		diag "$(cat "$TLOG")"
 		exit 1
