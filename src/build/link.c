@@ -4,7 +4,9 @@
  * ("L<TAB>output<TAB>input...") and every archive update
  * ("A<TAB>archive<TAB>member...") of the original build; the link whose
  * output is BINARY (same build-id, else same file name) names the objects
- * that make up the target, archives expanded to their members. Objects are
+ * that make up the target, archives expanded to their members (a member
+ * copied from another archive and since deleted, as libtool's convenience
+ * archives have them: the object whose bytes it holds). Objects are
  * then matched to the target by what was linked, not by source file name
  * (libtool's PIC and non-PIC copies, debug builds, test programs).
  * Threading: single-threaded, like all of xsplice-build (build.h).
@@ -14,10 +16,12 @@
 #include "xsplice/protocol.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 char *xb_canon_path(const char *p)
@@ -113,14 +117,90 @@ static bool same_library_name(const char *a, const char *b)
 	return !strncmp(a, b, (size_t)(sa - a) + 3);
 }
 
+/*
+ * The bytes of the occurrence-th member named name (0 = the first) of the
+ * archive ar, or NULL. ar(1) stores a member's file verbatim.
+ */
+static char *archive_member(const char *ar, const char *name, size_t occurrence, size_t *len)
+{
+	int fd = open(ar, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *out = NULL;
+	Elf *a = elf_begin(fd, ELF_C_READ, NULL);
+	if (a && elf_kind(a) == ELF_K_AR) {
+		Elf *m;
+		while (!out && (m = elf_begin(fd, ELF_C_READ, a))) {
+			Elf_Arhdr *h = elf_getarhdr(m);
+			size_t size = 0;
+			char *raw = h && h->ar_name && !strcmp(h->ar_name, name) ? elf_rawfile(m, &size)
+										 : NULL;
+			if (raw && occurrence-- == 0) {
+				out = xb_calloc(size + 1, 1);
+				memcpy(out, raw, size);
+				*len = size;
+			}
+			elf_next(m);
+			elf_end(m);
+		}
+	}
+	elf_end(a);
+	close(fd);
+	return out;
+}
+
+/*
+ * A member recorded under a path that is gone. libtool makes a convenience
+ * archive of others (squid's libauth.la of libbasic.la, libdigest.la, ...)
+ * by extracting their members into a temporary NAME.lax/ (renamed
+ * ltN-FILE.o where names repeat), archiving the copies and deleting them.
+ * The copy is byte for byte an object still in the tree (a member of the
+ * archive it came from): find which by content, never by name. Returns the
+ * object's path, or NULL.
+ */
+static char *gone_member_origin(const struct xb_links *l, const struct xb_link_rec *rec,
+				size_t k)
+{
+	const char *base = xb_base_name(rec->in[k]);
+	size_t occurrence = 0, len = 0;
+	for (size_t j = 0; j < k; j++)
+		if (!strcmp(xb_base_name(rec->in[j]), base))
+			occurrence++;
+	char *bytes = archive_member(rec->out, base, occurrence, &len);
+	if (!bytes)
+		return NULL;
+	char *found = NULL;
+	for (size_t i = 0; i < l->n && !found; i++) {
+		const struct xb_link_rec *r = &l->v[i];
+		if (r->kind != 'A' || r == rec)
+			continue;
+		for (size_t j = 0; j < r->nin && !found; j++) {
+			struct stat st;
+			if (stat(r->in[j], &st) || !S_ISREG(st.st_mode) || (size_t)st.st_size != len)
+				continue;
+			char *other = NULL;
+			size_t olen = 0;
+			if (!xb_read_file(r->in[j], &other, &olen) && olen == len &&
+			    !memcmp(other, bytes, len))
+				found = xb_strdup(r->in[j]);
+			free(other);
+		}
+	}
+	free(bytes);
+	return found;
+}
+
 static void add_archive(const struct xb_links *l, const char *ar, char ***set, size_t *n)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		const struct xb_link_rec *r = &l->v[i];
 		if (r->kind != 'A' || strcmp(r->out, ar))
 			continue;
-		for (size_t k = 0; k < r->nin; k++)
-			set_add(set, n, r->in[k]);
+		for (size_t k = 0; k < r->nin; k++) {
+			char *origin = access(r->in[k], F_OK) ? gone_member_origin(l, r, k) : NULL;
+			set_add(set, n, origin ? origin : r->in[k]);
+			free(origin);
+		}
 	}
 }
 

@@ -1,0 +1,4 @@
+int compute(int x)
+{
+	return x * 2 + 1;
+}
