@@ -223,10 +223,11 @@ int xb_target_use_symbols(struct xb_target *t, const char *path, struct xs_err *
 void xb_target_close(struct xb_target *t);
 /* Does the ELF file at path have a .symtab (is it unstripped)? */
 bool xb_file_has_symtab(const char *path);
-/* Find name; file (STT_FILE of the defining object) for locals, NULL for
- * globals (falling back to a unique hidden-turned-local one). -ENOENT or
- * -ENOTUNIQ with a reason. */
-int xb_target_lookup(struct xb_target *t, const char *name, bool local, const char *file,
+/* Find name; from (the defining object: its STT_FILE name, and its own
+ * locals where several units of that name define one) for locals, NULL
+ * for globals (falling back to a unique hidden-turned-local one). -ENOENT
+ * or -ENOTUNIQ with a reason. */
+int xb_target_lookup(struct xb_target *t, const char *name, bool local, const struct xb_obj *from,
 		     const struct xb_tsym **out, struct xs_err *err);
 
 /* ---- diff.c: compare one object pair, decide what the payload holds ---- */

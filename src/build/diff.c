@@ -565,7 +565,7 @@ static int bind_target(struct xb_pair *p, struct xb_sym *y, struct xb_target *t,
 	struct xb_sym *x = y->twin;
 	bool local = x->bind == STB_LOCAL;
 	const struct xb_tsym *ts;
-	int rc = xb_target_lookup(t, x->name, local, p->orig.file, &ts, err);
+	int rc = xb_target_lookup(t, x->name, local, &p->orig, &ts, err);
 	if (rc)
 		return rc;
 	char *n = local ? local_name(&p->orig, x->name) : xb_strdup(x->name);
@@ -724,7 +724,7 @@ void xb_select(struct xb_pair *p, struct xb_target *t, struct xb_result *r)
 		struct xb_sym *x = y->twin;
 		const struct xb_tsym *ts;
 		struct xs_err e2 = { { 0 } };
-		int rc = xb_target_lookup(t, x->name, x->bind == STB_LOCAL, p->orig.file, &ts, &e2);
+		int rc = xb_target_lookup(t, x->name, x->bind == STB_LOCAL, &p->orig, &ts, &e2);
 		if (rc) {
 			refuse(r, b, x->name, "changed function cannot be located: %s", e2.msg);
 			continue;

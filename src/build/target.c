@@ -145,9 +145,54 @@ static bool file_match(const char *a, const char *b, bool by_base)
 	return by_base ? !strcmp(xb_base_name(a), xb_base_name(b)) : !strcmp(a, b);
 }
 
-int xb_target_lookup(struct xb_target *t, const char *name, bool local, const char *file,
+/* Does STT_FILE block f of the target define, as a local, every local
+ * function and object of o? Then it is o's unit. */
+static bool block_has_locals_of(const struct xb_target *t, int f, const struct xb_obj *o)
+{
+	for (size_t k = 0; k < o->nsym; k++) {
+		const struct xb_sym *x = &o->sym[k];
+		if (x->bind != STB_LOCAL || !xb_sym_is_entity(x))
+			continue;
+		bool found = false;
+		for (size_t i = 0; i < t->nsyms && !found; i++)
+			found = t->syms[i].file == f && !strcmp(t->syms[i].name, x->name);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Several units of one file name define the local (squid has five
+ * Config.cc, each with its own static UnitFileNameHashCacher): the one
+ * whose STT_FILE block holds all of the object's locals is its unit, as
+ * kpatch decides. NULL when none or more than one does.
+ */
+static const struct xb_tsym *local_by_unit(const struct xb_target *t, const char *name,
+					   const char *file, const struct xb_obj *o)
+{
+	const struct xb_tsym *hit = NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < t->nsyms; i++) {
+			const struct xb_tsym *y = &t->syms[i];
+			if (y->bind != STB_LOCAL || y->file < 0 || strcmp(y->name, name) ||
+			    !file_match(t->files[y->file], file, pass) ||
+			    !block_has_locals_of(t, y->file, o))
+				continue;
+			if (hit && hit->value != y->value)
+				return NULL;
+			hit = y;
+		}
+		if (hit)
+			return hit;
+	}
+	return NULL;
+}
+
+int xb_target_lookup(struct xb_target *t, const char *name, bool local, const struct xb_obj *from,
 		     const struct xb_tsym **out, struct xs_err *err)
 {
+	const char *file = from ? from->file : NULL;
 	const struct xb_tsym *hit = NULL;
 	size_t nhit = 0;
 	if (!t->has_symtab)
@@ -190,9 +235,14 @@ int xb_target_lookup(struct xb_target *t, const char *name, bool local, const ch
 		*out = hit;
 		return 0;
 	}
+	if (nhit > 1 && file && from && (hit = local_by_unit(t, name, file, from))) {
+		*out = hit;
+		return 0;
+	}
 	if (nhit > 1)
-		return xs_fail(err, -ENOTUNIQ, "local %s of %s is ambiguous in %s", name,
-			       file ? file : "?", t->sympath);
+		return xs_fail(err, -ENOTUNIQ, "local %s of %s is ambiguous in %s (%zu units of "
+			       "that name define it, and not exactly one holds all of the "
+			       "object's locals)", name, file ? file : "?", t->sympath, nhit);
 	return xs_fail(err, -ENOENT, "local %s of %s not found in %s", name, file ? file : "?",
 		       t->sympath);
 }

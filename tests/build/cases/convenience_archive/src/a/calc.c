@@ -1,4 +1,11 @@
+static int factor = 10;
+
+__attribute__((noinline)) static int helper(int x)
+{
+	return x * factor;
+}
+
 int scale(int x)
 {
-	return x * 10;
+	return helper(x);
 }
