@@ -136,13 +136,20 @@ load_batch() {
 	echo "$ok $bad"
 }
 
-# Sequential rounds (see above), the lines prog_drive prints.
+# Sequential rounds (see above), the lines prog_drive prints. After a
+# crash the new worker serves load for 11 s before the next reproducer:
+# squid's master gives up on a worker that died within 10 s of its start
+# more than 4 times in a row (ipc/Kid.cc, "hopeless") and then exits.
 prog_drive() {
-	local dir=$1 mode=$2 ok=0 bad=0 r o b
+	local dir=$1 mode=$2 ok=0 bad=0 r o b t0
 	while :; do
+		t0=$SECONDS
 		r=$(repro_once "$dir" "$mode" 2>>"$dir/repro.err")
-		read -r o b < <(load_batch "$dir" "$mode")
-		ok=$((ok + ${o:-0})) bad=$((bad + ${b:-1}))
+		while :; do
+			read -r o b < <(load_batch "$dir" "$mode")
+			ok=$((ok + ${o:-0})) bad=$((bad + ${b:-1}))
+			[[ "$r" == crash* ]] && [ $((SECONDS - t0)) -lt 11 ] || break
+		done
 		echo "repro: ${r:-no result}  load: $ok ok, $bad bad"
 		sleep 0.1
 	done
