@@ -137,7 +137,8 @@ load_batch() {
 }
 
 # Sequential rounds (see above), the lines prog_drive prints. After a
-# crash the new worker serves load for 11 s before the next reproducer:
+# crash the new worker serves load for 11 s before the next reproducer (2 s
+# after any other answer):
 # squid's master gives up on a worker that died within 10 s of its start
 # more than 4 times in a row (ipc/Kid.cc, "hopeless") and then exits.
 prog_drive() {
@@ -148,7 +149,9 @@ prog_drive() {
 		while :; do
 			read -r o b < <(load_batch "$dir" "$mode")
 			ok=$((ok + ${o:-0})) bad=$((bad + ${b:-1}))
-			[[ "$r" == crash* ]] && [ $((SECONDS - t0)) -lt 11 ] || break
+			# otherwise 2 s of load a round (the patched worker's)
+			if [[ "$r" == crash* ]]; then [ $((SECONDS - t0)) -lt 11 ] || break
+			else [ $((SECONDS - t0)) -lt 2 ] || break; fi
 		done
 		echo "repro: ${r:-no result}  load: $ok ok, $bad bad"
 		sleep 0.1
