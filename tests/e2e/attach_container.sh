@@ -41,9 +41,14 @@ if ! wait_for 10 sock_ready "$TSOCK"; then
 	echo "Bail out! the container's demo target did not start: $(cat "$TLOG")"
 	exit 1
 fi
-# unshare execs sh, which execs chroot, which execs the target: TPID is it
-wait_for 5 bash -c "[ \"\$(readlink /proc/$TPID/root)\" = \"$ROOT\" ]"
-check "the target runs chrooted in the minimal root" [ "$(readlink "/proc/$TPID/root")" = "$ROOT" ]
+# unshare execs sh, which execs chroot, which execs the target: TPID is it.
+# Compared by device and inode: when this test itself runs chrooted, the
+# kernel names a root in another mount namespace from the real root
+# (/srv/chroot/tmp/... for our /tmp/...), and the maps below likewise.
+same_root() { [ "$(stat -L -c %d:%i "/proc/$TPID/root" 2>/dev/null)" = "$(stat -c %d:%i "$ROOT")" ]; }
+wait_for 5 same_root
+check "the target runs chrooted in the minimal root" same_root
+SEEN_ROOT=$(readlink "/proc/$TPID/root")
 check "the target has its own mount namespace" \
 	[ "$(readlink "/proc/$TPID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
 found=$(find "/proc/$TPID/root/" -path "/proc/$TPID/root/proc" -prune -o -print 2>/dev/null | grep -Ei 'libunwind|liblzma|xsplice' || true)
@@ -61,8 +66,8 @@ check "the agent is mapped from a memfd" grep -q "memfd:xsplice-agent" "/proc/$T
 for dep in $(ldd "$AGENT" | awk '{ print $1 }' | grep -Ev '^(linux-vdso|libc\.so|/.*ld-linux|libm\.so|libdl\.so|libpthread\.so)'); do
 	check "$dep is carried in from a memfd" grep -q "memfd:xsplice-lib-$dep" "/proc/$TPID/maps"
 done
-# (paths in its maps are seen from our root: its files are under $ROOT)
-outside=$(awk '$6 ~ /^\// && $6 !~ /^\/memfd:/ { print $6 }' "/proc/$TPID/maps" | grep -v "^$ROOT/" | sort -u)
+# (paths in its maps are named as its root is: its files are under it)
+outside=$(awk '$6 ~ /^\// && $6 !~ /^\/memfd:/ { print $6 }' "/proc/$TPID/maps" | grep -v "^$SEEN_ROOT/" | sort -u)
 check "every file mapped in it is its own (the agent and libraries are memfds)" [ -z "$outside" ]
 [ -z "$outside" ] || diag "mapped from outside its root: $outside"
 check "nothing of the attach stays open in it" bash -c "! ls -l /proc/$TPID/fd | grep -q memfd"
