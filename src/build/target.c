@@ -163,30 +163,31 @@ static bool block_has_locals_of(const struct xb_target *t, int f, const struct x
 }
 
 /*
- * Several units of one file name define the local (squid has five
- * Config.cc, each with its own static UnitFileNameHashCacher): the one
- * whose STT_FILE block holds all of the object's locals is its unit, as
- * kpatch decides. NULL when none or more than one does.
+ * The local name among the symbols of the file it came from: exact file
+ * name first, then basename; with unit, only in STT_FILE blocks that hold
+ * all of unit's locals. The number of distinct addresses found (*hit one).
  */
-static const struct xb_tsym *local_by_unit(const struct xb_target *t, const char *name,
-					   const char *file, const struct xb_obj *o)
+static size_t find_local(const struct xb_target *t, const char *name, const char *file,
+			 const struct xb_obj *unit, const struct xb_tsym **hit)
 {
-	const struct xb_tsym *hit = NULL;
-	for (int pass = 0; pass < 2; pass++) {
+	size_t nhit = 0;
+	*hit = NULL;
+	for (int pass = 0; pass < 2 && !nhit; pass++) {
 		for (size_t i = 0; i < t->nsyms; i++) {
 			const struct xb_tsym *y = &t->syms[i];
-			if (y->bind != STB_LOCAL || y->file < 0 || strcmp(y->name, name) ||
-			    !file_match(t->files[y->file], file, pass) ||
-			    !block_has_locals_of(t, y->file, o))
+			if (y->bind != STB_LOCAL || strcmp(y->name, name))
 				continue;
-			if (hit && hit->value != y->value)
-				return NULL;
-			hit = y;
+			if (file && (y->file < 0 || !file_match(t->files[y->file], file, pass)))
+				continue;
+			if (unit && !block_has_locals_of(t, y->file, unit))
+				continue;
+			if (*hit && (*hit)->value == y->value)
+				continue;
+			*hit = y;
+			nhit++;
 		}
-		if (hit)
-			return hit;
 	}
-	return NULL;
+	return nhit;
 }
 
 int xb_target_lookup(struct xb_target *t, const char *name, bool local, const struct xb_obj *from,
@@ -216,26 +217,14 @@ int xb_target_lookup(struct xb_target *t, const char *name, bool local, const st
 		return xs_fail(err, nhit ? -ENOTUNIQ : -ENOENT, "%s %s in %s", name,
 			       nhit ? "is ambiguous" : "not found", t->sympath);
 	}
-	/* A local: among the symbols of the file it came from; exact file name
-	 * first, then basename. */
-	for (int pass = 0; pass < 2 && !nhit; pass++) {
-		for (size_t i = 0; i < t->nsyms; i++) {
-			const struct xb_tsym *y = &t->syms[i];
-			if (y->bind != STB_LOCAL || strcmp(y->name, name))
-				continue;
-			if (file && (y->file < 0 || !file_match(t->files[y->file], file, pass)))
-				continue;
-			if (hit && hit->value == y->value)
-				continue;
-			hit = y;
-			nhit++;
-		}
-	}
+	nhit = find_local(t, name, file, NULL, &hit);
+	/* Several units of one file name define it (squid has five
+	 * Config.cc, each with its own static UnitFileNameHashCacher): the
+	 * one whose STT_FILE block holds all of the object's locals is its
+	 * unit, as kpatch decides. */
+	if (nhit > 1 && file && from && find_local(t, name, file, from, &hit) == 1)
+		nhit = 1;
 	if (nhit == 1) {
-		*out = hit;
-		return 0;
-	}
-	if (nhit > 1 && file && from && (hit = local_by_unit(t, name, file, from))) {
 		*out = hit;
 		return 0;
 	}
