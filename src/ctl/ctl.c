@@ -46,6 +46,7 @@
 struct xs_ctl {
 	int fd;
 	int pid; /* 0 when connected by path */
+	struct ucred peer; /* the agent's SO_PEERCRED at connect */
 	unsigned io_timeout_ms;
 	char path[XS_PATH_SIZE];
 };
@@ -92,7 +93,7 @@ static bool pid_dead(int pid)
  * be someone else's (a recycled pid, another pid namespace sharing the
  * directory, a planted file).
  */
-static int check_peer(int fd, int pid, const char *path, struct xs_err *err)
+static int check_peer(int fd, int pid, const char *path, struct ucred *credp, struct xs_err *err)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -116,6 +117,7 @@ static int check_peer(int fd, int pid, const char *path, struct xs_err *err)
 		return xs_fail(err, -EPERM, "the agent at %s runs as uid %u, neither root nor the "
 			       "target's uid %u: refusing to talk to it", path,
 			       (unsigned)cred.uid, (unsigned)want);
+	*credp = cred;
 	return 0;
 }
 
@@ -297,7 +299,8 @@ static int do_connect(const char *path, int *fdp)
 	return 0;
 }
 
-static int ctl_new(int fd, int pid, const char *path, struct xs_ctl **out, struct xs_err *err)
+static int ctl_new(int fd, int pid, const struct ucred *peer, const char *path,
+		   struct xs_ctl **out, struct xs_err *err)
 {
 	struct xs_ctl *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -306,6 +309,7 @@ static int ctl_new(int fd, int pid, const char *path, struct xs_ctl **out, struc
 	}
 	c->fd = fd;
 	c->pid = pid;
+	c->peer = *peer;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	xs_ctl_set_io_timeout(c, DEFAULT_IO_TIMEOUT_MS);
 	*out = c;
@@ -315,6 +319,7 @@ static int ctl_new(int fd, int pid, const char *path, struct xs_ctl **out, struc
 int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *err)
 {
 	int fd, rc;
+	struct ucred peer;
 
 	*out = NULL;
 	rc = do_connect(path, &fd);
@@ -327,16 +332,17 @@ int xs_ctl_connect_path(const char *path, struct xs_ctl **out, struct xs_err *er
 			       "as the target's user", path);
 	if (rc)
 		return xs_fail(err, rc, "connect to %s: %s", path, strerror(-rc));
-	if ((rc = check_peer(fd, 0, path, err))) {
+	if ((rc = check_peer(fd, 0, path, &peer, err))) {
 		close(fd);
 		return rc;
 	}
-	return ctl_new(fd, 0, path, out, err);
+	return ctl_new(fd, 0, &peer, path, out, err);
 }
 
 int xs_ctl_connect_pid_at(int pid, const char *path, struct xs_ctl **out, struct xs_err *err)
 {
 	int fd, rc;
+	struct ucred peer;
 
 	*out = NULL;
 	if (pid <= 0)
@@ -344,17 +350,18 @@ int xs_ctl_connect_pid_at(int pid, const char *path, struct xs_ctl **out, struct
 	rc = do_connect(path, &fd);
 	if (rc)
 		return xs_fail(err, rc, "connect to %s: %s", path, strerror(-rc));
-	if ((rc = check_peer(fd, pid, path, err))) {
+	if ((rc = check_peer(fd, pid, path, &peer, err))) {
 		close(fd);
 		return rc;
 	}
-	return ctl_new(fd, pid, path, out, err);
+	return ctl_new(fd, pid, &peer, path, out, err);
 }
 
 int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 {
 	char path[XS_PATH_SIZE], dir[XS_PATH_SIZE];
 	int fd, rc;
+	struct ucred peer;
 
 	*out = NULL;
 	if (pid <= 0)
@@ -388,11 +395,11 @@ int xs_ctl_connect_pid(int pid, struct xs_ctl **out, struct xs_err *err)
 		}
 	}
 	if (rc == 0) {
-		if ((rc = check_peer(fd, pid, path, err))) {
+		if ((rc = check_peer(fd, pid, path, &peer, err))) {
 			close(fd);
 			return rc;
 		}
-		return ctl_new(fd, pid, path, out, err);
+		return ctl_new(fd, pid, &peer, path, out, err);
 	}
 	if (rc == -ECONNREFUSED && pid_dead(pid)) {
 		/* Nobody listens and the process is gone: the file is litter. */
@@ -441,16 +448,20 @@ static int explain_close(struct xs_ctl *ctl, int rc, struct xs_err *err)
 {
 	struct stat st;
 	char p[64];
+	/* By path the pid is the agent's SO_PEERCRED; its uid now is the owner of
+	 * /proc/PID (a daemon may have changed uid since it listened). */
+	int pid = ctl->pid > 0 ? ctl->pid : (int)ctl->peer.pid;
+	uid_t owner = ctl->peer.uid;
 
-	if (ctl->pid > 0) {
-		snprintf(p, sizeof(p), "/proc/%d", ctl->pid);
-		if (stat(p, &st) == 0 && geteuid() != 0 && st.st_uid != geteuid())
-			return xs_fail(err, -EPERM, "the agent of process %d closed the connection: "
-				       "only root or uid %u may control it", ctl->pid,
-				       (unsigned)st.st_uid);
-		if (!proc_exists(ctl->pid))
-			return xs_fail(err, -ESRCH, "process %d exited", ctl->pid);
-	}
+	snprintf(p, sizeof(p), "/proc/%d", pid);
+	if (pid > 0 && stat(p, &st) == 0)
+		owner = st.st_uid;
+	if (geteuid() != 0 && owner != geteuid())
+		return xs_fail(err, -EPERM, "the agent of process %d (%s) closed the connection: "
+			       "only root or uid %u may control it, and we are uid %u", pid,
+			       ctl->path, (unsigned)owner, (unsigned)geteuid());
+	if (pid > 0 && !proc_exists(pid))
+		return xs_fail(err, -ESRCH, "process %d exited", pid);
 	return xs_fail_prefix(err, rc, "the agent closed the connection");
 }
 

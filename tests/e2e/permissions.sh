@@ -42,6 +42,11 @@ chmod 0666 "$ASOCK"
 as_nobody -p "$TPID" list
 expect_rc 4 "uid 65534, socket reachable: list refused by the agent (exit 4)"
 expect_err "only root or uid 0" "the message says who may control it"
+# By path the client knows the agent only from SO_PEERCRED: the same words,
+# not a bare "connection closed" (was: ECONNRESET, exit 1).
+as_nobody --socket "$ASOCK" list
+expect_rc 4 "uid 65534 with --socket, socket reachable: refused by the agent (exit 4)"
+expect_err "only root or uid 0 may control it, and we are uid 65534" "the message says who may control it"
 as_nobody -p "$TPID" revert hello
 expect_rc 4 "uid 65534, socket reachable: revert refused"
 hello_variant "$WORK/evil.livepatch" "$(printf 'e2e%037d' 9)"
