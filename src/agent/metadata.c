@@ -25,11 +25,10 @@ static int store(char *dst, size_t cap, const char *key, const char *val, size_t
 	return 0;
 }
 
-int xs_metadata_parse(const struct xs_elf *elf, struct xs_metadata *md, struct xs_err *err)
+/* One .modinfo section's strings into md (a key seen again replaces). */
+static int parse_section(const struct xs_elf_sec *s, struct xs_metadata *md, struct xs_err *err)
 {
-	memset(md, 0, sizeof(*md));
-	const struct xs_elf_sec *s = xs_elf_section_by_name(elf, LIVEPATCH_MODINFO_SECTION);
-	if (!s || !s->size)
+	if (!s->size)
 		return 0;
 	if (!s->data)
 		return xs_fail(err, -EINVAL, LIVEPATCH_MODINFO_SECTION " has no contents");
@@ -61,6 +60,22 @@ int xs_metadata_parse(const struct xs_elf *elf, struct xs_metadata *md, struct x
 		if (rc)
 			return rc;
 		p = z + 1;
+	}
+	return 0;
+}
+
+/* Every section of that name, in order: `ld -r` keeps the patch's own
+ * LIVEPATCH_MODINFO strings (SHF_ALLOC) apart from xsplice-build's (not
+ * allocated), and the tool's come last, so its --description wins. */
+int xs_metadata_parse(const struct xs_elf *elf, struct xs_metadata *md, struct xs_err *err)
+{
+	memset(md, 0, sizeof(*md));
+	for (unsigned i = 1; i < elf->nsecs; i++) {
+		if (strcmp(elf->secs[i].name, LIVEPATCH_MODINFO_SECTION))
+			continue;
+		int rc = parse_section(&elf->secs[i], md, err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

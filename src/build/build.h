@@ -45,6 +45,12 @@ int xb_read_file(const char *path, char **buf, size_t *len);
 
 /* Flags the wrapper appends to every compiler invocation. */
 #define XB_WRAP_CFLAGS "-ffunction-sections -fdata-sections -fno-common -fno-lto"
+/* The flag of compiler REAL (a path) that reaches external data through the
+ * GOT (-mno-direct-extern-access on GCC 12), or NULL; the wrapper adds it
+ * too. CACHE_DIR (may be NULL) keeps the probe's answer. */
+const char *xb_indirect_extern_flag(const char *real, const char *cache_dir);
+/* NAME's first executable in PATH (malloc'd), or NULL. */
+char *xb_find_in_path(const char *name);
 
 /* True when argv[0] names a compiler and we were started as the wrapper. */
 bool xb_is_wrapper(const char *argv0);
@@ -412,9 +418,15 @@ struct xb_producers {
 int xb_dwarf_read(const char *path, struct xb_types *types, struct xb_producers *prod);
 void xb_types_free(struct xb_types *t);
 void xb_producers_free(struct xb_producers *p);
-/* Refuse the pair's changed struct/union layouts (a note when the patch
- * brings hooks or shadow data). */
-void xb_check_types(struct xb_pair *p, struct xb_result *r);
+/* Types the user vouches for (--allow-type-change NAME): a change of their
+ * layout is a note, not a refusal. used[i] is set when allow[i] matched. */
+struct xb_type_allow {
+	const char **names; /* "struct rec", or "rec" for any struct/union/class rec */
+	bool *used;
+	size_t n;
+};
+/* Refuse the pair's changed struct/union layouts, but for those in allow. */
+void xb_check_types(struct xb_pair *p, const struct xb_type_allow *allow, struct xb_result *r);
 /* The distinct strings of a file's .comment section. */
 int xb_comment_strings(const char *path, char ***out, size_t *n);
 

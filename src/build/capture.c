@@ -88,6 +88,11 @@ static char *find_real(const char *name, const char *wrapdir)
 	return NULL;
 }
 
+char *xb_find_in_path(const char *name)
+{
+	return find_real(name, "");
+}
+
 /* An input the compiler turns into an object. */
 static bool is_source(const char *a)
 {
@@ -563,6 +568,78 @@ static int ar_main(int argc, char **argv, char *real)
 	return 0;
 }
 
+/*
+ * The compiler's flag for reaching external data through the GOT, or NULL.
+ * A -fPIE unit reads external data PC-relative (the executable would hold a
+ * copy relocation), but a payload's code lies where no 32-bit offset may
+ * reach the data: libc's stderr when the program has no copy, a typeinfo of
+ * libstdc++, anything when the payload is placed far. Through the GOT the
+ * agent fills a slot with the address. The linker relaxes the GOT loads of
+ * data the executable defines back to direct ones, so the running binary
+ * built this way (--wrap) barely changes. Probed once per compiler, the
+ * answer kept in the wrapper directory.
+ */
+const char *xb_indirect_extern_flag(const char *real, const char *wrapdir)
+{
+	static const char *const cand[] = { "-fno-direct-extern-access", /* GCC 13 */
+					    "-mno-direct-extern-access", /* GCC 12, x86 */
+					    "-fno-direct-access-external-data", /* clang */
+					    NULL };
+	unsigned long h = 5381;
+	for (const char *c = real; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	char *cache = wrapdir && *wrapdir ? xb_asprintf("%s/.indirect-extern-%lx", wrapdir, h) : NULL;
+	int k = -2;
+	FILE *f = cache ? fopen(cache, "re") : NULL;
+	if (f) {
+		if (fscanf(f, "%d", &k) != 1 || k < -1 || k >= (int)(sizeof(cand) / sizeof(*cand)) - 1)
+			k = -2;
+		fclose(f);
+	}
+	for (int i = 0; k == -2; i++) {
+		if (!cand[i]) {
+			k = -1;
+			break;
+		}
+		char *av[] = { (char *)real, (char *)cand[i], "-x", "c", "-c", "-o", "/dev/null",
+			       "/dev/null", NULL };
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid < 0)
+			break;
+		if (pid == 0) {
+			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (nul >= 0) {
+				dup2(nul, 1);
+				dup2(nul, 2);
+			}
+			execv(real, av);
+			_exit(127);
+		}
+		int st;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			k = i;
+	}
+	if (k == -2)
+		k = -1;
+	if (cache) {
+		/* Concurrent compiles may all probe; each writes the same answer. */
+		char *tmp = xb_asprintf("%s.%d", cache, (int)getpid());
+		FILE *w = fopen(tmp, "we");
+		if (w) {
+			fprintf(w, "%d\n", k);
+			if (fclose(w) == 0)
+				rename(tmp, cache);
+		}
+		unlink(tmp);
+		free(tmp);
+		free(cache);
+	}
+	return k >= 0 ? cand[k] : NULL;
+}
+
 int xb_wrapper_main(int argc, char **argv)
 {
 	const char *wrapdir = getenv("XSPLICE_WRAP_DIR");
@@ -579,8 +656,11 @@ int xb_wrapper_main(int argc, char **argv)
 		return code;
 	}
 	const char *extra[] = { "-ffunction-sections", "-fdata-sections", "-fno-common",
-				"-fno-lto", NULL, NULL };
+				"-fno-lto", NULL, NULL, NULL };
 	size_t nextra = 4;
+	const char *indirect = xb_indirect_extern_flag(real, wrapdir);
+	if (indirect)
+		extra[nextra++] = indirect;
 	const char *map = getenv("XSPLICE_PREFIX_MAP");
 	char *mapopt = NULL;
 	if (map && *map) {

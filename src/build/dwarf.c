@@ -234,21 +234,21 @@ void xb_producers_free(struct xb_producers *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Does the patched object handle changed types itself (hooks that can
- * convert live data, or shadow variables that add fields beside it)? */
-static bool handles_types(struct xb_obj *o)
+/* Is the type named "struct rec" (or "union rec", ...) in allow? Either the
+ * whole name or the tag after its keyword matches. */
+static bool type_allowed(const struct xb_type_allow *allow, const char *name)
 {
-	for (size_t i = 1; i < o->nsec; i++)
-		if (o->sec[i].name && (!strncmp(o->sec[i].name, ".livepatch.hooks.load", 21) ||
-				       !strncmp(o->sec[i].name, ".livepatch.hooks.preapply", 25)))
-			return true;
-	for (size_t i = 1; i < o->nsym; i++)
-		if (o->sym[i].name && !o->sym[i].sec && !strncmp(o->sym[i].name, "xs_shadow_", 10))
-			return true;
-	return false;
+	const char *sp = strchr(name, ' ');
+	bool hit = false;
+	for (size_t i = 0; allow && i < allow->n; i++)
+		if (!strcmp(allow->names[i], name) || (sp && !strcmp(allow->names[i], sp + 1))) {
+			allow->used[i] = true;
+			hit = true;
+		}
+	return hit;
 }
 
-void xb_check_types(struct xb_pair *p, struct xb_result *r)
+void xb_check_types(struct xb_pair *p, const struct xb_type_allow *allow, struct xb_result *r)
 {
 	if (p->is_new_obj)
 		return;
@@ -260,7 +260,6 @@ void xb_check_types(struct xb_pair *p, struct xb_result *r)
 		return;
 	}
 	const char *file = p->patched.file;
-	bool handled = handles_types(&p->patched);
 	for (size_t i = 0; i < a.n; i++) {
 		for (size_t k = 0; k < b.n; k++) {
 			if (strcmp(a.v[i].name, b.v[k].name))
@@ -277,12 +276,20 @@ void xb_check_types(struct xb_pair *p, struct xb_result *r)
 				why = xb_asprintf("type layout changed (members were: %s; now: %s): live "
 						  "data keeps the old layout",
 						  a.v[i].members, b.v[k].members);
-			if (handled) {
-				char *n = xb_asprintf("%s; the patch has hooks or shadow data to handle it", why);
+			/* Hooks or shadow data in the patch prove nothing about the
+			 * live objects (an unrelated hook would do): only the user
+			 * can say this type's old objects never reach new code. */
+			if (type_allowed(allow, a.v[i].name)) {
+				char *n = xb_asprintf("%s; allowed by --allow-type-change", why);
 				xb_list_add(&r->notes, a.v[i].name, file, n);
 				free(n);
 			} else {
-				xb_list_add(&r->refused, a.v[i].name, file, why);
+				char *n = xb_asprintf("%s; keep the new members in shadow data "
+						      "(docs/hooks-and-shadow.md), or, if no object of "
+						      "the old layout can reach the patched code, "
+						      "--allow-type-change '%s'", why, a.v[i].name);
+				xb_list_add(&r->refused, a.v[i].name, file, n);
+				free(n);
 			}
 			free(why);
 			break;

@@ -36,6 +36,7 @@ struct opts {
 	int jobs;
 	bool keep, no_line_fixup, jobs_given, no_expect;
 	bool allow_compiler_mismatch; /* --allow-compiler-mismatch: a warning, not a refusal */
+	struct xb_type_allow allow_types; /* --allow-type-change NAME, repeatable */
 };
 
 static void usage(FILE *f)
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 		"                     [-j N] [--work-dir DIR] [--keep-work] [--no-line-fixup]\n"
 		"                     [--description TEXT] [--payload-version V] [--no-expect]\n"
 		"                     [--cache DIR] [--allow-compiler-mismatch]\n"
+		"                     [--allow-type-change TYPE]...\n"
 		"                     [--verbose] -o OUT.livepatch\n"
 		"       xsplice-build --dump PAYLOAD\n"
 		"       xsplice-build --print-cflags\n"
@@ -53,6 +55,8 @@ static void usage(FILE *f)
 		"\n"
 		"Builds DIR (a copy; DIR is never modified) with a compiler wrapper that adds\n"
 		"  " XB_WRAP_CFLAGS "\n"
+		"  and the compiler's flag for external data through the GOT (GCC 12:\n"
+		"  -mno-direct-extern-access; see --print-cflags)\n"
 		"then applies the patch, rebuilds, and turns the changed functions into a\n"
 		"payload for BINARY (the running executable or library, built from DIR with\n"
 		"the same flags). Exit: 0 ok, 1 failure, 2 usage, 3 the patch changes no\n"
@@ -61,7 +65,10 @@ static void usage(FILE *f)
 		"--description/--payload-version go to the payload's .modinfo (xsplice list).\n"
 		"Each function entry expects the old function's first bytes (the agent refuses\n"
 		"to patch other code); --no-expect leaves them out (a payload stacked on\n"
-		"another, --depends, has none).\n");
+		"another, --depends, has none).\n"
+		"A struct/union/class whose size or layout the patch changes is refused (live\n"
+		"objects keep the old layout); --allow-type-change TYPE (\"struct rec\" or\n"
+		"\"rec\") makes it a note, for a type no old object of reaches new code.\n");
 }
 
 static char *abspath(const char *p)
@@ -670,7 +677,7 @@ static int compare(struct build_ctx *c)
 		xb_diff(p, &c->res);
 		/* A struct or union the patch reshapes is used by live data
 		 * laid out the old way. */
-		xb_check_types(p, &c->res);
+		xb_check_types(p, &c->o->allow_types, &c->res);
 	}
 	return 0;
 }
@@ -682,7 +689,9 @@ static char *producer_key(const char *p)
 	static const char *const ignore_prefix[] = { "-ffile-prefix-map=", "-fdebug-prefix-map=",
 						     "-fmacro-prefix-map=", NULL };
 	static const char *const ignore[] = { "-ffunction-sections", "-fdata-sections",
-					      "-fno-common", "-fno-lto", NULL };
+					      "-fno-common", "-fno-lto", "-fno-direct-extern-access",
+					      "-mno-direct-extern-access",
+					      "-fno-direct-access-external-data", NULL };
 	char *copy = xb_strdup(p), *save = NULL;
 	size_t cap = strlen(p) + 2, len = 0;
 	char *out = xb_calloc(cap, 1);
@@ -800,6 +809,11 @@ static int report(struct build_ctx *c)
 	const struct xb_result *r = &c->res;
 	print_items("changed", &r->changed, NULL);
 	print_items("new", &r->added, NULL);
+	const struct xb_type_allow *al = &c->o->allow_types;
+	for (size_t i = 0; i < al->n; i++)
+		if (!al->used[i])
+			printf("note: --allow-type-change %s: no type of that name changed layout\n",
+			       al->names[i]);
 	print_items("note", &r->notes, NULL);
 	if (r->refused.n) {
 		print_items("refused", &r->refused, "?");
@@ -943,7 +957,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_SRCDIR = 256, O_PATCH, O_TARGET, O_BUILDCMD, O_NAME, O_DEPENDS, O_KEEP, O_WORK,
 	       O_NOLINE, O_DUMP, O_CFLAGS, O_WRAP, O_DESC, O_PVERSION, O_NOEXPECT, O_CACHE,
-	       O_NOCACHE, O_ALLOWCC };
+	       O_NOCACHE, O_ALLOWCC, O_ALLOWTYPE };
 	static const struct option lo[] = {
 		{ "srcdir", required_argument, 0, O_SRCDIR },
 		{ "patch", required_argument, 0, O_PATCH },
@@ -965,6 +979,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "cache", required_argument, 0, O_CACHE },
 		{ "no-cache", no_argument, 0, O_NOCACHE },
 		{ "allow-compiler-mismatch", no_argument, 0, O_ALLOWCC },
+		{ "allow-type-change", required_argument, 0, O_ALLOWTYPE },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -998,6 +1013,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_CACHE: o->cache = optarg; break;
 		case O_NOCACHE: o->cache = ""; break;
 		case O_ALLOWCC: o->allow_compiler_mismatch = true; break;
+		case O_ALLOWTYPE: {
+			struct xb_type_allow *a = &o->allow_types;
+			if (!*optarg) {
+				fprintf(stderr, "xsplice-build: --allow-type-change needs a type name\n");
+				return XB_EXIT_USAGE;
+			}
+			a->names = xb_realloc(a->names, a->n + 1, sizeof(*a->names));
+			a->used = xb_realloc(a->used, a->n + 1, sizeof(*a->used));
+			a->names[a->n] = optarg;
+			a->used[a->n++] = false;
+			break;
+		}
 		case O_DUMP: {
 			struct xs_err err = { { 0 } };
 			if (xb_dump(optarg, &err)) {
@@ -1006,7 +1033,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			return XB_EXIT_OK;
 		}
-		case O_CFLAGS: puts(XB_WRAP_CFLAGS); return XB_EXIT_OK;
+		case O_CFLAGS: {
+			/* What the wrapper adds for $CC (else cc) from PATH. */
+			const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+			char *real = strchr(cc, '/') ? xb_strdup(cc) : xb_find_in_path(cc);
+			const char *ind = real ? xb_indirect_extern_flag(real, NULL) : NULL;
+			printf("%s%s%s\n", XB_WRAP_CFLAGS, ind ? " " : "", ind ? ind : "");
+			free(real);
+			return XB_EXIT_OK;
+		}
 		case O_WRAP:
 			if (optind < argc && !strcmp(argv[optind], "--"))
 				optind++;
@@ -1084,8 +1119,11 @@ int main(int argc, char **argv)
 	}
 	struct opts o = { 0 };
 	int code = parse_args(argc, argv, &o);
-	if (code >= 0)
-		return code;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	return build(&o);
+	if (code < 0) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		code = build(&o);
+	}
+	free(o.allow_types.names);
+	free(o.allow_types.used);
+	return code;
 }

@@ -4,7 +4,9 @@
 # output changes as expected, `xsplice revert`, check it is back.
 #   apply-case.sh BUILD_DIR CASEDIR
 # Needs in CASEDIR/expect:  before REGEX  and  after REGEX  (the program's
-# output line before/after the patch). Prints TAP.
+# output line before/after the patch). Optional: `plain-build` (the running
+# binary built by plain make, without xsplice-build's wrapper, as most
+# programs are) and `env K=V` lines (the program's environment). Prints TAP.
 set -u
 BUILD=$(cd "$1" && pwd)
 CASE=$(cd "$2" && pwd)
@@ -46,7 +48,17 @@ SRCDIR=$CASE/src
 grep -q '^built-srcdir$' "$CASE/expect" && SRCDIR=$T/run
 
 cp -a "$CASE/src" "$T/run"
-"$XB" --wrap -- make -s -C "$T/run" >"$T/build.txt" 2>&1 || { nok "build the program"; diag "$T/build.txt"; finish; }
+WRAP=("$XB" --wrap --)
+grep -q '^plain-build$' "$CASE/expect" && WRAP=()
+"${WRAP[@]}" make -s -C "$T/run" >"$T/build.txt" 2>&1 || { nok "build the program"; diag "$T/build.txt"; finish; }
+TENV=() LISTED=() OPTS=()
+while read -r k v; do
+	case "$k" in
+	env) TENV+=("$v") ;;
+	listed) LISTED+=("$v") ;; # `xsplice list` after the load matches
+	opts) read -ra OPTS <<<"$v" ;;
+	esac
+done <"$CASE/expect"
 PATCH=$CASE/fix.patch
 if [ ! -f "$PATCH" ]; then
 	mkdir -p "$T/p"
@@ -66,7 +78,7 @@ if [ "$strip" = yes ]; then
 	[ "$SRCDIR" = "$T/run" ] || rm -f "$T/run/$target"
 fi
 if "$XB" --srcdir "$SRCDIR" --patch "$PATCH" --target "$BIN" \
-	-o "$T/$NAME.livepatch" >"$T/xb.txt" 2>&1; then
+	-o "$T/$NAME.livepatch" "${OPTS[@]}" >"$T/xb.txt" 2>&1; then
 	ok "payload built"
 else
 	nok "payload built"; diag "$T/xb.txt"; finish
@@ -77,7 +89,7 @@ ASAN_RUNTIME=$(ldd "$AGENT" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }'
 export XSPLICE_SOCKET_DIR=$T/agents
 mkdir -p "$XSPLICE_SOCKET_DIR"
 chmod 700 "$XSPLICE_SOCKET_DIR"
-LD_PRELOAD="${ASAN_RUNTIME:+$ASAN_RUNTIME }$AGENT" "$BIN" >"$T/out.txt" 2>"$T/err.txt" &
+env "${TENV[@]}" LD_PRELOAD="${ASAN_RUNTIME:+$ASAN_RUNTIME }$AGENT" "$BIN" >"$T/out.txt" 2>"$T/err.txt" &
 PID=$!
 for _ in $(seq 250); do [ -S "$XSPLICE_SOCKET_DIR/$PID.sock" ] && break; sleep 0.02; done
 [ -S "$XSPLICE_SOCKET_DIR/$PID.sock" ] || { nok "agent socket"; diag "$T/err.txt"; finish; }
@@ -103,6 +115,10 @@ else
 	nok "xsplice load"; diag "$T/load.txt"
 fi
 if wait_line "$after"; then ok "after load: $after"; else nok "after load: $after"; tail -3 "$T/out.txt" | diag; fi
+for re in "${LISTED[@]}"; do
+	"$XSPLICE" -p "$PID" list >"$T/list.txt" 2>&1
+	if grep -Eq -- "$re" "$T/list.txt"; then ok "listed: $re"; else nok "listed: $re"; diag "$T/list.txt"; fi
+done
 if timeout 30 "$XSPLICE" -p "$PID" revert "$NAME" >"$T/revert.txt" 2>&1; then
 	ok "xsplice revert"
 else

@@ -1,0 +1,2 @@
+int compute(int x);
+int other(int x);
