@@ -137,6 +137,8 @@ static void run_job(struct xs_payload *p, uint32_t cmd, uint32_t timeout_ms)
 		xs_fail(&err, rc, "out of memory planning the action");
 	else
 		rc = xs_payload_revalidate(p, &err);
+	if (!rc)
+		rc = xs_plan_precheck(pl);
 	xs_payloads_unlock();
 	if (rc)
 		goto done;

@@ -116,6 +116,27 @@ int xs_plan_build(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd)
 	return plan_apply(pl, p);
 }
 
+int xs_plan_precheck(struct xs_plan *pl)
+{
+	for (unsigned k = 0; k < pl->nops; k++) {
+		const struct xs_func *f = pl->ops[k].f;
+		if (pl->ops[k].revert || !f->expect_len)
+			continue;
+		bool rewritten = false;
+		for (unsigned j = 0; j < k && !rewritten; j++) {
+			const struct xs_func *g = pl->ops[j].f;
+			rewritten = g->old_addr < f->old_addr + f->old_size &&
+				    f->old_addr < g->old_addr + g->old_size;
+		}
+		if (!rewritten && !xs_bytes_equal((const uint8_t *)f->old_addr, f->expect, f->expect_len)) {
+			pl->failure = XS_PLAN_EXPECT;
+			pl->fail_op = k;
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* ---- the critical section: threads parked; raw syscalls, own loops ---- */
 
 /* A code write: xs_code_write called directly in production (so the

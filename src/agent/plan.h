@@ -109,6 +109,12 @@ int xs_plan_build(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd);
  * -ENOTRECOVERABLE (xs_plan_settle makes the state follow memory).
  */
 int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, unsigned n);
+/* Before the stop: an expectation that does not hold now fails the action
+ * at once (in the stop it is reached only once every stack is clear, so a
+ * busy function would report EBUSY instead). A function an earlier op of
+ * the plan rewrites is left to the stop's check, which stays the one that
+ * counts. 0, or -EINVAL with the failure recorded for xs_plan_explain. */
+int xs_plan_precheck(struct xs_plan *pl);
 
 /* After release: put the recorded failure into words (rc from the stop). */
 void xs_plan_explain(struct xs_plan *pl, int rc, struct xs_err *err);

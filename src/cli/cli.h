@@ -84,7 +84,7 @@ int exit_for(int rc);
 int report(int rc, const struct xs_err *err, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Advice for a refused action or request, by errno. */
-const char *hint_for(int rc, const char *op);
+const char *hint_for(int rc, const char *op, const struct xs_err *err);
 int usage_error(const struct command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *attach_hint(int rc);

@@ -30,7 +30,7 @@ int cmd_mark_bad(struct ctx *c, const struct command *cmd, char **argv, int argc
 		return usage_error(cmd, "mark-bad: %s", err.msg);
 	if ((rc = installed_dir(c, dir, sizeof(dir), &err)) ||
 	    (rc = xs_patchdir_mark_bad(dir, name, reason, &err)))
-		return report(rc, &err, hint_for(rc, NULL), "cannot mark %s bad in %s", name, dir);
+		return report(rc, &err, hint_for(rc, NULL, &err), "cannot mark %s bad in %s", name, dir);
 	if (c->json) {
 		printf("{\"command\":\"mark-bad\",\"payload\":");
 		json_str(stdout, name);

@@ -108,7 +108,7 @@ int cmd_get(struct ctx *c, const struct command *cmd, char **argv, int argc)
 	(void)cmd, (void)argc;
 	rc = xs_ctl_get(c->ctl, argv[0], &state, &arc, reason, &err);
 	if (rc)
-		return report(rc, &err, hint_for(rc, "get"), "get %s", argv[0]);
+		return report(rc, &err, hint_for(rc, "get", &err), "get %s", argv[0]);
 	if (c->json) {
 		printf("{\"name\":");
 		json_str(stdout, argv[0]);

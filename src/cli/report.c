@@ -74,18 +74,31 @@ int report(int rc, const struct xs_err *err, const char *hint, const char *fmt, 
 	return exit_for(rc);
 }
 
-/* Advice for a refused action or request, by errno. */
-const char *hint_for(int rc, const char *op)
+/* Advice for a refused action or request, by errno and the agent's words
+ * (one errno covers several causes: the hint must fit the one reported). */
+const char *hint_for(int rc, const char *op, const struct xs_err *err)
 {
+	const char *why = err ? err->msg : "";
 	switch (-rc) {
 	case EBUSY:
+		if (strstr(why, "in progress"))
+			return "wait until that action ends ('xsplice -p PID list' shows it), then "
+			       "try again";
+		if (strstr(why, "other requests"))
+			return "other uploads are being received; try again when they are done";
+		if (*why && !strstr(why, "thread"))
+			return NULL;
 		return "a thread stayed inside a function being patched (or did not stop); "
 		       "try again, or give more time with --timeout MS";
 	case EPERM:
 	case EACCES:
 		return "run as root or as the user that owns the process";
 	case EINVAL:
-		if (op && find_action(op))
+		if (strstr(why, "bytes the payload expects"))
+			return "the function's code is not what the payload was built against: "
+			       "another payload, a debugger's breakpoint, or another build of the "
+			       "program (check 'xsplice -p PID build-id')";
+		if (op && find_action(op) && !strncmp(why, "cannot ", 7))
 			return "apply and replace need a CHECKED payload, revert an APPLIED one, "
 			       "unload a CHECKED one (revert it first)";
 		return NULL;

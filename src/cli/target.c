@@ -64,9 +64,9 @@ int connect_target(struct ctx *c)
 	}
 	if (rc) {
 		if (c->socket)
-			return report(rc, &err, hint_for(rc, "connect"), "cannot connect to %s",
+			return report(rc, &err, hint_for(rc, "connect", &err), "cannot connect to %s",
 				      c->socket);
-		return report(rc, &err, hint_for(rc, "connect"), "cannot reach process %d", c->pid);
+		return report(rc, &err, hint_for(rc, "connect", &err), "cannot reach process %d", c->pid);
 	}
 	/* Each request may take as long as the action bound to be answered. */
 	unsigned io = c->timeout_ms + WAIT_MARGIN_MS;
@@ -184,7 +184,7 @@ int perform(struct ctx *c, const char *name, const struct action *a)
 	rc = run_action(c, name, a->cmd, a->dots ? dot : NULL, &last, &err);
 	if (rc) {
 		puts(" failed");
-		return report(rc, &err, hint_for(rc, a->verb), "%s %s", a->verb, name);
+		return report(rc, &err, hint_for(rc, a->verb, &err), "%s %s", a->verb, name);
 	}
 	puts(" completed");
 	return EXIT_OK;
@@ -208,7 +208,7 @@ int upload(struct ctx *c, const struct command *cmd, const char *name, const cha
 	rc = xs_ctl_upload(c->ctl, name, buf, len, &err);
 	free(buf);
 	if (rc)
-		return report(rc, &err, hint_for(rc, "upload"), "upload of %s as %s failed", file,
+		return report(rc, &err, hint_for(rc, "upload", &err), "upload of %s as %s failed", file,
 			      name);
 	/* The agent verified and linked it during UPLOAD: confirm it sits in CHECKED. */
 	printf("Performing check:");

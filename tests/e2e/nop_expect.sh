@@ -21,6 +21,8 @@ xsp apply expect-bad
 expect_rc 4 "applying it fails"
 expect_err "does not start with the bytes the payload expects: nothing changed" \
 	"the reason says the bytes differ and nothing changed"
+expect_err "hint: the function's code is not what the payload was built against" \
+	"the hint is about the code, not the payload's state"
 expect_state expect-bad CHECKED -22 "it stays CHECKED with rc -EINVAL" nonempty
 expect_extra "-unstable" "the original still runs"
 

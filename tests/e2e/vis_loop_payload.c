@@ -19,6 +19,20 @@ void run_loop_payload(long ticks)
 
 static const char name[] = "run_loop";
 
+#ifdef WANT_BAD_EXPECTATION
+/* vis_loop_bad_payload.c: an expectation with its first byte flipped. */
+#define FLIP_FIRST(...) FLIP_FIRST_(__VA_ARGS__)
+#define FLIP_FIRST_(a, ...) (a) ^ 0xff, __VA_ARGS__
+struct livepatch_func livepatch_vis_loop LIVEPATCH_FUNC_ATTR = {
+	.version = LIVEPATCH_PAYLOAD_VERSION_2,
+	.name = name,
+	.new_addr = run_loop_payload,
+	.old_addr = (void *)OLD_ADDR_run_loop,
+	.new_size = NEW_SIZE_run_loop_payload,
+	.old_size = OLD_SIZE_run_loop,
+	.v2 = { .expect_len = EXPECT_LEN_run_loop, .expect = { FLIP_FIRST(EXPECT_run_loop) } },
+};
+#else
 struct livepatch_func livepatch_vis_loop LIVEPATCH_FUNC_ATTR = {
 	.version = LIVEPATCH_PAYLOAD_VERSION,
 	.name = name,
@@ -27,3 +41,4 @@ struct livepatch_func livepatch_vis_loop LIVEPATCH_FUNC_ATTR = {
 	.new_size = NEW_SIZE_run_loop_payload,
 	.old_size = OLD_SIZE_run_loop,
 };
+#endif

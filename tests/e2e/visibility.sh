@@ -62,6 +62,14 @@ xs -p "$VPID" load --timeout 300 "$E2E_BUILD/vis-loop.livepatch"
 expect_rc 5 "a payload for run_loop (on the stack below payload frames) is refused"
 expect_err "has a return address in function run_loop" \
 	"the agent's unwinder crossed the payload frames to find run_loop"
+# The same function with a wrong expectation: said at once, before any stop
+# (was: EBUSY after the time bound, the bytes never compared).
+xs -p "$VPID" unload vis-loop
+xs -p "$VPID" load --timeout 3000 "$E2E_BUILD/vis-loop-bad.livepatch"
+expect_rc 4 "a wrong expectation of a function always on a stack is refused (exit 4, not 5)"
+expect_err "run_loop does not start with the bytes the payload expects: nothing changed" \
+	"the reason is the expectation, not the busy stack"
+xs -p "$VPID" unload vis-loop-bad
 
 # The agent's own reasons name payload code as payload:function+off: a
 # revert with a short time bound meets the thread inside the payload.
