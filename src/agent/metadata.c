@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "xsplice/livepatch.h"
 
 static int store(char *dst, size_t cap, const char *key, const char *val, size_t len,
@@ -46,10 +47,16 @@ static int parse_section(const struct xs_elf_sec *s, struct xs_metadata *md, str
 		if (!eq || eq == p)
 			return xs_fail(err, -EINVAL, LIVEPATCH_MODINFO_SECTION
 				       ": \"%.40s\" is not key=value", p);
-		for (const char *c = p; c < z; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				return xs_fail(err, -EINVAL, LIVEPATCH_MODINFO_SECTION
-					       ": control character in \"%.*s\"", (int)(eq - p), p);
+		/* Shown on terminals by list/info: an escape sequence (ESC, or
+		 * the one-byte CSI U+009B) must not get there. */
+		if (!xs_text_printable(p, (size_t)(z - p))) {
+			size_t k = 0;
+			while (p + k < eq && (unsigned char)p[k] >= 0x20 && (unsigned char)p[k] < 0x7f)
+				k++;
+			return xs_fail(err, -EINVAL, LIVEPATCH_MODINFO_SECTION
+				       ": \"%.*s\" is not printable UTF-8 (a control character or an "
+				       "invalid byte)", (int)k, p);
+		}
 		size_t klen = (size_t)(eq - p), vlen = (size_t)(z - eq - 1);
 		int rc = 0;
 		if (klen == 11 && !memcmp(p, "description", 11))

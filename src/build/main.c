@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/elfnote.h"
 #include "common/hex.h"
+#include "common/text.h"
 #include "xsplice/protocol.h"
 
 #include <errno.h>
@@ -1088,11 +1089,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	for (int k = 0; k < 2; k++) {
 		if (!md[k])
 			continue;
-		bool ctl = false;
-		for (const char *ch = md[k]; *ch; ch++)
-			ctl |= (unsigned char)*ch < 0x20 || *ch == 0x7f;
+		bool ctl = !xs_text_printable(md[k], strlen(md[k]));
 		if (ctl || strlen(md[k]) > mdmax[k]) {
-			fprintf(stderr, "xsplice-build: --%s: at most %zu printable bytes\n",
+			fprintf(stderr, "xsplice-build: --%s: at most %zu bytes of printable UTF-8\n",
 				k ? "payload-version" : "description", mdmax[k]);
 			return XB_EXIT_USAGE;
 		}

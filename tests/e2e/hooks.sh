@@ -19,6 +19,18 @@ expect_hooks() {
 	if [ "$got" = "$1" ]; then pass "$2"; else fail "$2"; diag "expected: $1"; diag "got:      $got"; fi
 }
 
+# A description with the 8-bit CSI (U+009B) would reach the terminal raw
+# through list: refused at upload, its load hook never run.
+printf 'description=red \xc2\x9b31m\0version=1\0' >"$WORK/csi.modinfo"
+if objcopy --update-section .modinfo="$WORK/csi.modinfo" "$PA" "$WORK/csi.livepatch" 2>"$WORK/objcopy.err"; then
+	mark
+	xsp upload csi "$WORK/csi.livepatch"
+	expect_rc 4 "a description that is not printable UTF-8 is refused (exit 4)"
+	expect_err "is not printable UTF-8" "the reason says why"
+	expect_hooks "" "no hook of the refused payload ran"
+else
+	fail "objcopy made the CSI payload"; diag "$(cat "$WORK/objcopy.err")"
+fi
 mark
 xsp upload a "$PA"
 expect_rc 0 "upload a"
