@@ -11,6 +11,11 @@ set -u
 BUILD=$(cd "$1" && pwd)
 CASE=$(cd "$2" && pwd)
 NAME=$(basename "$CASE")
+# `sources OTHER` in expect: OTHER's trees (src/, patched/ or fix.patch),
+# this case's own checks.
+TREE=$CASE
+other=$(sed -n 's/^sources //p' "$CASE/expect")
+[ -n "$other" ] && TREE=$(cd "$CASE/../$other" && pwd)
 # Patches may include <xsplice/livepatch.h> and <xsplice/shadow.h>: from
 # the source tree when they are not installed.
 export C_INCLUDE_PATH="$(cd "$CASE/../../../.." && pwd)/include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}"
@@ -44,10 +49,10 @@ target=$(sed -n 's/^target //p' "$CASE/expect")
 target=${target:-prog}
 strip=no
 grep -q '^strip$' "$CASE/expect" && strip=yes
-SRCDIR=$CASE/src
+SRCDIR=$TREE/src
 grep -q '^built-srcdir$' "$CASE/expect" && SRCDIR=$T/run
 
-cp -a "$CASE/src" "$T/run"
+cp -a "$TREE/src" "$T/run"
 WRAP=("$XB" --wrap --)
 grep -q '^plain-build$' "$CASE/expect" && WRAP=()
 "${WRAP[@]}" make -s -C "$T/run" >"$T/build.txt" 2>&1 || { nok "build the program"; diag "$T/build.txt"; finish; }
@@ -59,12 +64,12 @@ while read -r k v; do
 	opts) read -ra OPTS <<<"$v" ;;
 	esac
 done <"$CASE/expect"
-PATCH=$CASE/fix.patch
+PATCH=$TREE/fix.patch
 if [ ! -f "$PATCH" ]; then
 	mkdir -p "$T/p"
-	cp -a "$CASE/src" "$T/p/a"
-	cp -a "$CASE/src" "$T/p/b"
-	cp -a "$CASE/patched/." "$T/p/b/"
+	cp -a "$TREE/src" "$T/p/a"
+	cp -a "$TREE/src" "$T/p/b"
+	cp -a "$TREE/patched/." "$T/p/b/"
 	(cd "$T/p" && diff -ruN a b >"$T/fix.patch")
 	PATCH=$T/fix.patch
 fi

@@ -20,6 +20,11 @@ set -eu
 XB=$(readlink -f "$1")
 CASE=$(readlink -f "$2")
 NAME=$(basename "$CASE")
+# `sources OTHER` in expect: OTHER's trees (src/, patched/ or fix.patch),
+# this case's own checks.
+TREE=$CASE
+other=$(sed -n 's/^sources //p' "$CASE/expect")
+[ -n "$other" ] && TREE=$(cd "$CASE/../$other" && pwd)
 # Patches may include <xsplice/livepatch.h> and <xsplice/shadow.h>: from
 # the source tree when they are not installed.
 export C_INCLUDE_PATH="$(cd "$CASE/../../../.." && pwd)/include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}"
@@ -39,17 +44,17 @@ while read -r k v; do
 	esac
 done < "$CASE/expect"
 
-PATCH="$CASE/fix.patch"
+PATCH="$TREE/fix.patch"
 if [ ! -f "$PATCH" ]; then
 	mkdir -p "$T/p"
-	cp -a "$CASE/src" "$T/p/a"
-	cp -a "$CASE/src" "$T/p/b"
-	cp -a "$CASE/patched/." "$T/p/b/"
+	cp -a "$TREE/src" "$T/p/a"
+	cp -a "$TREE/src" "$T/p/b"
+	cp -a "$TREE/patched/." "$T/p/b/"
 	(cd "$T/p" && diff -ruN a b >"$T/fix.patch") && fail "patched/ does not differ"
 	PATCH="$T/fix.patch"
 fi
 
-cp -a "$CASE/src" "$T/run"
+cp -a "$TREE/src" "$T/run"
 "$XB" --wrap -- make -s -C "$T/run" >"$T/run-build.txt" 2>&1 || { cat "$T/run-build.txt"; fail "building the running binary"; }
 BIN="$T/run/$target"
 cp "$BIN" "$T/unstripped"
@@ -62,7 +67,7 @@ for s in $stripsym; do objcopy --strip-symbol="$s" "$BIN"; done
 
 set +e
 # shellcheck disable=SC2086
-SRCDIR=$CASE/src
+SRCDIR=$TREE/src
 [ "$built" = yes ] && SRCDIR=$T/run
 "$XB" --srcdir "$SRCDIR" --patch "$PATCH" --target "$BIN" -o "$T/out.livepatch" $opts >"$T/out.txt" 2>&1
 rc=$?

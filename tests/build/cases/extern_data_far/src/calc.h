@@ -1,3 +1,0 @@
-int compute(int x);
-int other(int x);
-extern int scale; /* defined in main.c */
