@@ -596,6 +596,7 @@ const char *xb_indirect_extern_flag(const char *real, const char *wrapdir)
 			k = -2;
 		fclose(f);
 	}
+	bool probed = k == -2;
 	for (int i = 0; k == -2; i++) {
 		if (!cand[i]) {
 			k = -1;
@@ -605,8 +606,10 @@ const char *xb_indirect_extern_flag(const char *real, const char *wrapdir)
 			       "/dev/null", NULL };
 		fflush(NULL);
 		pid_t pid = fork();
-		if (pid < 0)
+		if (pid < 0) {
+			probed = false; /* no answer: ask again next time */
 			break;
+		}
 		if (pid == 0) {
 			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 			if (nul >= 0) {
@@ -624,7 +627,7 @@ const char *xb_indirect_extern_flag(const char *real, const char *wrapdir)
 	}
 	if (k == -2)
 		k = -1;
-	if (cache) {
+	if (cache && probed) {
 		/* Concurrent compiles may all probe; each writes the same answer. */
 		char *tmp = xb_asprintf("%s.%d", cache, (int)getpid());
 		FILE *w = fopen(tmp, "we");
@@ -635,8 +638,8 @@ const char *xb_indirect_extern_flag(const char *real, const char *wrapdir)
 		}
 		unlink(tmp);
 		free(tmp);
-		free(cache);
 	}
+	free(cache);
 	return k >= 0 ? cand[k] : NULL;
 }
 
