@@ -11,14 +11,7 @@ set -u
 BUILD=$(cd "$1" && pwd)
 CASE=$(cd "$2" && pwd)
 NAME=$(basename "$CASE")
-# `sources OTHER` in expect: OTHER's trees (src/, patched/ or fix.patch),
-# this case's own checks.
-TREE=$CASE
-other=$(sed -n 's/^sources //p' "$CASE/expect")
-[ -n "$other" ] && TREE=$(cd "$CASE/../$other" && pwd)
-# Patches may include <xsplice/livepatch.h> and <xsplice/shadow.h>: from
-# the source tree when they are not installed.
-export C_INCLUDE_PATH="$(cd "$CASE/../../../.." && pwd)/include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}"
+source "$(dirname "$0")/case-lib.sh"
 XB=$BUILD/src/build/xsplice-build
 AGENT=$BUILD/src/agent/libxsplice.so
 XSPLICE=$BUILD/src/cli/xsplice
@@ -43,36 +36,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-before=$(sed -n 's/^before //p' "$CASE/expect")
-after=$(sed -n 's/^after //p' "$CASE/expect")
-target=$(sed -n 's/^target //p' "$CASE/expect")
-target=${target:-prog}
-strip=no
-grep -q '^strip$' "$CASE/expect" && strip=yes
-SRCDIR=$TREE/src
-grep -q '^built-srcdir$' "$CASE/expect" && SRCDIR=$T/run
-
-cp -a "$TREE/src" "$T/run"
-WRAP=("$XB" --wrap --)
-grep -q '^plain-build$' "$CASE/expect" && WRAP=()
-"${WRAP[@]}" make -s -C "$T/run" >"$T/build.txt" 2>&1 || { nok "build the program"; diag "$T/build.txt"; finish; }
+before= after= target=prog strip=no SRCDIR=$TREE/src WRAP=("$XB" --wrap --)
 TENV=() LISTED=() OPTS=()
 while read -r k v; do
 	case "$k" in
+	before) before=$v ;;
+	after) after=$v ;;
+	target) target=$v ;;
+	strip) strip=yes ;;
+	built-srcdir) SRCDIR=$T/run ;;
+	plain-build) WRAP=() ;;
 	env) TENV+=("$v") ;;
 	listed) LISTED+=("$v") ;; # `xsplice list` after the load matches
 	opts) read -ra OPTS <<<"$v" ;;
 	esac
 done <"$CASE/expect"
-PATCH=$TREE/fix.patch
-if [ ! -f "$PATCH" ]; then
-	mkdir -p "$T/p"
-	cp -a "$TREE/src" "$T/p/a"
-	cp -a "$TREE/src" "$T/p/b"
-	cp -a "$TREE/patched/." "$T/p/b/"
-	(cd "$T/p" && diff -ruN a b >"$T/fix.patch")
-	PATCH=$T/fix.patch
-fi
+
+cp -a "$TREE/src" "$T/run"
+"${WRAP[@]}" make -s -C "$T/run" >"$T/build.txt" 2>&1 || { nok "build the program"; diag "$T/build.txt"; finish; }
+case_patch "$T" || true
 BIN=$T/run/$target
 if [ "$strip" = yes ]; then
 	# Stripped as distributions ship it: the agent must not need its symbols.

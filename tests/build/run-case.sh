@@ -16,18 +16,12 @@
 #   not REGEX        ... does not match
 #   out REGEX        the tool's output matches
 #   nfuncs N         number of .livepatch.funcs entries
+#   sources OTHER    OTHER's src/, patched/ or fix.patch (case-lib.sh)
 set -eu
 XB=$(readlink -f "$1")
 CASE=$(readlink -f "$2")
 NAME=$(basename "$CASE")
-# `sources OTHER` in expect: OTHER's trees (src/, patched/ or fix.patch),
-# this case's own checks.
-TREE=$CASE
-other=$(sed -n 's/^sources //p' "$CASE/expect")
-[ -n "$other" ] && TREE=$(cd "$CASE/../$other" && pwd)
-# Patches may include <xsplice/livepatch.h> and <xsplice/shadow.h>: from
-# the source tree when they are not installed.
-export C_INCLUDE_PATH="$(cd "$CASE/../../../.." && pwd)/include${C_INCLUDE_PATH:+:$C_INCLUDE_PATH}"
+. "$(dirname "$0")/case-lib.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/xb-test-$NAME.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL $NAME: $*"; echo "--- tool output"; cat "$T/out.txt" 2>/dev/null || true; echo "--- dump"; cat "$T/dump.txt" 2>/dev/null || true; exit 1; }
@@ -44,15 +38,7 @@ while read -r k v; do
 	esac
 done < "$CASE/expect"
 
-PATCH="$TREE/fix.patch"
-if [ ! -f "$PATCH" ]; then
-	mkdir -p "$T/p"
-	cp -a "$TREE/src" "$T/p/a"
-	cp -a "$TREE/src" "$T/p/b"
-	cp -a "$TREE/patched/." "$T/p/b/"
-	(cd "$T/p" && diff -ruN a b >"$T/fix.patch") && fail "patched/ does not differ"
-	PATCH="$T/fix.patch"
-fi
+case_patch "$T" || fail "patched/ does not differ"
 
 cp -a "$TREE/src" "$T/run"
 "$XB" --wrap -- make -s -C "$T/run" >"$T/run-build.txt" 2>&1 || { cat "$T/run-build.txt"; fail "building the running binary"; }
