@@ -116,11 +116,19 @@ int xs_plan_build(struct xs_plan *pl, struct xs_payload *p, uint32_t cmd)
 	return plan_apply(pl, p);
 }
 
+/* Does f's old function start with the bytes its payload expects (or
+ * expect none)? Also called inside the stop: our own compare loop only. */
+static bool expect_holds(const struct xs_func *f)
+{
+	return !f->expect_len ||
+	       xs_bytes_equal((const uint8_t *)f->old_addr, f->expect, f->expect_len);
+}
+
 int xs_plan_precheck(struct xs_plan *pl)
 {
 	for (unsigned k = 0; k < pl->nops; k++) {
 		const struct xs_func *f = pl->ops[k].f;
-		if (pl->ops[k].revert || !f->expect_len)
+		if (pl->ops[k].revert)
 			continue;
 		bool rewritten = false;
 		for (unsigned j = 0; j < k && !rewritten; j++) {
@@ -128,7 +136,7 @@ int xs_plan_precheck(struct xs_plan *pl)
 			rewritten = g->old_addr < f->old_addr + f->old_size &&
 				    f->old_addr < g->old_addr + g->old_size;
 		}
-		if (!rewritten && !xs_bytes_equal((const uint8_t *)f->old_addr, f->expect, f->expect_len)) {
+		if (!rewritten && !expect_holds(f)) {
 			pl->failure = XS_PLAN_EXPECT;
 			pl->fail_op = k;
 			return -EINVAL;
@@ -255,8 +263,7 @@ int xs_plan_critical(void *ctx, const struct xs_thread_stack *const *threads, un
 			bytes = f->saved;
 		} else {
 			/* Expectations are the function's first bytes. */
-			if (f->expect_len && !xs_bytes_equal((const uint8_t *)f->old_addr, f->expect,
-							     f->expect_len)) {
+			if (!expect_holds(f)) {
 				pl->failure = XS_PLAN_EXPECT;
 				pl->fail_op = k;
 				return rollback(pl, k) ? -EINVAL : -ENOTRECOVERABLE;
