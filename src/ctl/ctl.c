@@ -448,19 +448,21 @@ static int explain_close(struct xs_ctl *ctl, int rc, struct xs_err *err)
 {
 	struct stat st;
 	char p[64];
-	/* By path the pid is the agent's SO_PEERCRED; its uid now is the owner of
-	 * /proc/PID (a daemon may have changed uid since it listened). */
-	int pid = ctl->pid > 0 ? ctl->pid : (int)ctl->peer.pid;
+	/* The agent's pid from SO_PEERCRED (check_peer made it the one asked
+	 * for, if any); its uid now is the owner of /proc/PID (a daemon may
+	 * have changed uid since it listened). */
+	int pid = (int)ctl->peer.pid;
 	uid_t owner = ctl->peer.uid;
 
 	snprintf(p, sizeof(p), "/proc/%d", pid);
-	if (pid > 0 && stat(p, &st) == 0)
+	bool alive = pid > 0 && stat(p, &st) == 0;
+	if (alive)
 		owner = st.st_uid;
 	if (geteuid() != 0 && owner != geteuid())
 		return xs_fail(err, -EPERM, "the agent of process %d (%s) closed the connection: "
 			       "only root or uid %u may control it, and we are uid %u", pid,
 			       ctl->path, (unsigned)owner, (unsigned)geteuid());
-	if (pid > 0 && !proc_exists(pid))
+	if (pid > 0 && !alive)
 		return xs_fail(err, -ESRCH, "process %d exited", pid);
 	return xs_fail_prefix(err, rc, "the agent closed the connection");
 }
@@ -569,6 +571,7 @@ static int reconnect(struct xs_ctl *ctl)
 		if (rc == 0) {
 			close(ctl->fd);
 			ctl->fd = n->fd;
+			ctl->peer = n->peer;
 			snprintf(ctl->path, sizeof(ctl->path), "%s", n->path);
 			free(n);
 			xs_ctl_set_io_timeout(ctl, ctl->io_timeout_ms);
