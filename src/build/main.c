@@ -1036,7 +1036,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		case O_CFLAGS: {
 			/* What the wrapper adds for $CC (else cc) from PATH. */
-			const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+			const char *cc = getenv("CC");
+			if (!cc || !*cc)
+				cc = "cc";
 			char *real = strchr(cc, '/') ? xb_strdup(cc) : xb_find_in_path(cc);
 			const char *ind = real ? xb_indirect_extern_flag(real, NULL) : NULL;
 			printf("%s%s%s\n", XB_WRAP_CFLAGS, ind ? " " : "", ind ? ind : "");
